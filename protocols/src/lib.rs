@@ -1,0 +1,1 @@
+//! faultline's protocols: each a sans-IO state machine on sim-core's `Protocol` interface.

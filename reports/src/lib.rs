@@ -1,0 +1,1 @@
+//! faultline's reports: figures and pages drawn from run results.

@@ -1,0 +1,1 @@
+//! faultline's scenarios: the RON format, the runner, fuzzing and the command line.
