@@ -19,6 +19,9 @@ pub type DiskKey = (&'static str, u64);
 
 type Value = Arc<dyn Any + Send + Sync>;
 
+/// Writes of one sync: keys with their new value (`None` deletes).
+type Batch = Vec<(DiskKey, Option<Value>)>;
+
 /// How a node's disk behaves.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -40,7 +43,7 @@ pub struct Disk {
     /// Keys written since the last sync (value `None` is a delete).
     dirty: BTreeMap<DiskKey, Option<Value>>,
     /// Syncs started but not finished: (finish time, writes).
-    syncing: Vec<(SimTime, Vec<(DiskKey, Option<Value>)>)>,
+    syncing: Vec<(SimTime, Batch)>,
     now: SimTime,
     busy_until: SimTime,
     writes: u64,
@@ -88,7 +91,9 @@ impl Disk {
 
     /// Reads the value under `(ns, index)` as a `T`; `None` if absent or of another type.
     pub fn get<T: Any>(&self, ns: &'static str, index: u64) -> Option<&T> {
-        self.current.get(&(ns, index)).and_then(|v| v.downcast_ref())
+        self.current
+            .get(&(ns, index))
+            .and_then(|v| v.downcast_ref())
     }
 
     /// Deletes `(ns, index)`; like a write, durable only once synced.
@@ -175,8 +180,9 @@ impl Disk {
     /// Applies the syncs that finished by `now`.
     fn settle(&mut self, now: SimTime) {
         if self.syncing.first().is_some_and(|(t, _)| *t <= now) {
-            let (done, pending): (Vec<_>, Vec<_>) =
-                std::mem::take(&mut self.syncing).into_iter().partition(|(t, _)| *t <= now);
+            let (done, pending): (Vec<_>, Vec<_>) = std::mem::take(&mut self.syncing)
+                .into_iter()
+                .partition(|(t, _)| *t <= now);
             for (_, writes) in done {
                 apply(&mut self.durable, writes);
             }
@@ -195,7 +201,7 @@ impl Disk {
     }
 }
 
-fn apply(durable: &mut BTreeMap<DiskKey, Value>, writes: Vec<(DiskKey, Option<Value>)>) {
+fn apply(durable: &mut BTreeMap<DiskKey, Value>, writes: Batch) {
     for (k, v) in writes {
         match v {
             Some(v) => {
@@ -221,7 +227,11 @@ mod tests {
         d.put("term", 0, 6u64);
         d.put("log", 2, "b".to_string());
         d.delete("log", 1);
-        assert_eq!(d.get::<u64>("term", 0), Some(&6), "a node reads its own writes");
+        assert_eq!(
+            d.get::<u64>("term", 0),
+            Some(&6),
+            "a node reads its own writes"
+        );
         d.crash(SimTime(10));
         assert_eq!(d.get::<u64>("term", 0), Some(&5));
         assert_eq!(d.get::<String>("log", 1).map(String::as_str), Some("a"));
@@ -247,7 +257,11 @@ mod tests {
         d.put("v", 0, 1u32);
         d.sync();
         d.crash(SimTime(5_000_000));
-        assert_eq!(d.get::<u32>("v", 0), Some(&1), "sync finished exactly at the crash");
+        assert_eq!(
+            d.get::<u32>("v", 0),
+            Some(&1),
+            "sync finished exactly at the crash"
+        );
     }
 
     #[test]
@@ -276,6 +290,10 @@ mod tests {
         assert_eq!(d.get::<u64>("other", 3), Some(&0));
         d.crash(SimTime(1));
         assert_eq!(d.last_index("log"), Some(5), "truncation was never synced");
-        assert_eq!(d.get::<String>("log", 1), None, "wrong type reads as absent");
+        assert_eq!(
+            d.get::<String>("log", 1),
+            None,
+            "wrong type reads as absent"
+        );
     }
 }

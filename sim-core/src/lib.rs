@@ -5,10 +5,25 @@
 //! a [`sim::RunResult`] with the client [`history`], a trace fingerprint and metrics.
 //! Same seed, same configuration, same binary: the same run, bit for bit.
 
+pub mod byzantine;
+pub mod client;
+pub mod clock;
 pub mod disk;
+pub mod fault;
+pub mod fingerprint;
 pub mod history;
+pub mod invariant;
+pub mod metrics;
+pub mod network;
+pub mod protocol;
 pub mod queue;
 pub mod rng;
+pub mod sim;
 pub mod time;
+pub mod trace;
 
+pub use fault::{Fault, Target};
+pub use history::{History, Operation};
+pub use protocol::{ClientRequest, Ctx, Message, NodeId, Protocol, Reply, RequestId, TimerId};
+pub use sim::{EndReason, RunResult, SimConfig, Simulation};
 pub use time::{SimDuration, SimTime};

@@ -29,8 +29,12 @@ pub enum Stream {
     Faults,
     /// The workload generator (which operation, which key, think times).
     Workload,
+    /// Client pacing and client-to-node latency.
+    Clients,
     /// One stream per node, handed to the protocol through `Ctx::rng`.
     Node(u32),
+    /// One stream per Byzantine node's adversary.
+    Adversary(u32),
     /// A stream for a part added later, named by the caller (e.g. "adversary").
     Named(&'static str),
 }
@@ -44,7 +48,9 @@ impl Stream {
             Stream::Network => 1,
             Stream::Faults => 2,
             Stream::Workload => 3,
+            Stream::Clients => 4,
             Stream::Node(i) => (1u64 << 32) | u64::from(i),
+            Stream::Adversary(i) => (2u64 << 32) | u64::from(i),
             Stream::Named(name) => (1u64 << 63) | (fnv1a(name.as_bytes()) >> 1),
         }
     }
@@ -248,6 +254,8 @@ mod tests {
             draws(1, Stream::Workload),
             draws(1, Stream::Node(0)),
             draws(1, Stream::Node(1)),
+            draws(1, Stream::Clients),
+            draws(1, Stream::Adversary(0)),
             draws(1, Stream::Named("adversary")),
             draws(2, Stream::Network),
         ];
@@ -265,10 +273,19 @@ mod tests {
         let dists = [
             Delay::Constant(ms(5)),
             Delay::Uniform(ms(1), ms(10)),
-            Delay::Normal { mean: ms(20), std_dev: ms(2) },
-            Delay::LogNormal { median: ms(10), sigma: 0.5 },
+            Delay::Normal {
+                mean: ms(20),
+                std_dev: ms(2),
+            },
+            Delay::LogNormal {
+                median: ms(10),
+                sigma: 0.5,
+            },
             Delay::Exponential { mean: ms(4) },
-            Delay::Pareto { min: ms(1), shape: 3.0 },
+            Delay::Pareto {
+                min: ms(1),
+                shape: 3.0,
+            },
         ];
         let n = 200_000;
         for d in dists {
@@ -279,7 +296,10 @@ mod tests {
             let expected = d.mean().unwrap();
             // Five standard errors of the sample mean: fails by chance about once in 3.5M.
             let tol = 5.0 * (var / n as f64).sqrt() + 1.0;
-            assert!((mean - expected).abs() <= tol, "{d:?}: mean {mean} vs {expected} (tol {tol})");
+            assert!(
+                (mean - expected).abs() <= tol,
+                "{d:?}: mean {mean} vs {expected} (tol {tol})"
+            );
         }
     }
 
@@ -287,8 +307,22 @@ mod tests {
     fn invalid_parameters_are_reported() {
         let ms = SimDuration::from_millis;
         assert!(Delay::Uniform(ms(10), ms(1)).validate().is_err());
-        assert!(Delay::Pareto { min: ms(1), shape: 0.0 }.validate().is_err());
-        assert!(Delay::LogNormal { median: ms(1), sigma: f64::NAN }.validate().is_err());
+        assert!(
+            Delay::Pareto {
+                min: ms(1),
+                shape: 0.0
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            Delay::LogNormal {
+                median: ms(1),
+                sigma: f64::NAN
+            }
+            .validate()
+            .is_err()
+        );
     }
 
     #[test]

@@ -163,7 +163,9 @@ impl fmt::Display for SimTime {
 
 /// Why a duration string could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid duration {input:?}: {reason} (expected a number and a unit, e.g. \"150ms\", \"1.5s\", \"20us\")")]
+#[error(
+    "invalid duration {input:?}: {reason} (expected a number and a unit, e.g. \"150ms\", \"1.5s\", \"20us\")"
+)]
 pub struct ParseDurationError {
     /// The text that was given.
     pub input: String,
@@ -210,7 +212,9 @@ impl FromStr for SimDuration {
         } else {
             int_part.parse().map_err(|_| err("number too large"))?
         };
-        let mut total = int.checked_mul(scale).ok_or_else(|| err("number too large"))?;
+        let mut total = int
+            .checked_mul(scale)
+            .ok_or_else(|| err("number too large"))?;
         let mut place = scale;
         for d in frac_part.bytes() {
             place /= 10;
@@ -272,20 +276,57 @@ mod tests {
 
     #[test]
     fn parse_is_exact_and_rejects_junk() {
-        assert_eq!("150ms".parse::<SimDuration>().unwrap(), SimDuration::from_millis(150));
-        assert_eq!("0.1s".parse::<SimDuration>().unwrap(), SimDuration(100_000_000));
-        assert_eq!("1.5s".parse::<SimDuration>().unwrap(), SimDuration::from_millis(1500));
-        assert_eq!("20us".parse::<SimDuration>().unwrap(), SimDuration::from_micros(20));
-        assert_eq!("20µs".parse::<SimDuration>().unwrap(), SimDuration::from_micros(20));
-        assert_eq!("2m".parse::<SimDuration>().unwrap(), SimDuration::from_secs(120));
-        for bad in ["", "ms", "150", "150 parsecs", "1.2.3s", "0.0000000001s", "99999999999999999999s"] {
-            assert!(bad.parse::<SimDuration>().is_err(), "{bad:?} should be rejected");
+        assert_eq!(
+            "150ms".parse::<SimDuration>().unwrap(),
+            SimDuration::from_millis(150)
+        );
+        assert_eq!(
+            "0.1s".parse::<SimDuration>().unwrap(),
+            SimDuration(100_000_000)
+        );
+        assert_eq!(
+            "1.5s".parse::<SimDuration>().unwrap(),
+            SimDuration::from_millis(1500)
+        );
+        assert_eq!(
+            "20us".parse::<SimDuration>().unwrap(),
+            SimDuration::from_micros(20)
+        );
+        assert_eq!(
+            "20µs".parse::<SimDuration>().unwrap(),
+            SimDuration::from_micros(20)
+        );
+        assert_eq!(
+            "2m".parse::<SimDuration>().unwrap(),
+            SimDuration::from_secs(120)
+        );
+        for bad in [
+            "",
+            "ms",
+            "150",
+            "150 parsecs",
+            "1.2.3s",
+            "0.0000000001s",
+            "99999999999999999999s",
+        ] {
+            assert!(
+                bad.parse::<SimDuration>().is_err(),
+                "{bad:?} should be rejected"
+            );
         }
     }
 
     #[test]
     fn display_round_trips_through_parse() {
-        for ns in [1, 999, 1_000, 1_500, 150_000_000, 1_250_000_000, 59_999_000_000] {
+        for ns in [
+            1,
+            999,
+            1_000,
+            1_500,
+            150_000_000,
+            1_250_000_000,
+            59_999_000_000,
+        ] {
             let d = SimDuration(ns);
             let back: SimDuration = d.to_string().replace('µ', "u").parse().unwrap();
             assert_eq!(back, d, "{d}");

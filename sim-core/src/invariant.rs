@@ -1,0 +1,117 @@
+//! The invariant hook: checkers that see every processed event with a god's-eye view of
+//! all nodes, and stop the run at the first violation.
+
+use crate::disk::Disk;
+use crate::protocol::{NodeId, Observation, Protocol};
+use crate::time::SimTime;
+
+/// An observation as the engine recorded it: who reported it and when.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Observed {
+    /// The reporting node.
+    pub node: NodeId,
+    /// Virtual time of the report.
+    pub time: SimTime,
+    /// Its incarnation (restarts count up).
+    pub incarnation: u32,
+    /// The fact.
+    pub obs: Observation,
+}
+
+/// The state of one node as checkers see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeStatus {
+    /// Running.
+    Up,
+    /// Frozen: neither receives nor fires timers.
+    Paused,
+    /// Crashed, until a restart.
+    Down,
+}
+
+/// What an invariant sees after one event.
+pub struct World<'a, P: Protocol> {
+    /// Virtual time of the event.
+    pub time: SimTime,
+    /// Index of the event in the run.
+    pub event: u64,
+    /// The node the event happened at, if one (checkers may look only at it).
+    pub node: Option<NodeId>,
+    /// The observations nodes reported during this event.
+    pub observations: &'a [Observed],
+    pub(crate) nodes: &'a [crate::sim::NodeSlot<P>],
+}
+
+impl<'a, P: Protocol> World<'a, P> {
+    /// The protocol state of `id`, if it is up or paused.
+    pub fn node(&self, id: NodeId) -> Option<&'a P> {
+        self.nodes.get(id.index()).and_then(|s| s.proto.as_ref())
+    }
+    /// Every node with its state (`None` while crashed).
+    pub fn nodes(&self) -> impl Iterator<Item = (NodeId, Option<&'a P>)> + 'a {
+        let nodes: &'a [crate::sim::NodeSlot<P>] = self.nodes;
+        nodes
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (NodeId(i as u32), s.proto.as_ref()))
+    }
+    /// Whether `id` is up, paused or down.
+    pub fn status(&self, id: NodeId) -> NodeStatus {
+        self.nodes[id.index()].status
+    }
+    /// The incarnation of `id` (0 at the start, +1 at each restart).
+    pub fn incarnation(&self, id: NodeId) -> u32 {
+        self.nodes[id.index()].incarnation
+    }
+    /// The disk of `id`, as the node sees it.
+    pub fn disk(&self, id: NodeId) -> &'a Disk {
+        &self.nodes[id.index()].disk
+    }
+    /// The number of node slots.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+    /// Whether the cluster has no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+}
+
+/// A property that must hold after every event.
+pub trait Invariant<P: Protocol> {
+    /// A short name, shown with a violation ("election_safety").
+    fn name(&self) -> &str;
+    /// Checks the world after one event; `Err` describes the violation and stops the run.
+    fn check(&mut self, world: &World<'_, P>) -> Result<(), String>;
+}
+
+/// An invariant from a name and a closure.
+pub struct FnInvariant<F> {
+    name: String,
+    f: F,
+}
+
+/// Wraps a closure as an [`Invariant`].
+pub fn invariant_fn<P, F>(name: impl Into<String>, f: F) -> FnInvariant<F>
+where
+    P: Protocol,
+    F: FnMut(&World<'_, P>) -> Result<(), String>,
+{
+    FnInvariant {
+        name: name.into(),
+        f,
+    }
+}
+
+impl<P, F> Invariant<P> for FnInvariant<F>
+where
+    P: Protocol,
+    F: FnMut(&World<'_, P>) -> Result<(), String>,
+{
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn check(&mut self, world: &World<'_, P>) -> Result<(), String> {
+        (self.f)(world)
+    }
+}

@@ -1,0 +1,277 @@
+//! The sans-IO protocol interface: a protocol is a plain state machine that reacts to
+//! messages, timers and client requests, and emits its outputs into a [`Ctx`]. It never
+//! touches time, randomness, the network or storage directly, which is what makes a run
+//! reproducible.
+
+use std::fmt::{self, Debug};
+use std::hash::Hash;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::clock::NodeClock;
+use crate::disk::Disk;
+use crate::history::{ClientId, OpOutput, Operation};
+use crate::rng::SimRng;
+use crate::time::{SimDuration, SimTime};
+
+/// Identifies a node of the simulated cluster (0-based index).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct NodeId(pub u32);
+
+impl NodeId {
+    /// The index of the node, for indexing per-node tables.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl fmt::Debug for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "n{}", self.0)
+    }
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "n{}", self.0)
+    }
+}
+
+/// A protocol-chosen timer name. Setting a timer whose id is already pending replaces
+/// it (the usual "reset the election timer"); per-peer timers encode the peer in the id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct TimerId(pub u64);
+
+/// What the engine needs of a protocol's message type.
+pub trait Message: Clone + Debug + Hash + 'static {
+    /// A short name of the message kind for metrics and traces ("AppendEntries").
+    fn kind(&self) -> &'static str;
+    /// The size in bytes on the wire, for bandwidth and byte counts.
+    fn size(&self) -> usize {
+        64
+    }
+}
+
+/// Identifies one client request: the client and its own sequence number. A retry with
+/// the same id lets the protocol apply the command exactly once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RequestId {
+    /// The client that sent it.
+    pub client: ClientId,
+    /// The client's sequence number for it.
+    pub seq: u64,
+}
+
+/// A request from a client, as a node receives it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ClientRequest {
+    /// Its identity, to answer it with [`Ctx::reply`].
+    pub id: RequestId,
+    /// What is asked.
+    pub op: Operation,
+}
+
+/// A node's answer to a client request.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Reply {
+    /// Done, with this output.
+    Ok(OpOutput),
+    /// Definitely not done (and never will be, under this request id).
+    Fail(String),
+    /// Not done here: try the given node (the leader this node knows), or another one.
+    Redirect(Option<NodeId>),
+}
+
+/// A fact a protocol reports to invariant checkers ("committed index 7 with digest h",
+/// "leader of term 3"). The engine stamps the node and time on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Observation {
+    /// What kind of fact ("commit", "leader", "apply").
+    pub kind: &'static str,
+    /// Its subject (an index, a term, a transaction id).
+    pub key: u64,
+    /// Its value (a digest, a node, a decision).
+    pub value: u64,
+}
+
+/// A replicated protocol, as a pure state machine driven by the engine.
+pub trait Protocol: Sized + 'static {
+    /// The messages nodes exchange.
+    type Msg: Message;
+    /// The protocol's settings, the same for every node, read from a scenario.
+    type Config: Clone + Debug + Default + DeserializeOwned;
+
+    /// Builds the node at the start and again at every restart, from what its disk holds
+    /// (`ctx.disk()`); volatile state starts afresh.
+    fn start(ctx: &mut Ctx<'_, Self::Msg>, config: &Self::Config) -> Self;
+    /// Reacts to a message. `from` is stamped by the network and is always the true sender.
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self::Msg>, from: NodeId, msg: Self::Msg);
+    /// Reacts to one of its timers firing.
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self::Msg>, timer: TimerId);
+    /// Reacts to a client request; answered now or later with [`Ctx::reply`].
+    fn on_request(&mut self, ctx: &mut Ctx<'_, Self::Msg>, request: ClientRequest) {
+        ctx.reply(
+            request.id,
+            Reply::Fail("this protocol serves no client requests".into()),
+        );
+    }
+    /// Whether this node currently believes it leads (resolves the `Leader` fault target).
+    fn is_leader(&self) -> bool {
+        false
+    }
+}
+
+/// An output of a handler, applied by the engine when the handler returns.
+#[derive(Debug)]
+pub(crate) enum Output<M> {
+    Send {
+        to: NodeId,
+        msg: M,
+    },
+    Reply {
+        id: RequestId,
+        reply: Reply,
+    },
+    Timer {
+        id: TimerId,
+        generation: u64,
+        after: SimDuration,
+    },
+    Observe(Observation),
+    Count(&'static str, u64),
+}
+
+/// The timers pending on one node incarnation: id → generation of the latest setting.
+#[derive(Debug, Default)]
+pub(crate) struct TimerTable {
+    pending: rustc_hash::FxHashMap<TimerId, u64>,
+    next_generation: u64,
+}
+
+impl TimerTable {
+    /// Registers a (re)setting of `id` and returns its generation.
+    pub(crate) fn set(&mut self, id: TimerId) -> u64 {
+        self.next_generation += 1;
+        self.pending.insert(id, self.next_generation);
+        self.next_generation
+    }
+    pub(crate) fn cancel(&mut self, id: TimerId) -> bool {
+        self.pending.remove(&id).is_some()
+    }
+    /// Whether a firing of `id` at `generation` is still wanted; consumes it if so.
+    pub(crate) fn take(&mut self, id: TimerId, generation: u64) -> bool {
+        if self.pending.get(&id) == Some(&generation) {
+            self.pending.remove(&id);
+            true
+        } else {
+            false
+        }
+    }
+    pub(crate) fn clear(&mut self) {
+        self.pending.clear();
+    }
+    pub(crate) fn is_pending(&self, id: TimerId) -> bool {
+        self.pending.contains_key(&id)
+    }
+}
+
+/// The handle a protocol handler gets: everything it may do to the outside world.
+pub struct Ctx<'a, M> {
+    pub(crate) node: NodeId,
+    pub(crate) cluster_size: u32,
+    pub(crate) now: SimTime,
+    pub(crate) clock: &'a NodeClock,
+    pub(crate) rng: &'a mut SimRng,
+    pub(crate) disk: &'a mut Disk,
+    pub(crate) timers: &'a mut TimerTable,
+    pub(crate) out: &'a mut Vec<Output<M>>,
+}
+
+impl<M: Message> Ctx<'_, M> {
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.node
+    }
+
+    /// The number of node slots in the cluster (ids `0..cluster_size`).
+    pub fn cluster_size(&self) -> u32 {
+        self.cluster_size
+    }
+
+    /// Every other node of the cluster.
+    pub fn peers(&self) -> impl Iterator<Item = NodeId> + use<M> {
+        let me = self.node;
+        (0..self.cluster_size).map(NodeId).filter(move |n| *n != me)
+    }
+
+    /// The node's local clock, which may be skewed and drift from virtual time.
+    pub fn now(&self) -> SimTime {
+        self.clock.local(self.now)
+    }
+
+    /// Sends `msg` to `to` over the simulated network.
+    pub fn send(&mut self, to: NodeId, msg: M) {
+        self.out.push(Output::Send { to, msg });
+    }
+
+    /// Sends `msg` to every other node.
+    pub fn broadcast(&mut self, msg: M) {
+        for to in 0..self.cluster_size {
+            if to != self.node.0 {
+                self.out.push(Output::Send {
+                    to: NodeId(to),
+                    msg: msg.clone(),
+                });
+            }
+        }
+    }
+
+    /// Sets timer `id` to fire after `after` of this node's local time, replacing any
+    /// pending setting of the same id. Timers die with the node incarnation.
+    pub fn set_timer(&mut self, id: TimerId, after: SimDuration) {
+        let generation = self.timers.set(id);
+        let after = self.clock.to_global(after);
+        self.out.push(Output::Timer {
+            id,
+            generation,
+            after,
+        });
+    }
+
+    /// Cancels timer `id`; returns whether it was pending.
+    pub fn cancel_timer(&mut self, id: TimerId) -> bool {
+        self.timers.cancel(id)
+    }
+
+    /// Whether timer `id` is pending.
+    pub fn timer_pending(&self, id: TimerId) -> bool {
+        self.timers.is_pending(id)
+    }
+
+    /// This node's random stream (seeded from the run seed, independent of every other).
+    pub fn rng(&mut self) -> &mut SimRng {
+        self.rng
+    }
+
+    /// This node's durable storage.
+    pub fn disk(&mut self) -> &mut Disk {
+        self.disk
+    }
+
+    /// Answers client request `id`.
+    pub fn reply(&mut self, id: RequestId, reply: Reply) {
+        self.out.push(Output::Reply { id, reply });
+    }
+
+    /// Reports a fact to the invariant checkers.
+    pub fn observe(&mut self, kind: &'static str, key: u64, value: u64) {
+        self.out
+            .push(Output::Observe(Observation { kind, key, value }));
+    }
+
+    /// Adds `n` to a protocol-defined counter in the run's metrics ("elections").
+    pub fn count(&mut self, name: &'static str, n: u64) {
+        self.out.push(Output::Count(name, n));
+    }
+}

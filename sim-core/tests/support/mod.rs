@@ -1,0 +1,235 @@
+//! Small protocols that exercise one engine feature each, for the engine's tests.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use sim_core::history::OpOutput;
+use sim_core::{
+    ClientRequest, Ctx, Message, NodeId, Operation, Protocol, Reply, SimDuration, SimTime, TimerId,
+};
+
+/// A chatty node: it broadcasts a numbered `Tick` every `period` of its local time, can
+/// send a burst to one node at start, and logs everything it receives.
+#[derive(Debug, Default)]
+pub struct Chatter {
+    pub seq: u64,
+    /// (true sender, seq, sender it claims, local receive time, global receive time).
+    pub log: Vec<(NodeId, u64, u32, SimTime)>,
+    /// Local times at which the periodic timer fired.
+    pub fires: Vec<SimTime>,
+    period: Option<SimDuration>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Tick {
+    pub seq: u64,
+    /// Who the message says sent it; the network's `from` is what counts.
+    pub claimed: u32,
+}
+
+impl Message for Tick {
+    fn kind(&self) -> &'static str {
+        "Tick"
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct ChatterConfig {
+    /// Broadcast period; `None`: no periodic broadcast.
+    pub period: Option<SimDuration>,
+    /// At start, node 0 sends this many ticks to node 1.
+    pub burst: u64,
+}
+
+pub const TICK: TimerId = TimerId(1);
+
+impl Protocol for Chatter {
+    type Msg = Tick;
+    type Config = ChatterConfig;
+
+    fn start(ctx: &mut Ctx<'_, Tick>, config: &ChatterConfig) -> Self {
+        if let Some(p) = config.period {
+            ctx.set_timer(TICK, p);
+        }
+        let mut me = Chatter {
+            period: config.period,
+            ..Default::default()
+        };
+        if ctx.id() == NodeId(0) {
+            for _ in 0..config.burst {
+                let t = me.next_tick(ctx.id());
+                ctx.send(NodeId(1), t);
+            }
+        }
+        me
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Tick>, from: NodeId, msg: Tick) {
+        self.log.push((from, msg.seq, msg.claimed, ctx.now()));
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Tick>, timer: TimerId) {
+        assert_eq!(timer, TICK);
+        self.fires.push(ctx.now());
+        let t = self.next_tick(ctx.id());
+        ctx.broadcast(t);
+        if let Some(p) = self.period {
+            ctx.set_timer(TICK, p);
+        }
+    }
+}
+
+impl Chatter {
+    fn next_tick(&mut self, me: NodeId) -> Tick {
+        self.seq += 1;
+        Tick {
+            seq: self.seq,
+            claimed: me.0,
+        }
+    }
+}
+
+/// A disk exerciser: on its first incarnation it writes a synced and an unsynced value
+/// at 1 ms and arms a long timer; after a restart it reports what it found.
+#[derive(Debug, Default)]
+pub struct DiskProbe {
+    pub restarted: bool,
+    pub found_synced: Option<u64>,
+    pub found_unsynced: Option<u64>,
+    pub fired: Vec<(TimerId, SimTime)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct NoMsg;
+impl Message for NoMsg {
+    fn kind(&self) -> &'static str {
+        "NoMsg"
+    }
+}
+
+pub const WRITE: TimerId = TimerId(1);
+pub const LONG: TimerId = TimerId(2);
+
+impl Protocol for DiskProbe {
+    type Msg = NoMsg;
+    type Config = ();
+
+    fn start(ctx: &mut Ctx<'_, NoMsg>, _: &()) -> Self {
+        let restarted = ctx.disk().get::<bool>("started", 0).is_some();
+        let found_synced = ctx.disk().get::<u64>("synced", 0).copied();
+        let found_unsynced = ctx.disk().get::<u64>("unsynced", 0).copied();
+        ctx.disk().put("started", 0, true);
+        ctx.disk().sync();
+        if restarted {
+            // Same timer id as the first incarnation's, set much later.
+            ctx.set_timer(LONG, SimDuration::from_millis(500));
+        } else {
+            ctx.set_timer(WRITE, SimDuration::from_millis(1));
+            ctx.set_timer(LONG, SimDuration::from_millis(100));
+        }
+        DiskProbe {
+            restarted,
+            found_synced,
+            found_unsynced,
+            fired: Vec::new(),
+        }
+    }
+
+    fn on_message(&mut self, _: &mut Ctx<'_, NoMsg>, _: NodeId, _: NoMsg) {}
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, NoMsg>, timer: TimerId) {
+        self.fired.push((timer, ctx.now()));
+        if timer == WRITE {
+            ctx.disk().put("synced", 0, 7u64);
+            ctx.disk().sync();
+            ctx.disk().put("unsynced", 0, 8u64);
+        }
+    }
+}
+
+/// A key-value store served by node 0 alone; every other node redirects to it. Not a
+/// replicated protocol: a fixture for the client layer.
+#[derive(Debug, Default)]
+pub struct SoloKv {
+    pub data: BTreeMap<u64, String>,
+    /// Requests seen (a retry with the same id counts again).
+    pub requests: u64,
+    /// Requests applied (retries with a known id are answered from the cache).
+    pub applied: BTreeMap<(u32, u64), Reply>,
+    cfg: SoloKvConfig,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct SoloKvConfig {
+    /// Redirect without a hint (clients must find the server themselves).
+    pub no_hint: bool,
+    /// Answer nothing at all (clients time out).
+    pub mute: bool,
+}
+
+impl Protocol for SoloKv {
+    type Msg = NoMsg;
+    type Config = SoloKvConfig;
+
+    fn start(_: &mut Ctx<'_, NoMsg>, cfg: &SoloKvConfig) -> Self {
+        SoloKv {
+            cfg: cfg.clone(),
+            ..Default::default()
+        }
+    }
+    fn on_message(&mut self, _: &mut Ctx<'_, NoMsg>, _: NodeId, _: NoMsg) {}
+    fn on_timer(&mut self, _: &mut Ctx<'_, NoMsg>, _: TimerId) {}
+
+    fn on_request(&mut self, ctx: &mut Ctx<'_, NoMsg>, req: ClientRequest) {
+        self.requests += 1;
+        if self.cfg.mute {
+            return;
+        }
+        if ctx.id() != NodeId(0) {
+            let hint = if self.cfg.no_hint {
+                None
+            } else {
+                Some(NodeId(0))
+            };
+            ctx.reply(req.id, Reply::Redirect(hint));
+            return;
+        }
+        if let Some(r) = self.applied.get(&(req.id.client, req.id.seq)) {
+            ctx.reply(req.id, r.clone());
+            return;
+        }
+        let cur = self.data.get(&req.op.key()).cloned().unwrap_or_default();
+        let out = match req.op {
+            Operation::Get { .. } => OpOutput::Value(cur),
+            Operation::Put { key, value } => {
+                self.data.insert(key, value);
+                OpOutput::Done
+            }
+            Operation::Append { key, value } => {
+                self.data.insert(key, cur + &value);
+                OpOutput::Done
+            }
+            Operation::Cas { key, expected, new } => {
+                let ok = cur == expected;
+                if ok {
+                    self.data.insert(key, new);
+                }
+                OpOutput::Cas(ok)
+            }
+            _ => {
+                ctx.reply(req.id, Reply::Fail("unsupported".into()));
+                return;
+            }
+        };
+        let reply = Reply::Ok(out);
+        self.applied
+            .insert((req.id.client, req.id.seq), reply.clone());
+        ctx.reply(req.id, reply);
+    }
+
+    fn is_leader(&self) -> bool {
+        true
+    }
+}
