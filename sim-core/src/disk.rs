@@ -172,9 +172,12 @@ impl Disk {
     }
 
     /// Sets the engine's current time before a handler runs.
+    #[inline]
     pub(crate) fn set_now(&mut self, now: SimTime) {
         self.now = now;
-        self.settle(now);
+        if !self.syncing.is_empty() {
+            self.settle(now);
+        }
     }
 
     /// Applies the syncs that finished by `now`.

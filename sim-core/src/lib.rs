@@ -9,6 +9,7 @@ pub mod byzantine;
 pub mod client;
 pub mod clock;
 pub mod disk;
+mod fabric;
 pub mod fault;
 pub mod fingerprint;
 pub mod history;

@@ -346,6 +346,7 @@ impl Network {
     }
 
     /// Decides the fate of one message of `size` bytes sent at `now`.
+    #[inline]
     pub fn route(
         &mut self,
         rng: &mut SimRng,
@@ -361,6 +362,17 @@ impl Network {
         }
         if self.split && !self.connected(from, to) {
             return Route::Dropped(DropReason::Partition);
+        }
+        if self.overrides.is_empty() && self.regions.is_none() {
+            // The common case: every link behaves as the default one.
+            let link = &self.default_link;
+            if link.loss == 0.0
+                && link.duplicate == 0.0
+                && link.ordering == Ordering::Unordered
+                && link.bandwidth.is_none()
+            {
+                return Route::Deliver(now + link.latency.sample(rng), None);
+            }
         }
         let link = self.link(from, to);
         let (loss, dup, ordering, bandwidth) =

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::NodeClock;
 use crate::disk::Disk;
+use crate::fabric::{Event, Fabric};
 use crate::history::{ClientId, OpOutput, Operation};
 use crate::rng::SimRng;
 use crate::time::{SimDuration, SimTime};
@@ -125,21 +126,9 @@ pub trait Protocol: Sized + 'static {
 /// An output of a handler, applied by the engine when the handler returns.
 #[derive(Debug)]
 pub(crate) enum Output<M> {
-    Send {
-        to: NodeId,
-        msg: M,
-    },
-    Reply {
-        id: RequestId,
-        reply: Reply,
-    },
-    Timer {
-        id: TimerId,
-        generation: u64,
-        after: SimDuration,
-    },
+    Send { to: NodeId, msg: M },
+    Reply { id: RequestId, reply: Box<Reply> },
     Observe(Observation),
-    Count(&'static str, u64),
 }
 
 /// The timers pending on one node incarnation: id → generation of the latest setting.
@@ -185,7 +174,10 @@ pub struct Ctx<'a, M> {
     pub(crate) rng: &'a mut SimRng,
     pub(crate) disk: &'a mut Disk,
     pub(crate) timers: &'a mut TimerTable,
-    pub(crate) out: &'a mut Vec<Output<M>>,
+    pub(crate) fabric: &'a mut Fabric<M>,
+    /// Sends go straight to the network (no adversary, no trace).
+    pub(crate) direct: bool,
+    pub(crate) incarnation: u32,
 }
 
 impl<M: Message> Ctx<'_, M> {
@@ -211,18 +203,22 @@ impl<M: Message> Ctx<'_, M> {
     }
 
     /// Sends `msg` to `to` over the simulated network.
+    #[inline]
     pub fn send(&mut self, to: NodeId, msg: M) {
-        self.out.push(Output::Send { to, msg });
+        if self.direct {
+            // Outputs wait for a sync in progress (the node waits for its fsync).
+            let depart = self.disk.busy_until().max(self.now);
+            let _ = self.fabric.transmit(self.node, to, msg, depart);
+        } else {
+            self.fabric.out.push(Output::Send { to, msg });
+        }
     }
 
     /// Sends `msg` to every other node.
     pub fn broadcast(&mut self, msg: M) {
         for to in 0..self.cluster_size {
             if to != self.node.0 {
-                self.out.push(Output::Send {
-                    to: NodeId(to),
-                    msg: msg.clone(),
-                });
+                self.send(NodeId(to), msg.clone());
             }
         }
     }
@@ -231,12 +227,16 @@ impl<M: Message> Ctx<'_, M> {
     /// pending setting of the same id. Timers die with the node incarnation.
     pub fn set_timer(&mut self, id: TimerId, after: SimDuration) {
         let generation = self.timers.set(id);
-        let after = self.clock.to_global(after);
-        self.out.push(Output::Timer {
-            id,
-            generation,
-            after,
-        });
+        let at = self.now + self.clock.to_global(after);
+        self.fabric.queue.push(
+            at,
+            Event::Timer {
+                node: self.node,
+                incarnation: self.incarnation,
+                id,
+                generation,
+            },
+        );
     }
 
     /// Cancels timer `id`; returns whether it was pending.
@@ -261,17 +261,21 @@ impl<M: Message> Ctx<'_, M> {
 
     /// Answers client request `id`.
     pub fn reply(&mut self, id: RequestId, reply: Reply) {
-        self.out.push(Output::Reply { id, reply });
+        self.fabric.out.push(Output::Reply {
+            id,
+            reply: Box::new(reply),
+        });
     }
 
     /// Reports a fact to the invariant checkers.
     pub fn observe(&mut self, kind: &'static str, key: u64, value: u64) {
-        self.out
+        self.fabric
+            .out
             .push(Output::Observe(Observation { kind, key, value }));
     }
 
     /// Adds `n` to a protocol-defined counter in the run's metrics ("elections").
     pub fn count(&mut self, name: &'static str, n: u64) {
-        self.out.push(Output::Count(name, n));
+        self.fabric.metrics.count(name, n);
     }
 }

@@ -9,14 +9,15 @@ use crate::byzantine::{Adversary, Forged};
 use crate::client::{ClientConfig, Load, Retry, Workload};
 use crate::clock::NodeClock;
 use crate::disk::{Disk, DiskConfig};
+use crate::fabric::{Event, Fabric};
 use crate::fault::{AppliedFault, Fault, Target};
 use crate::fingerprint::Fingerprint;
 use crate::history::{ClientId, History, Operation, Outcome};
 use crate::invariant::{Invariant, NodeStatus, Observed, World};
 use crate::metrics::{Metrics, MetricsSummary};
-use crate::network::{DropReason, Network, NetworkConfig, NetworkError, Route};
+use crate::network::{DropReason, Network, NetworkConfig, NetworkError};
 use crate::protocol::{
-    ClientRequest, Ctx, Message, NodeId, Output, Protocol, Reply, RequestId, TimerId, TimerTable,
+    ClientRequest, Ctx, Message, NodeId, Output, Protocol, Reply, RequestId, TimerTable,
 };
 use crate::queue::EventQueue;
 use crate::rng::{RunSeed, SimRng, Stream};
@@ -184,38 +185,6 @@ pub enum BuildError {
     NoSuchNode(String),
 }
 
-#[derive(Debug)]
-enum Event<M> {
-    Deliver {
-        from: NodeId,
-        to: NodeId,
-        msg: M,
-    },
-    Timer {
-        node: NodeId,
-        incarnation: u32,
-        id: TimerId,
-        generation: u64,
-    },
-    Request {
-        node: NodeId,
-        req: Box<ClientRequest>,
-    },
-    Response {
-        from: NodeId,
-        id: RequestId,
-        reply: Box<Reply>,
-    },
-    ClientWake(ClientId),
-    ClientTimeout {
-        id: RequestId,
-        attempt: u32,
-    },
-    Fault(u32),
-    /// Input a paused node held; it already arrived, so no network check on delivery.
-    Held(Box<Event<M>>),
-}
-
 /// One node slot: the protocol state (none while crashed) and what survives it.
 pub(crate) struct NodeSlot<P: Protocol> {
     pub(crate) proto: Option<P>,
@@ -363,9 +332,14 @@ impl<P: Protocol> SimBuilder<P> {
             horizon: SimTime::ZERO + c.horizon,
             protocol: self.protocol,
             nodes,
-            network,
-            queue,
-            net_rng: seed.stream(Stream::Network),
+            fabric: Fabric {
+                queue,
+                network,
+                net_rng: seed.stream(Stream::Network),
+                metrics: Metrics::new(n as usize),
+                out: Vec::new(),
+                nodes: n,
+            },
             fault_rng: seed.stream(Stream::Faults),
             workload_rng: seed.stream(Stream::Workload),
             client_rng: seed.stream(Stream::Clients),
@@ -379,11 +353,9 @@ impl<P: Protocol> SimBuilder<P> {
             invariants: self.invariants,
             trace: self.trace,
             trace_error: None,
-            out: Vec::new(),
             event_obs: Vec::new(),
             observations: Vec::new(),
             history: History::new(),
-            metrics: Metrics::new(n as usize),
             fingerprint: Fingerprint::default(),
             applied: Vec::new(),
             now: SimTime::ZERO,
@@ -401,9 +373,7 @@ pub struct Simulation<P: Protocol> {
     horizon: SimTime,
     protocol: P::Config,
     nodes: Vec<NodeSlot<P>>,
-    network: Network,
-    queue: EventQueue<Event<P::Msg>>,
-    net_rng: SimRng,
+    fabric: Fabric<P::Msg>,
     fault_rng: SimRng,
     workload_rng: SimRng,
     client_rng: SimRng,
@@ -417,11 +387,9 @@ pub struct Simulation<P: Protocol> {
     invariants: Vec<Box<dyn Invariant<P>>>,
     trace: Option<Box<dyn TraceSink>>,
     trace_error: Option<String>,
-    out: Vec<Output<P::Msg>>,
     event_obs: Vec<Observed>,
     observations: Vec<Observed>,
     history: History,
-    metrics: Metrics,
     fingerprint: Fingerprint,
     applied: Vec<AppliedFault>,
     now: SimTime,
@@ -473,7 +441,7 @@ impl<P: Protocol> Simulation<P> {
             events: self.events,
             fingerprint: self.fingerprint.value(),
             history: self.history,
-            metrics: self.metrics.summary(),
+            metrics: self.fabric.metrics.summary(),
             faults: self.applied,
             observations: self.observations,
             trace_error: self.trace_error,
@@ -491,23 +459,21 @@ impl<P: Protocol> Simulation<P> {
         self.start_clients();
         let max_events = self.config.max_events.unwrap_or(u64::MAX);
         loop {
-            let Some(next) = self.queue.peek_time() else {
-                return EndReason::Quiescent;
-            };
-            if next > self.horizon {
-                self.now = self.horizon;
-                return EndReason::Horizon;
-            }
             if self.events >= max_events {
                 return EndReason::EventLimit { limit: max_events };
             }
-            let Some((t, ev)) = self.queue.pop() else {
+            let Some((t, ev)) = self.fabric.queue.pop() else {
                 return EndReason::Quiescent;
             };
+            if t > self.horizon {
+                // The run ends here; the event beyond the horizon never happens.
+                self.now = self.horizon;
+                return EndReason::Horizon;
+            }
             self.now = t;
             self.dispatch(ev, false);
-            if let Some(v) = self.violation.take() {
-                return v;
+            if self.violation.is_some() {
+                return self.violation.take().expect("checked");
             }
             if !self.clients.is_empty() {
                 if self.active_clients == 0 && self.config.stop_when_done {
@@ -544,13 +510,15 @@ impl<P: Protocol> Simulation<P> {
                     }
                     NodeStatus::Up => {}
                 }
-                if !held && !self.network.arrives(from, to) {
+                if !held && !self.fabric.network.arrives(from, to) {
                     self.drop_message(from, to, &msg, DropReason::Partition);
                     return;
                 }
                 self.begin_event(FP_DELIVER, to, u64::from(from.0));
                 self.fingerprint.fold_hash(&msg);
-                self.metrics.delivered(msg.kind(), to.index(), msg.size());
+                self.fabric
+                    .metrics
+                    .delivered(msg.kind(), to.index(), msg.size());
                 if self.trace.is_some() {
                     let summary = format!("{msg:?}");
                     self.record(
@@ -591,7 +559,7 @@ impl<P: Protocol> Simulation<P> {
                     return; // reset or cancelled since
                 }
                 self.begin_event(FP_TIMER, node, id.0);
-                self.metrics.timer_fired();
+                self.fabric.metrics.timer_fired();
                 if self.trace.is_some() {
                     self.record(
                         TraceKind::Timer,
@@ -654,7 +622,11 @@ impl<P: Protocol> Simulation<P> {
     }
 
     fn drop_message(&mut self, from: NodeId, to: NodeId, msg: &P::Msg, reason: DropReason) {
-        self.metrics.dropped(msg.kind(), reason);
+        self.fabric.metrics.dropped(msg.kind(), reason);
+        self.trace_drop(from, to, msg, reason);
+    }
+
+    fn trace_drop(&mut self, from: NodeId, to: NodeId, msg: &P::Msg, reason: DropReason) {
         if self.trace.is_some() {
             let s = format!(
                 "{} from {from} dropped ({}): {msg:?}",
@@ -691,8 +663,11 @@ impl<P: Protocol> Simulation<P> {
     }
 
     /// Runs a handler of `node` with a fresh context, then applies its outputs.
-    fn with_node(&mut self, node: NodeId, f: impl FnOnce(Option<&mut P>, &mut Ctx<'_, P::Msg>)) {
+    #[inline]
+    fn with_node(&mut self, node: NodeId, f: impl FnOnce(&mut Option<P>, &mut Ctx<'_, P::Msg>)) {
         let cluster_size = self.nodes.len() as u32;
+        // Sends go straight to the network unless an adversary or the trace must see them.
+        let direct = self.trace.is_none() && self.adversaries[node.index()].is_none();
         let slot = &mut self.nodes[node.index()];
         slot.disk.set_now(self.now);
         let mut ctx = Ctx {
@@ -703,52 +678,32 @@ impl<P: Protocol> Simulation<P> {
             rng: &mut slot.rng,
             disk: &mut slot.disk,
             timers: &mut slot.timers,
-            out: &mut self.out,
+            fabric: &mut self.fabric,
+            direct,
+            incarnation: slot.incarnation,
         };
-        f(slot.proto.as_mut(), &mut ctx);
+        f(&mut slot.proto, &mut ctx);
         self.apply_outputs(node);
     }
 
     fn start_node(&mut self, node: NodeId) {
-        self.begin_event(
-            FP_START,
-            node,
-            u64::from(self.nodes[node.index()].incarnation),
-        );
+        let incarnation = self.nodes[node.index()].incarnation;
+        self.begin_event(FP_START, node, u64::from(incarnation));
         if self.trace.is_some() {
-            let inc = self.nodes[node.index()].incarnation;
-            self.record(
-                TraceKind::Start,
-                Some(node),
-                None,
-                None,
-                format!("incarnation {inc}"),
-            );
+            let s = format!("incarnation {incarnation}");
+            self.record(TraceKind::Start, Some(node), None, None, s);
         }
-        let cluster_size = self.nodes.len() as u32;
-        let slot = &mut self.nodes[node.index()];
-        slot.disk.set_now(self.now);
-        let mut ctx = Ctx {
-            node,
-            cluster_size,
-            now: self.now,
-            clock: &slot.clock,
-            rng: &mut slot.rng,
-            disk: &mut slot.disk,
-            timers: &mut slot.timers,
-            out: &mut self.out,
-        };
-        slot.proto = Some(P::start(&mut ctx, &self.protocol));
-        slot.status = NodeStatus::Up;
-        self.apply_outputs(node);
+        let config = self.protocol.clone();
+        self.nodes[node.index()].status = NodeStatus::Up;
+        self.with_node(node, |proto, ctx| *proto = Some(P::start(ctx, &config)));
         self.check_invariants(Some(node));
     }
 
     fn apply_outputs(&mut self, node: NodeId) {
-        if self.out.is_empty() {
+        if self.fabric.out.is_empty() {
             return;
         }
-        let mut out = std::mem::take(&mut self.out);
+        let mut out = std::mem::take(&mut self.fabric.out);
         let slot = &self.nodes[node.index()];
         let incarnation = slot.incarnation;
         // Outputs wait for a sync in progress (the node waits for its fsync).
@@ -758,28 +713,15 @@ impl<P: Protocol> Simulation<P> {
                 Output::Send { to, msg } => self.send(node, to, msg, depart),
                 Output::Reply { id, reply } => {
                     let lat = self.client_latency();
-                    self.queue.push(
+                    self.fabric.queue.push(
                         depart + lat,
                         Event::Response {
                             from: node,
                             id,
-                            reply: Box::new(reply),
+                            reply,
                         },
                     );
                 }
-                Output::Timer {
-                    id,
-                    generation,
-                    after,
-                } => self.queue.push(
-                    self.now + after,
-                    Event::Timer {
-                        node,
-                        incarnation,
-                        id,
-                        generation,
-                    },
-                ),
                 Output::Observe(obs) => {
                     let o = Observed {
                         node,
@@ -798,10 +740,9 @@ impl<P: Protocol> Simulation<P> {
                         self.observations.push(o);
                     }
                 }
-                Output::Count(name, n) => self.metrics.count(name, n),
             }
         }
-        self.out = out;
+        self.fabric.out = out;
     }
 
     fn send(&mut self, from: NodeId, to: NodeId, msg: P::Msg, depart: SimTime) {
@@ -822,7 +763,7 @@ impl<P: Protocol> Simulation<P> {
             &mut forged,
         );
         if forged.is_empty() {
-            self.metrics.dropped(kind, DropReason::Withheld);
+            self.fabric.metrics.dropped(kind, DropReason::Withheld);
         }
         for f in forged.drain(..) {
             if f.to.index() < self.nodes.len() {
@@ -833,37 +774,22 @@ impl<P: Protocol> Simulation<P> {
         self.forged = forged;
     }
 
-    #[inline]
+    /// Sends one message from the simulation (slow path: adversary or tracing).
     fn transmit(&mut self, from: NodeId, to: NodeId, msg: P::Msg, depart: SimTime) {
-        let kind = msg.kind();
-        self.metrics.sent(kind, from.index(), msg.size());
-        match self
-            .network
-            .route(&mut self.net_rng, depart, from, to, msg.size())
-        {
-            Route::Dropped(reason) => self.drop_message(from, to, &msg, reason),
-            Route::Deliver(at, dup) => {
-                if let Some(dup_at) = dup {
-                    self.metrics.duplicated(kind);
-                    let copy = msg.clone();
-                    self.queue.push(at, Event::Deliver { from, to, msg });
-                    self.queue.push(
-                        dup_at,
-                        Event::Deliver {
-                            from,
-                            to,
-                            msg: copy,
-                        },
-                    );
-                } else {
-                    self.queue.push(at, Event::Deliver { from, to, msg });
-                }
-            }
+        if let Err((reason, msg)) = self.fabric.transmit(from, to, msg, depart) {
+            self.trace_drop(from, to, &msg, reason);
         }
     }
 
+    #[inline]
     fn check_invariants(&mut self, node: Option<NodeId>) {
-        if self.invariants.is_empty() || self.violation.is_some() {
+        if !self.invariants.is_empty() {
+            self.run_invariants(node);
+        }
+    }
+
+    fn run_invariants(&mut self, node: Option<NodeId>) {
+        if self.violation.is_some() {
             return;
         }
         let world = World {
@@ -904,7 +830,9 @@ impl<P: Protocol> Simulation<P> {
     fn start_clients(&mut self) {
         for c in 0..self.clients.len() as u32 {
             let delay = self.pace_delay();
-            self.queue.push(self.now + delay, Event::ClientWake(c));
+            self.fabric
+                .queue
+                .push(self.now + delay, Event::ClientWake(c));
         }
         self.last_progress = self.now;
     }
@@ -943,7 +871,9 @@ impl<P: Protocol> Simulation<P> {
         self.issue(c, op, 0, false);
         if open {
             let delay = self.pace_delay();
-            self.queue.push(self.now + delay, Event::ClientWake(c));
+            self.fabric
+                .queue
+                .push(self.now + delay, Event::ClientWake(c));
         }
     }
 
@@ -980,14 +910,15 @@ impl<P: Protocol> Simulation<P> {
         let (id, attempt) = (p.id, p.attempt);
         let lat = self.client_latency();
         let timeout = self.client_config().timeout;
-        self.queue.push(
+        self.fabric.queue.push(
             self.now + lat,
             Event::Request {
                 node,
                 req: Box::new(req),
             },
         );
-        self.queue
+        self.fabric
+            .queue
             .push(self.now + timeout, Event::ClientTimeout { id, attempt });
     }
 
@@ -1007,7 +938,9 @@ impl<P: Protocol> Simulation<P> {
             }
         } else if !open {
             let delay = self.pace_delay();
-            self.queue.push(self.now + delay, Event::ClientWake(c));
+            self.fabric
+                .queue
+                .push(self.now + delay, Event::ClientWake(c));
         }
     }
 
@@ -1140,32 +1073,32 @@ impl<P: Protocol> Simulation<P> {
                     let slot = &mut self.nodes[n.index()];
                     slot.status = NodeStatus::Up;
                     for ev in std::mem::take(&mut slot.held) {
-                        self.queue.push(self.now, Event::Held(Box::new(ev)));
+                        self.fabric.queue.push(self.now, Event::Held(Box::new(ev)));
                     }
                 }
                 (hit, format!("resume {t:?}"))
             }
             Fault::Partition(groups) => {
-                self.network.partition(groups);
+                self.fabric.network.partition(groups);
                 (Vec::new(), format!("partition {groups:?}"))
             }
             Fault::Isolate(t) => {
                 let hit = self.resolve(t, |_| true);
                 for &n in &hit {
-                    self.network.isolate(n);
+                    self.fabric.network.isolate(n);
                 }
                 (hit, format!("isolate {t:?}"))
             }
             Fault::CutOneWay { from, to } => {
-                self.network.cut_one_way(from, to);
+                self.fabric.network.cut_one_way(from, to);
                 (from.clone(), format!("cut {from:?} -> {to:?}"))
             }
             Fault::Heal => {
-                self.network.heal();
+                self.fabric.network.heal();
                 (Vec::new(), "heal".to_string())
             }
             Fault::Links { scope, change } => {
-                self.network.change_links(*scope, change);
+                self.fabric.network.change_links(*scope, change);
                 (Vec::new(), format!("links {scope:?}: {change:?}"))
             }
             Fault::ClockSkew { target, offset_ns } => {

@@ -401,7 +401,7 @@ fn clock_drift_changes_when_timers_fire_but_not_the_global_order() {
                 offset_ns: 3_600_000_000_000, // an hour ahead: shifts readings, not timers
             },
         )
-        .trace(SharedTrace::default())
+        .trace(SharedTrace)
         .build()
         .unwrap()
         .run_with_final_states();

@@ -1,0 +1,102 @@
+//! The fabric: the parts of a running simulation that a handler's outputs reach directly
+//! (event queue, network, metrics), so a send costs no intermediate buffering on the hot
+//! path. Outputs that need the whole simulation (replies, observations, sends of a
+//! Byzantine node, anything while tracing) go through the `out` buffer instead.
+
+use crate::history::ClientId;
+use crate::metrics::Metrics;
+use crate::network::{DropReason, Network, Route};
+use crate::protocol::{ClientRequest, Message, NodeId, Output, Reply, RequestId, TimerId};
+use crate::queue::EventQueue;
+use crate::rng::SimRng;
+use crate::time::SimTime;
+
+/// Something that happens at a virtual time.
+#[derive(Debug)]
+pub(crate) enum Event<M> {
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        msg: M,
+    },
+    Timer {
+        node: NodeId,
+        incarnation: u32,
+        id: TimerId,
+        generation: u64,
+    },
+    Request {
+        node: NodeId,
+        req: Box<ClientRequest>,
+    },
+    Response {
+        from: NodeId,
+        id: RequestId,
+        reply: Box<Reply>,
+    },
+    ClientWake(ClientId),
+    ClientTimeout {
+        id: RequestId,
+        attempt: u32,
+    },
+    Fault(u32),
+    /// Input a paused node held; it already arrived, so no network check on delivery.
+    Held(Box<Event<M>>),
+}
+
+pub(crate) struct Fabric<M> {
+    pub(crate) queue: EventQueue<Event<M>>,
+    pub(crate) network: Network,
+    pub(crate) net_rng: SimRng,
+    pub(crate) metrics: Metrics,
+    /// Outputs the simulation applies after the handler returns.
+    pub(crate) out: Vec<Output<M>>,
+    /// Number of node slots.
+    pub(crate) nodes: u32,
+}
+
+impl<M: Message> Fabric<M> {
+    /// Hands one message to the network; `Err` tells why it was dropped (already counted).
+    #[inline]
+    pub(crate) fn transmit(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        msg: M,
+        depart: SimTime,
+    ) -> Result<(), (DropReason, M)> {
+        if to.0 >= self.nodes {
+            return Ok(()); // no such node: nothing to deliver to
+        }
+        let kind = msg.kind();
+        let size = msg.size();
+        self.metrics.sent(kind, from.index(), size);
+        match self
+            .network
+            .route(&mut self.net_rng, depart, from, to, size)
+        {
+            Route::Dropped(reason) => {
+                self.metrics.dropped(kind, reason);
+                Err((reason, msg))
+            }
+            Route::Deliver(at, dup) => {
+                if let Some(dup_at) = dup {
+                    self.metrics.duplicated(kind);
+                    let copy = msg.clone();
+                    self.queue.push(at, Event::Deliver { from, to, msg });
+                    self.queue.push(
+                        dup_at,
+                        Event::Deliver {
+                            from,
+                            to,
+                            msg: copy,
+                        },
+                    );
+                } else {
+                    self.queue.push(at, Event::Deliver { from, to, msg });
+                }
+                Ok(())
+            }
+        }
+    }
+}
