@@ -1,23 +1,37 @@
-# Everyday commands. `just` is a convenience: each recipe is one plain cargo command.
+# Everyday commands. `just` is optional (`cargo install just`): each recipe is one plain
+# cargo command you can type yourself.
 
 default: test
 
-# A first run of the engine (seed optional).
-demo seed="1":
-    cargo run --release -p sim-core --example echo {{seed}}
+# One run of a scenario (the built-in one without FILE).
+run file="" *args="":
+    cargo run --release -- run {{file}} {{args}}
 
 # The test suite, as CI runs it.
 test:
     cargo test --workspace
+
+# Many seeds of a scenario on every core; failures shrunk and saved to fuzz-out/.
+fuzz file seeds="1000" *args="":
+    cargo run --release -- fuzz {{file}} --seeds {{seeds}} {{args}}
+
+# Engine throughput against a bare event loop, and fuzzing throughput.
+bench:
+    cargo bench -p sim-core --bench engine
+    cargo bench -p scenarios --bench fuzz
+
+# A run's full results as JSON (the HTML report reads these).
+report file="":
+    cargo run --release -- run {{file}} --json > results.json
 
 # Formatting and lints, as CI checks them.
 lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
 
-# Engine throughput against a bare event loop.
-bench:
-    cargo bench -p sim-core --bench engine
+# A first look at the engine alone.
+demo seed="1":
+    cargo run --release -p sim-core --example echo {{seed}}
 
 # Everything CI does.
 ci:

@@ -70,3 +70,17 @@ impl Protocol for Echo {
 
     fn on_timer(&mut self, _ctx: &mut Ctx<'_, EchoMsg>, _timer: TimerId) {}
 }
+
+impl crate::ProtocolSpec for Echo {
+    const NAME: &'static str = "Echo";
+    const FAMILY: crate::Family = crate::Family::None;
+    const BUGS: &'static [crate::BugSwitch] = &[];
+
+    fn enable_bug(_config: &mut EchoConfig, _name: &str) -> bool {
+        false
+    }
+
+    fn invariants(_config: &EchoConfig) -> Vec<Box<dyn sim_core::invariant::Invariant<Self>>> {
+        Vec::new()
+    }
+}

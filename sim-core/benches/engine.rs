@@ -27,7 +27,10 @@ trait Queue {
     fn pop(&mut self) -> Option<((u64, u64), (u32, u32))>;
 }
 
-struct Binary(BinaryHeap<Reverse<((u64, u64), (u32, u32))>>);
+/// A heap entry of the bare loop: ((time, sequence), (from, to)), smallest first.
+type Entry = Reverse<((u64, u64), (u32, u32))>;
+
+struct Binary(BinaryHeap<Entry>);
 impl Queue for Binary {
     fn push(&mut self, key: (u64, u64), item: (u32, u32)) {
         self.0.push(Reverse((key, item)));
@@ -37,7 +40,7 @@ impl Queue for Binary {
     }
 }
 
-struct Quaternary(dary_heap::QuaternaryHeap<Reverse<((u64, u64), (u32, u32))>>);
+struct Quaternary(dary_heap::QuaternaryHeap<Entry>);
 impl Queue for Quaternary {
     fn push(&mut self, key: (u64, u64), item: (u32, u32)) {
         self.0.push(Reverse((key, item)));
@@ -122,7 +125,17 @@ fn main() {
     }
     let events = env("FAULTLINE_BENCH_EVENTS", 10_000_000);
     let runs = env("FAULTLINE_BENCH_RUNS", 3) as usize;
-    // For profiling: FAULTLINE_BENCH_PROFILE=N runs only the engine on N nodes.
+    // For profiling: FAULTLINE_BENCH_PROFILE=N runs only the engine on N nodes,
+    // FAULTLINE_BENCH_PROFILE_BARE=N only the bare 4-ary loop.
+    if let Some(nodes) = std::env::var("FAULTLINE_BENCH_PROFILE_BARE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        let q = || Quaternary(dary_heap::QuaternaryHeap::new());
+        let r = rate(runs, || bare_loop(q(), nodes, events));
+        println!("bare 4-ary loop, {nodes} nodes: {:.2} M ev/s", r / 1e6);
+        return;
+    }
     if let Some(nodes) = std::env::var("FAULTLINE_BENCH_PROFILE")
         .ok()
         .and_then(|v| v.parse().ok())

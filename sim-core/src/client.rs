@@ -76,6 +76,8 @@ pub struct ClientConfig {
     pub retry: Retry,
     /// Redirects followed for one operation before it counts as failed.
     pub max_redirects: u32,
+    /// Pause before trying another node after a redirect that names no leader.
+    pub redirect_backoff: SimDuration,
     /// One-way latency between clients and nodes (no loss, no partitions: clients sit
     /// next to the cluster).
     pub latency: Delay,
@@ -89,6 +91,7 @@ impl Default for ClientConfig {
             timeout: SimDuration::from_secs(1),
             retry: Retry::None,
             max_redirects: 10,
+            redirect_backoff: SimDuration::from_millis(20),
             latency: Delay::Constant(SimDuration::from_micros(500)),
         }
     }

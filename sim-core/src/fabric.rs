@@ -39,6 +39,11 @@ pub(crate) enum Event<M> {
         id: RequestId,
         attempt: u32,
     },
+    /// A client sends a request again after backing off.
+    ClientResend {
+        id: RequestId,
+        attempt: u32,
+    },
     Fault(u32),
     /// Input a paused node held; it already arrived, so no network check on delivery.
     Held(Box<Event<M>>),

@@ -6,6 +6,7 @@
 //! Same seed, same configuration, same binary: the same run, bit for bit.
 
 pub mod byzantine;
+pub mod check;
 pub mod client;
 pub mod clock;
 pub mod disk;

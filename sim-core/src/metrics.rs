@@ -55,10 +55,13 @@ impl Metrics {
 
     #[inline]
     fn kind(&mut self, kind: &'static str) -> &mut MsgCounts {
+        // Kinds are usually the same `&'static str` every time: try pointers first, and
+        // compare text only for a kind whose name lives at another address.
         let pos = self
             .kinds
             .iter()
-            .position(|(k, _)| std::ptr::eq(*k, kind) || *k == kind);
+            .position(|(k, _)| std::ptr::eq(*k, kind))
+            .or_else(|| self.kinds.iter().position(|(k, _)| *k == kind));
         let i = match pos {
             Some(i) => i,
             None => {

@@ -145,6 +145,26 @@ pub struct LinkChange {
     pub duplicate: Option<f64>,
 }
 
+impl std::fmt::Display for LinkChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(l) = &self.latency {
+            parts.push(format!("latency {l}"));
+        }
+        if let Some(p) = self.loss {
+            parts.push(format!("loss {p:.3}"));
+        }
+        if let Some(p) = self.duplicate {
+            parts.push(format!("duplicate {p:.3}"));
+        }
+        if parts.is_empty() {
+            f.write_str("no change")
+        } else {
+            f.write_str(&parts.join(", "))
+        }
+    }
+}
+
 impl LinkChange {
     fn apply(&self, link: &mut LinkConfig) {
         if let Some(l) = &self.latency {

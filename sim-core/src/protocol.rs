@@ -18,6 +18,7 @@ use crate::time::{SimDuration, SimTime};
 
 /// Identifies a node of the simulated cluster (0-based index).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct NodeId(pub u32);
 
 impl NodeId {

@@ -111,6 +111,21 @@ pub enum Delay {
     },
 }
 
+impl std::fmt::Display for Delay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Delay::Constant(d) => write!(f, "Constant({d})"),
+            Delay::Uniform(lo, hi) => write!(f, "Uniform({lo}, {hi})"),
+            Delay::Normal { mean, std_dev } => write!(f, "Normal(mean {mean}, sd {std_dev})"),
+            Delay::LogNormal { median, sigma } => {
+                write!(f, "LogNormal(median {median}, sigma {sigma})")
+            }
+            Delay::Exponential { mean } => write!(f, "Exponential(mean {mean})"),
+            Delay::Pareto { min, shape } => write!(f, "Pareto(min {min}, shape {shape})"),
+        }
+    }
+}
+
 /// Why a delay distribution cannot be used.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("invalid delay distribution {dist:?}: {reason}")]

@@ -246,6 +246,11 @@ impl<P: Protocol> SimBuilder<P> {
         self.invariants.push(Box::new(invariant));
         self
     }
+    /// Adds invariants given as boxes (as protocols hand them out).
+    pub fn invariants(mut self, invariants: Vec<Box<dyn Invariant<P>>>) -> Self {
+        self.invariants.extend(invariants);
+        self
+    }
     /// Makes `node` Byzantine, its sends controlled by `adversary`.
     pub fn adversary(mut self, node: NodeId, adversary: impl Adversary<P> + 'static) -> Self {
         self.adversaries.push((node, Box::new(adversary)));
@@ -495,47 +500,71 @@ impl<P: Protocol> Simulation<P> {
 
     /// Processes one event. `held`: the event was held by a paused node and already
     /// arrived, so the network is not consulted again.
+    #[inline]
     fn dispatch(&mut self, ev: Event<P::Msg>, held: bool) {
+        // Deliveries are most events: their path stays small and inlined, everything else
+        // goes through a separate function so the hot loop carries no large stack frame.
         match ev {
-            Event::Deliver { from, to, msg } => {
-                let slot = &mut self.nodes[to.index()];
-                match slot.status {
-                    NodeStatus::Down => {
-                        self.drop_message(from, to, &msg, DropReason::NodeDown);
-                        return;
-                    }
-                    NodeStatus::Paused => {
-                        slot.held.push(Event::Deliver { from, to, msg });
-                        return;
-                    }
-                    NodeStatus::Up => {}
-                }
-                if !held && !self.fabric.network.arrives(from, to) {
-                    self.drop_message(from, to, &msg, DropReason::Partition);
-                    return;
-                }
-                self.begin_event(FP_DELIVER, to, u64::from(from.0));
-                self.fingerprint.fold_hash(&msg);
-                self.fabric
-                    .metrics
-                    .delivered(msg.kind(), to.index(), msg.size());
-                if self.trace.is_some() {
-                    let summary = format!("{msg:?}");
-                    self.record(
-                        TraceKind::Deliver,
-                        Some(to),
-                        Some(from),
-                        Some(msg.kind()),
-                        summary,
-                    );
-                }
-                self.with_node(to, |p, ctx| {
-                    if let Some(p) = p {
-                        p.on_message(ctx, from, msg);
-                    }
-                });
-                self.check_invariants(Some(to));
+            Event::Deliver { from, to, msg } => self.deliver(from, to, msg, held),
+            other => self.dispatch_other(other, held),
+        }
+    }
+
+    #[inline]
+    fn deliver(&mut self, from: NodeId, to: NodeId, msg: P::Msg, held: bool) {
+        let status = self.nodes[to.index()].status;
+        if status != NodeStatus::Up || (!held && !self.fabric.network.arrives(from, to)) {
+            self.not_delivered(from, to, msg, status);
+            return;
+        }
+        self.begin_event(FP_DELIVER, to, u64::from(from.0));
+        self.fingerprint.fold_hash(&msg);
+        self.fabric
+            .metrics
+            .delivered(msg.kind(), to.index(), msg.size());
+        if self.trace.is_some() {
+            self.trace_delivery(from, to, &msg);
+        }
+        self.with_node(to, |p, ctx| {
+            if let Some(p) = p {
+                p.on_message(ctx, from, msg);
             }
+        });
+        self.check_invariants(Some(to));
+    }
+
+    /// A message that reached a node that is down or paused, or across a cut.
+    #[cold]
+    #[inline(never)]
+    fn not_delivered(&mut self, from: NodeId, to: NodeId, msg: P::Msg, status: NodeStatus) {
+        match status {
+            NodeStatus::Down => self.drop_message(from, to, &msg, DropReason::NodeDown),
+            NodeStatus::Paused => {
+                self.nodes[to.index()]
+                    .held
+                    .push(Event::Deliver { from, to, msg });
+            }
+            NodeStatus::Up => self.drop_message(from, to, &msg, DropReason::Partition),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn trace_delivery(&mut self, from: NodeId, to: NodeId, msg: &P::Msg) {
+        let summary = format!("{msg:?}");
+        self.record(
+            TraceKind::Deliver,
+            Some(to),
+            Some(from),
+            Some(msg.kind()),
+            summary,
+        );
+    }
+
+    #[inline(never)]
+    fn dispatch_other(&mut self, ev: Event<P::Msg>, held: bool) {
+        match ev {
+            Event::Deliver { from, to, msg } => self.deliver(from, to, msg, held),
             Event::Timer {
                 node,
                 incarnation,
@@ -602,6 +631,19 @@ impl<P: Protocol> Simulation<P> {
             Event::Response { from, id, reply } => self.on_response(from, id, *reply),
             Event::ClientWake(c) => self.client_wake(c),
             Event::ClientTimeout { id, attempt } => self.client_timeout(id, attempt),
+            Event::ClientResend { id, attempt } => {
+                let c = id.client;
+                if let Some(i) = self.clients[c as usize]
+                    .pending
+                    .iter()
+                    .position(|p| p.id == id && p.attempt == attempt)
+                {
+                    self.events += 1;
+                    self.fingerprint.fold(self.now.0);
+                    self.fingerprint.fold(FP_CLIENT | 0x40 | (id.seq << 40));
+                    self.transmit_request(c, i);
+                }
+            }
             Event::Fault(i) => {
                 let fault = self.fault_list[i as usize].clone();
                 self.apply_fault(fault);
@@ -989,11 +1031,22 @@ impl<P: Protocol> Simulation<P> {
                     return;
                 }
                 p.attempt += 1;
-                slot.target = match hint {
-                    Some(h) if h.0 < n => h,
-                    _ => NodeId((from.0 + 1) % n),
-                };
-                self.transmit_request(c, i);
+                let (id, attempt) = (p.id, p.attempt);
+                match hint {
+                    Some(h) if h.0 < n => {
+                        slot.target = h;
+                        self.transmit_request(c, i);
+                    }
+                    _ => {
+                        // Nobody knows a leader yet (an election is on): ask the next node
+                        // after a pause rather than spinning through the cluster.
+                        slot.target = NodeId((from.0 + 1) % n);
+                        let backoff = self.client_config().redirect_backoff;
+                        self.fabric
+                            .queue
+                            .push(self.now + backoff, Event::ClientResend { id, attempt });
+                    }
+                }
             }
         }
     }
@@ -1099,14 +1152,16 @@ impl<P: Protocol> Simulation<P> {
             }
             Fault::Links { scope, change } => {
                 self.fabric.network.change_links(*scope, change);
-                (Vec::new(), format!("links {scope:?}: {change:?}"))
+                (Vec::new(), format!("links {scope:?}: {change}"))
             }
             Fault::ClockSkew { target, offset_ns } => {
                 let hit = self.resolve(target, |_| true);
                 for &n in &hit {
                     self.nodes[n.index()].clock.set_offset(self.now, *offset_ns);
                 }
-                (hit, format!("clock skew {target:?} {offset_ns}ns"))
+                let sign = if *offset_ns < 0 { "-" } else { "+" };
+                let size = SimDuration(offset_ns.unsigned_abs());
+                (hit, format!("clock skew {target:?} {sign}{size}"))
             }
             Fault::ClockDrift { target, ppm } => {
                 let hit = self.resolve(target, |_| true);

@@ -176,59 +176,29 @@ pub struct ParseDurationError {
 impl FromStr for SimDuration {
     type Err = ParseDurationError;
 
-    /// Reads `"150ms"`, `"1.5s"`, `"20us"`/`"20µs"`, `"750ns"`, `"2m"`, `"1h"`. Parsing is
-    /// exact decimal arithmetic, so `"0.1s"` is exactly 100 000 000 ns.
+    /// Reads `"150ms"`, `"1.5s"`, `"20us"`/`"20µs"`, `"750ns"`, `"2m"`, `"1h 30m"` — the
+    /// syntax of the `humantime` crate — exactly, in integer nanoseconds.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let err = |reason| ParseDurationError {
             input: s.to_string(),
             reason,
         };
         let t = s.trim();
-        let split = t
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| err("missing unit"))?;
-        let (num, unit) = t.split_at(split);
-        let scale: u64 = match unit.trim() {
-            "ns" => 1,
-            "us" | "µs" => 1_000,
-            "ms" => 1_000_000,
-            "s" => 1_000_000_000,
-            "m" | "min" => 60_000_000_000,
-            "h" => 3_600_000_000_000,
-            _ => return Err(err("unknown unit (use ns, us, ms, s, m or h)")),
-        };
-        if num.is_empty() {
-            return Err(err("missing number"));
+        if t.is_empty() {
+            return Err(err("empty"));
         }
-        let (int_part, frac_part) = match num.split_once('.') {
-            Some((i, f)) => (i, f),
-            None => (num, ""),
-        };
-        if frac_part.contains('.') {
-            return Err(err("more than one decimal point"));
-        }
-        let int: u64 = if int_part.is_empty() {
-            0
-        } else {
-            int_part.parse().map_err(|_| err("number too large"))?
-        };
-        let mut total = int
-            .checked_mul(scale)
-            .ok_or_else(|| err("number too large"))?;
-        let mut place = scale;
-        for d in frac_part.bytes() {
-            place /= 10;
-            if place == 0 {
-                if d != b'0' {
-                    return Err(err("finer than a nanosecond"));
-                }
-                continue;
+        let d = humantime::parse_duration(t).map_err(|e| match e {
+            humantime::DurationError::NumberExpected(_) => err("a number was expected"),
+            humantime::DurationError::UnknownUnit { .. } => {
+                err("unknown unit (use ns, us, ms, s, m or h)")
             }
-            total = total
-                .checked_add(u64::from(d - b'0') * place)
-                .ok_or_else(|| err("number too large"))?;
-        }
-        Ok(SimDuration(total))
+            humantime::DurationError::NumberOverflow => err("number too large"),
+            humantime::DurationError::Empty => err("missing unit"),
+            humantime::DurationError::InvalidCharacter(_) => err("unexpected character"),
+        })?;
+        u64::try_from(d.as_nanos())
+            .map(SimDuration)
+            .map_err(|_| err("number too large"))
     }
 }
 

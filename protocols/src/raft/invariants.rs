@@ -1,0 +1,192 @@
+//! Raft's safety properties (paper, Figure 3), checked after every event. Each check is
+//! incremental: it looks at the observations of the event and at the event's node only,
+//! keeping what it needs from earlier events.
+
+use std::collections::BTreeMap;
+
+use sim_core::NodeId;
+use sim_core::invariant::{Invariant, World};
+
+use super::Raft;
+use crate::kv::digest;
+
+/// Every Raft invariant, fresh.
+pub fn all() -> Vec<Box<dyn Invariant<Raft>>> {
+    vec![
+        Box::new(ElectionSafety::default()),
+        Box::new(LogMatching::default()),
+        Box::new(LeaderCompleteness::default()),
+        Box::new(StateMachineSafety::default()),
+        Box::new(CommitMonotonic::default()),
+    ]
+}
+
+/// At most one leader per term, over the whole run (restarts included).
+#[derive(Default)]
+pub struct ElectionSafety {
+    leaders: BTreeMap<u64, NodeId>,
+}
+
+impl Invariant<Raft> for ElectionSafety {
+    fn name(&self) -> &str {
+        "election_safety"
+    }
+    fn check(&mut self, world: &World<'_, Raft>) -> Result<(), String> {
+        for o in world.observations.iter().filter(|o| o.obs.kind == "leader") {
+            let term = o.obs.key;
+            match self.leaders.get(&term) {
+                Some(&n) if n != o.node => {
+                    return Err(format!("{} and {} both lead term {term}", n, o.node));
+                }
+                _ => {
+                    self.leaders.insert(term, o.node);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// If two logs hold an entry with the same index and term, they hold the same command
+/// there and agree on everything before. Checked by induction as entries are appended:
+/// every (index, term) always carries the same command and follows the same term at
+/// index − 1, which with the same check there gives equal prefixes.
+#[derive(Default)]
+pub struct LogMatching {
+    seen: BTreeMap<(u64, u64), (u64, u64)>,
+}
+
+impl Invariant<Raft> for LogMatching {
+    fn name(&self) -> &str {
+        "log_matching"
+    }
+    fn check(&mut self, world: &World<'_, Raft>) -> Result<(), String> {
+        for o in world.observations.iter().filter(|o| o.obs.kind == "entry") {
+            let Some(node) = world.node(o.node) else {
+                continue;
+            };
+            let (index, term) = (o.obs.key, o.obs.value);
+            let log = node.log();
+            // A later observation of the same event may have truncated this entry.
+            let Some(e) = log.entry(index).filter(|e| e.term == term) else {
+                continue;
+            };
+            let prev = log.term_at(index - 1).unwrap_or(0);
+            let shape = (digest(&e.command), prev);
+            match self.seen.get(&(index, term)) {
+                Some(s) if *s != shape => {
+                    return Err(format!(
+                        "{} holds at index {index} term {term} a command or predecessor \
+                         (term {prev}) that differs from another log's",
+                        o.node
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    self.seen.insert((index, term), shape);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A leader's log holds every entry applied (hence committed) anywhere before it was
+/// elected.
+#[derive(Default)]
+pub struct LeaderCompleteness {
+    applied: BTreeMap<u64, u64>,
+}
+
+impl Invariant<Raft> for LeaderCompleteness {
+    fn name(&self) -> &str {
+        "leader_completeness"
+    }
+    fn check(&mut self, world: &World<'_, Raft>) -> Result<(), String> {
+        for o in world.observations {
+            match o.obs.kind {
+                "apply" => {
+                    self.applied.entry(o.obs.key).or_insert(o.obs.value);
+                }
+                "leader" => {
+                    let Some(node) = world.node(o.node) else {
+                        continue;
+                    };
+                    // A snapshot holds only committed entries: those were checked when
+                    // applied (state-machine safety).
+                    let from = node.log().snapshot_index() + 1;
+                    for (&index, &d) in self.applied.range(from..) {
+                        if node.log().entry(index).map(digest) != Some(d) {
+                            return Err(format!(
+                                "{} leads term {} without committed entry {index}",
+                                o.node, o.obs.key
+                            ));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// No two nodes apply different entries at one index.
+#[derive(Default)]
+pub struct StateMachineSafety {
+    applied: BTreeMap<u64, (u64, NodeId)>,
+}
+
+impl Invariant<Raft> for StateMachineSafety {
+    fn name(&self) -> &str {
+        "state_machine_safety"
+    }
+    fn check(&mut self, world: &World<'_, Raft>) -> Result<(), String> {
+        for o in world.observations.iter().filter(|o| o.obs.kind == "apply") {
+            let (index, d) = (o.obs.key, o.obs.value);
+            match self.applied.get(&index) {
+                Some(&(other, by)) if other != d => {
+                    return Err(format!(
+                        "{} applied a different entry at index {index} than {by}",
+                        o.node
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    self.applied.insert(index, (d, o.node));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A node's commit index never goes down while it lives (it restarts from 0).
+#[derive(Default)]
+pub struct CommitMonotonic {
+    last: BTreeMap<NodeId, (u32, u64)>,
+}
+
+impl Invariant<Raft> for CommitMonotonic {
+    fn name(&self) -> &str {
+        "commit_monotonic"
+    }
+    fn check(&mut self, world: &World<'_, Raft>) -> Result<(), String> {
+        let Some(id) = world.node else {
+            return Ok(());
+        };
+        let Some(node) = world.node(id) else {
+            return Ok(());
+        };
+        let inc = world.incarnation(id);
+        let commit = node.commit_index();
+        if let Some(&(i, c)) = self.last.get(&id)
+            && i == inc
+            && commit < c
+        {
+            return Err(format!("{id} commit index went from {c} down to {commit}"));
+        }
+        self.last.insert(id, (inc, commit));
+        Ok(())
+    }
+}

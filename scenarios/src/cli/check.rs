@@ -1,0 +1,441 @@
+//! `faultline check FILE`: the linearizability of a history recorded by faultline or by
+//! another tool. Exit status 0 linearizable, 1 not, 3 unknown, 2 bad input.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use serde_json::{Value as Json, json};
+use sim_core::SimDuration;
+use sim_core::check::models::{KvModel, RegisterModel};
+use sim_core::check::{CheckOptions, CheckReport, OpRef, Verdict, check};
+
+use super::exit;
+use crate::history_formats::{
+    Format, KvHistory, ParseError, ParsedHistory, RegisterHistory, detect, parse,
+};
+
+/// Which sequential specification to check against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModelKind {
+    /// A read/write register.
+    Register,
+    /// A register with compare-and-set.
+    CasRegister,
+    /// A key-value map (get, put, cas, append), checked key by key.
+    Kv,
+}
+
+/// Arguments of `faultline check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The history file.
+    pub file: PathBuf,
+    /// The model; by default the one the format's operations belong to (cas-register or kv).
+    #[arg(long, value_enum)]
+    pub model: Option<ModelKind>,
+    /// The file format; detected from the content when absent.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Give up with "unknown" after this long (e.g. 500ms, 10s, 2m).
+    #[arg(long, default_value = "60s", value_parser = parse_timeout)]
+    pub timeout: Duration,
+    /// Give up with "unknown" after this many search steps in one partition.
+    #[arg(long)]
+    pub max_steps: Option<u64>,
+    /// The register's initial value, an integer or nil; by default the format's (nil for
+    /// jepsen-etcd, 0 for knossos).
+    #[arg(long, value_parser = parse_initial)]
+    pub initial: Option<Initial>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A register's initial value given on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Initial(pub Option<i64>);
+
+fn parse_initial(s: &str) -> Result<Initial, String> {
+    if s == "nil" {
+        return Ok(Initial(None));
+    }
+    s.parse()
+        .map(|v| Initial(Some(v)))
+        .map_err(|_| format!("expected an integer or nil, found {s:?}"))
+}
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    s.parse::<SimDuration>()
+        .map(|d| Duration::from_nanos(d.as_nanos()))
+        .map_err(|e| e.to_string())
+}
+
+/// Reads a history, detecting its format unless given. Empty text is an empty history of
+/// the family `model` belongs to.
+pub fn load(
+    text: &str,
+    format: Option<Format>,
+    model: Option<ModelKind>,
+) -> Result<(Format, ParsedHistory), ParseError> {
+    let format = match format.or_else(|| detect(text)) {
+        Some(f) => f,
+        None if text.trim().is_empty() => {
+            return Ok(match model {
+                Some(ModelKind::Kv) | None => {
+                    (Format::Faultline, ParsedHistory::Kv(KvHistory::default()))
+                }
+                Some(_) => (
+                    Format::JepsenEtcd,
+                    ParsedHistory::Register(RegisterHistory::default()),
+                ),
+            });
+        }
+        None => {
+            let (line, first) = text
+                .lines()
+                .enumerate()
+                .find(|(_, l)| !l.trim().is_empty())
+                .unwrap_or((0, ""));
+            let found: String = first.trim().chars().take(40).collect();
+            return Err(ParseError::new(
+                line + 1,
+                1,
+                "a history in a known format (faultline JSON lines, jepsen-etcd log, knossos EDN, porcupine-kv EDN); use --format to say which",
+                format!("{found:?}"),
+            ));
+        }
+    };
+    Ok((format, parse(text, format)?))
+}
+
+/// Checks a parsed history against `model` (default: the history's own family). An error
+/// says why the model does not fit the history.
+pub fn check_parsed(
+    history: &ParsedHistory,
+    model: Option<ModelKind>,
+    initial: Option<Initial>,
+    options: &CheckOptions,
+) -> Result<CheckReport, String> {
+    match (history, model) {
+        (ParsedHistory::Register(h), Some(ModelKind::Register | ModelKind::CasRegister) | None) => {
+            let initial = initial.map_or(h.initial, |i| i.0);
+            let model = if model == Some(ModelKind::Register) {
+                RegisterModel::register(initial)
+            } else {
+                RegisterModel::cas_register(initial)
+            };
+            if let Some(i) = h.ops.iter().position(|op| !model.supports(&op.input)) {
+                return Err(format!(
+                    "line {}: a cas operation, which the register model lacks; use --model cas-register",
+                    h.lines[i]
+                ));
+            }
+            Ok(check(&model, &h.ops, options))
+        }
+        (ParsedHistory::Kv(h), Some(ModelKind::Kv) | None) => {
+            if initial.is_some() {
+                return Err("--initial applies to register models; every key starts as the empty string".into());
+            }
+            Ok(check(&KvModel, &h.ops, options))
+        }
+        (ParsedHistory::Register(_), Some(ModelKind::Kv)) => {
+            Err("this is a register history (read, write, cas on one value); use --model cas-register or register".into())
+        }
+        (ParsedHistory::Kv(_), Some(_)) => {
+            Err("this is a key-value history (get, put, append, cas on keys); use --model kv".into())
+        }
+    }
+}
+
+/// Runs `faultline check`; returns the exit code.
+pub fn run(args: &CheckArgs) -> u8 {
+    let file = args.file.display();
+    let text = match std::fs::read_to_string(&args.file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot read {file}: {e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    let (format, history) = match load(&text, args.format, args.model) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            eprintln!("error: {file}: {e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    let options = CheckOptions {
+        timeout: Some(args.timeout),
+        max_steps: args.max_steps,
+        ..CheckOptions::default()
+    };
+    let stopwatch = Stopwatch::start();
+    let report = match check_parsed(&history, args.model, args.initial, &options) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {file}: {e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    let elapsed_ms = stopwatch.elapsed_ms();
+    let (lines, key_names): (&[usize], &[String]) = match &history {
+        ParsedHistory::Register(h) => (&h.lines, &[]),
+        ParsedHistory::Kv(h) => (&h.lines, &h.key_names),
+    };
+    if args.json {
+        println!(
+            "{}",
+            to_json(
+                &file.to_string(),
+                format,
+                &report,
+                lines,
+                key_names,
+                elapsed_ms
+            )
+        );
+    } else {
+        print!(
+            "{}",
+            to_text(
+                &file.to_string(),
+                format,
+                &report,
+                lines,
+                key_names,
+                elapsed_ms
+            )
+        );
+    }
+    match report.verdict {
+        Verdict::Linearizable => exit::OK,
+        Verdict::NotLinearizable { .. } => exit::VIOLATION,
+        Verdict::Unknown { .. } => exit::UNKNOWN,
+    }
+}
+
+/// Wall-clock time of a check, for the user. `check` runs outside any simulation, so the
+/// clock cannot affect a run's determinism.
+#[allow(clippy::disallowed_types)]
+struct Stopwatch(std::time::Instant);
+
+#[allow(clippy::disallowed_types)]
+impl Stopwatch {
+    fn start() -> Self {
+        Stopwatch(std::time::Instant::now())
+    }
+
+    fn elapsed_ms(&self) -> f64 {
+        self.0.elapsed().as_secs_f64() * 1e3
+    }
+}
+
+fn partition_name(partition: u64, key_names: &[String], model: &str) -> String {
+    match key_names.get(partition as usize) {
+        Some(name) => format!("key {name:?}"),
+        None if model == "kv" => format!("key {partition}"),
+        None => "the register".to_string(),
+    }
+}
+
+fn op_line(op: &OpRef, lines: &[usize]) -> String {
+    let line = lines
+        .get(op.index)
+        .map_or_else(|| "?".into(), |l| l.to_string());
+    format!(
+        "    line {line:<6} process {:<4} {}\n",
+        op.client, op.description
+    )
+}
+
+/// How many operations of the linearizable prefix the text form shows.
+const SHOWN_PREFIX: usize = 20;
+
+/// The text form of a report.
+pub fn to_text(
+    file: &str,
+    format: Format,
+    report: &CheckReport,
+    lines: &[usize],
+    key_names: &[String],
+    elapsed_ms: f64,
+) -> String {
+    let mut s = format!(
+        "{file}: {} ({format} history, {} model, {} ops, {} partition{}, {} steps, {elapsed_ms:.3} ms)\n",
+        report.verdict.name(),
+        report.model,
+        report.ops,
+        report.partitions,
+        if report.partitions == 1 { "" } else { "s" },
+        report.steps,
+    );
+    match &report.verdict {
+        Verdict::Linearizable => {}
+        Verdict::Unknown { reason } => {
+            let _ = writeln!(s, "  no verdict: {reason}");
+        }
+        Verdict::NotLinearizable { counterexample: c } => {
+            let _ = writeln!(
+                s,
+                "  {} cannot be linearized.\n  longest linearizable prefix ({} op{}):",
+                partition_name(c.partition, key_names, &report.model),
+                c.linearized.len(),
+                if c.linearized.len() == 1 { "" } else { "s" }
+            );
+            // The end of the prefix is where it goes wrong; the rest is in --json.
+            let skipped = c.linearized.len().saturating_sub(SHOWN_PREFIX);
+            if skipped > 0 {
+                let _ = writeln!(s, "    ... {skipped} earlier ops (all of them with --json)");
+            }
+            for op in &c.linearized[skipped..] {
+                s.push_str(&op_line(op, lines));
+            }
+            let _ = writeln!(s, "  state after it: {}", c.state);
+            let _ = writeln!(
+                s,
+                "  then none of these can be placed (the first returns before it can take effect):"
+            );
+            for op in &c.unplaceable {
+                s.push_str(&op_line(op, lines));
+            }
+        }
+    }
+    s
+}
+
+/// The JSON form of a report.
+pub fn to_json(
+    file: &str,
+    format: Format,
+    report: &CheckReport,
+    lines: &[usize],
+    key_names: &[String],
+    elapsed_ms: f64,
+) -> Json {
+    let mut v = serde_json::to_value(report).unwrap_or(Json::Null);
+    if let Json::Object(map) = &mut v {
+        map.insert("file".into(), json!(file));
+        map.insert("format".into(), json!(format.name()));
+        map.insert("elapsed_ms".into(), json!(elapsed_ms));
+        if let Verdict::NotLinearizable { counterexample } = &report.verdict {
+            map.insert(
+                "key".into(),
+                json!(partition_name(
+                    counterexample.partition,
+                    key_names,
+                    &report.model
+                )),
+            );
+            if let Some(Json::Object(c)) = map.get_mut("counterexample") {
+                for field in ["linearized", "unplaceable"] {
+                    if let Some(Json::Array(ops)) = c.get_mut(field) {
+                        for op in ops {
+                            let line = op
+                                .get("index")
+                                .and_then(Json::as_u64)
+                                .and_then(|i| lines.get(i as usize));
+                            if let (Json::Object(o), Some(line)) = (op, line) {
+                                o.insert("line".into(), json!(line));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Cli;
+    use clap::Parser;
+
+    fn run_on(name: &str, text: &str, extra: &[&str]) -> u8 {
+        let path =
+            std::env::temp_dir().join(format!("faultline-check-{}-{name}", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        let mut args = vec!["faultline", "check", path.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let code = crate::cli::run(Cli::try_parse_from(args).unwrap());
+        let _ = std::fs::remove_file(&path);
+        code
+    }
+
+    const STALE: &str = "{:process 0, :type :invoke, :f :write, :value 1}\n\
+                         {:process 0, :type :ok, :f :write, :value 1}\n\
+                         {:process 1, :type :invoke, :f :read, :value nil}\n\
+                         {:process 1, :type :ok, :f :read, :value 0}\n";
+
+    #[test]
+    fn exit_codes_follow_the_verdict() {
+        assert_eq!(run_on("stale", STALE, &[]), exit::VIOLATION);
+        assert_eq!(
+            run_on("stale-json", STALE, &["--json", "--model", "cas-register"]),
+            exit::VIOLATION
+        );
+        let fresh = STALE.replace(":value 0}", ":value 1}");
+        assert_eq!(run_on("fresh", &fresh, &["--model", "register"]), exit::OK);
+        assert_eq!(
+            run_on("kv-model", &fresh, &["--model", "kv"]),
+            exit::BAD_INPUT
+        );
+        assert_eq!(
+            run_on("garbage", "{:process 0, :type :invoke", &[]),
+            exit::BAD_INPUT
+        );
+        let kv = "{:process 0, :type :invoke, :f :put, :key \"a\", :value \"x\"}\n\
+                  {:process 0, :type :ok, :f :put, :key \"a\", :value \"x\"}\n\
+                  {:process 1, :type :invoke, :f :get, :key \"a\", :value nil}\n\
+                  {:process 1, :type :ok, :f :get, :key \"a\", :value \"\"}\n";
+        assert_eq!(run_on("kv", kv, &["--model", "kv"]), exit::VIOLATION);
+        assert_eq!(
+            run_on("kv-register", kv, &["--model", "register"]),
+            exit::BAD_INPUT
+        );
+    }
+
+    #[test]
+    fn a_hard_history_with_a_tiny_budget_is_unknown() {
+        let mut text = String::new();
+        for p in 0..30 {
+            text.push_str(&format!(
+                "{{:process {p}, :type :invoke, :f :write, :value {}}}\n",
+                p % 5
+            ));
+        }
+        text.push_str("{:process 99, :type :invoke, :f :read, :value nil}\n{:process 99, :type :ok, :f :read, :value 7}\n");
+        for p in 0..30 {
+            text.push_str(&format!(
+                "{{:process {p}, :type :ok, :f :write, :value {}}}\n",
+                p % 5
+            ));
+        }
+        assert_eq!(
+            run_on("budget", &text, &["--max-steps", "50"]),
+            exit::UNKNOWN
+        );
+    }
+
+    #[test]
+    fn reports_name_lines_and_keys() {
+        let (format, history) = load(STALE, None, None).unwrap();
+        let report = check_parsed(&history, None, None, &CheckOptions::default()).unwrap();
+        let ParsedHistory::Register(h) = &history else {
+            panic!("a register history")
+        };
+        let text = to_text("f", format, &report, &h.lines, &[], 0.0);
+        assert!(text.contains("not-linearizable"), "{text}");
+        assert!(
+            text.contains("line 3      process 1    read => 0"),
+            "{text}"
+        );
+        let json = to_json("f", format, &report, &h.lines, &[], 0.0);
+        assert_eq!(json["verdict"], "not-linearizable");
+        assert_eq!(json["counterexample"]["unplaceable"][0]["line"], 3);
+        assert_eq!(json["counterexample"]["linearized"][0]["line"], 1);
+    }
+}

@@ -1,0 +1,347 @@
+//! `faultline fuzz FILE...`: many seeds over all cores, failing seeds shrunk and saved.
+
+#![allow(clippy::disallowed_types)] // progress and time limits use the wall clock, outside any run
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::Args;
+
+use super::exit;
+use crate::format::{Expect, Scenario};
+use crate::fuzz::{Campaign, Failure, SeedResult, run_campaign};
+use crate::runner::{self, RunOptions};
+use crate::shrink;
+
+/// Arguments of `faultline fuzz`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  faultline fuzz scenarios/echo/ping-storm.ron --seeds 1000
+  faultline fuzz scenarios/raft/nemesis.ron --seeds 10000 --jobs 8 --swarm --out failures
+  faultline fuzz FILE --seeds 100000 --shard 3/16      # one of 16 machines
+  faultline fuzz FILE --bug vote_without_log_check --seeds 1000
+
+Results: OUT/results.jsonl, one JSON object per seed (seed, verdict, fingerprint, events,
+wall time); files of several shards merge by concatenation. Each failing seed is shrunk and
+written to OUT as a replayable scenario (`faultline replay OUT/<name>.ron`) with its trace.
+Ctrl-C stops starting new seeds and still writes everything found so far.
+
+Exit status: 0 no violation, 1 at least one violation, 2 bad input.")]
+pub struct FuzzArgs {
+    /// Scenario files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Number of seeds per scenario.
+    #[arg(long, default_value_t = 1000)]
+    pub seeds: u64,
+    /// First seed.
+    #[arg(long, default_value_t = 0)]
+    pub from: u64,
+    /// Parallel jobs (default: every core).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Run only shard I of N (seeds with seed % N == I), e.g. 0/4.
+    #[arg(long, value_parser = parse_shard)]
+    pub shard: Option<(u64, u64)>,
+    /// Swarm testing: draw the enabled fault kinds and operation mix per seed.
+    #[arg(long)]
+    pub swarm: bool,
+    /// Turn on a bug switch (repeatable).
+    #[arg(long = "bug", value_name = "NAME")]
+    pub bugs: Vec<String>,
+    /// Where results and reproducers go.
+    #[arg(long, default_value = "fuzz-out")]
+    pub out: PathBuf,
+    /// Save failing seeds as they are, without shrinking.
+    #[arg(long)]
+    pub no_shrink: bool,
+    /// Stop starting new seeds after this long (e.g. 90s, 10m).
+    #[arg(long, value_parser = parse_limit)]
+    pub time_limit: Option<Duration>,
+}
+
+fn parse_shard(s: &str) -> Result<(u64, u64), String> {
+    let (i, n) = s
+        .split_once('/')
+        .ok_or_else(|| format!("{s:?}: expected I/N, e.g. 0/4"))?;
+    let i: u64 = i
+        .trim()
+        .parse()
+        .map_err(|_| format!("{i:?} is not a number"))?;
+    let n: u64 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("{n:?} is not a number"))?;
+    if n == 0 || i >= n {
+        return Err(format!("shard {i}/{n}: expected 0 <= I < N"));
+    }
+    Ok((i, n))
+}
+
+fn parse_limit(s: &str) -> Result<Duration, String> {
+    let d: sim_core::SimDuration = s
+        .parse()
+        .map_err(|e: sim_core::time::ParseDurationError| e.to_string())?;
+    Ok(Duration::from_nanos(d.0))
+}
+
+/// Runs `faultline fuzz`.
+pub fn run(args: &FuzzArgs) -> u8 {
+    let mut scenarios = Vec::new();
+    for f in &args.files {
+        match crate::load::load(f) {
+            Ok(s) => scenarios.push((f.display().to_string(), s)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::BAD_INPUT;
+            }
+        }
+    }
+    // A bad bug name is bad input, not a failure of every seed.
+    for (_, s) in &scenarios {
+        let info = s.protocol.info();
+        let names: Vec<&'static str> = info.bugs.iter().map(|b| b.name).collect();
+        for b in &args.bugs {
+            if let Err(e) = crate::checked::check_bug(info.name, &names, b) {
+                eprintln!("error: --bug {b}: {e}");
+                return exit::BAD_INPUT;
+            }
+        }
+    }
+    if let Err(e) = std::fs::create_dir_all(&args.out) {
+        eprintln!("error: cannot create {}: {e}", args.out.display());
+        return exit::BAD_INPUT;
+    }
+    let results_path = args.out.join("results.jsonl");
+    let results_file = match std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&results_path)
+    {
+        Ok(f) => Mutex::new(std::io::BufWriter::new(f)),
+        Err(e) => {
+            eprintln!("error: cannot open {}: {e}", results_path.display());
+            return exit::BAD_INPUT;
+        }
+    };
+    let campaign = Campaign {
+        from: args.from,
+        seeds: args.seeds,
+        shard: args.shard,
+        swarm: args.swarm,
+        bugs: args.bugs.clone(),
+    };
+    let total = campaign.seed_list().len() as u64 * scenarios.len() as u64;
+
+    let stop = AtomicBool::new(false);
+    install_ctrl_c();
+    let started = Instant::now();
+    let done = AtomicU64::new(0);
+    let failed = AtomicU64::new(0);
+    let progress = Progress::new(total);
+    let on_result = |r: &SeedResult| {
+        if let Ok(line) = serde_json::to_string(r)
+            && let Ok(mut w) = results_file.lock()
+        {
+            let _ = writeln!(w, "{line}");
+        }
+        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+        if r.verdict != "pass" {
+            failed.fetch_add(1, Ordering::Relaxed);
+        }
+        progress.update(n, failed.load(Ordering::Relaxed), started);
+        if INTERRUPTED.load(Ordering::Relaxed)
+            || args.time_limit.is_some_and(|l| started.elapsed() >= l)
+        {
+            stop.store(true, Ordering::Relaxed);
+        }
+    };
+    let pool = match rayon::ThreadPoolBuilder::new()
+        .num_threads(args.jobs.unwrap_or(0))
+        .build()
+    {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: cannot start worker threads: {e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    let (results, failures) =
+        pool.install(|| run_campaign(&scenarios, &campaign, &stop, &on_result));
+    progress.finish();
+    if let Ok(mut w) = results_file.lock() {
+        let _ = w.flush();
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let interrupted = stop.load(Ordering::Relaxed) && (results.len() as u64) < total;
+    let errors = results.iter().filter(|r| r.verdict == "error").count();
+    println!(
+        "fuzz         {} seeds in {:.1}s ({:.0} seeds/s){}; {} violation(s), {} error(s)",
+        results.len(),
+        elapsed,
+        results.len() as f64 / elapsed.max(1e-9),
+        if interrupted { ", stopped early" } else { "" },
+        failures.len(),
+        errors
+    );
+    println!("results      {}", results_path.display());
+    for r in results.iter().filter(|r| r.verdict == "error") {
+        println!(
+            "error        {} seed {}: {}",
+            r.file,
+            r.seed,
+            r.violation.as_deref().unwrap_or("")
+        );
+    }
+    // Shrink and save failures (at most a handful shrunk; all saved).
+    let mut sorted = failures;
+    sorted.sort_by_key(|f| (f.file, f.seed));
+    for (i, f) in sorted.iter().enumerate() {
+        let shrink_it = !args.no_shrink && !INTERRUPTED.load(Ordering::Relaxed) && i < 5;
+        save_failure(&args.out, &scenarios[f.file].0, f, shrink_it);
+    }
+    if sorted.is_empty() && errors == 0 {
+        exit::OK
+    } else if sorted.is_empty() {
+        exit::BAD_INPUT
+    } else {
+        exit::VIOLATION
+    }
+}
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+fn install_ctrl_c() {
+    let _ = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            // A second Ctrl-C: the user really wants out.
+            std::process::exit(130);
+        }
+        eprintln!(
+            "\ninterrupted: finishing the seeds under way and saving what was found (Ctrl-C again to quit now)"
+        );
+    });
+}
+
+/// Shrinks (optionally) and writes one failure as a replayable scenario with its trace.
+fn save_failure(out: &Path, file: &str, f: &Failure, shrink_it: bool) {
+    let before = shrink::sizes(&f.scenario);
+    let (mut s, runs) = if shrink_it {
+        shrink::shrink(&f.scenario, &f.violation, 200)
+    } else {
+        (f.scenario.clone(), 0)
+    };
+    let after = shrink::sizes(&s);
+    s.expect = Expect::Violation(f.violation.clone());
+    s.description = format!(
+        "reproducer of seed {} of {file} ({} violated){}",
+        f.seed,
+        f.violation,
+        if shrink_it { ", shrunk" } else { "" }
+    );
+    let stem = format!("{}-seed{}", s.name.replace(['/', ' '], "-"), f.seed);
+    let trace_path = out.join(format!("{stem}.trace.jsonl"));
+    let trace: Option<Box<dyn sim_core::trace::TraceSink>> = std::fs::File::create(&trace_path)
+        .ok()
+        .map(|w| Box::new(sim_core::trace::JsonLines(std::io::BufWriter::new(w))) as _);
+    match runner::run(
+        &s,
+        RunOptions {
+            trace,
+            ..Default::default()
+        },
+    ) {
+        Ok(r) => s.fingerprint = Some(r.summary.fingerprint),
+        Err(e) => eprintln!("warning: rerunning seed {} failed: {e}", f.seed),
+    }
+    let path = out.join(format!("{stem}.ron"));
+    match write_scenario(&path, &s) {
+        Ok(()) => println!(
+            "violation    {} seed {}: {} -> {}{}",
+            file,
+            f.seed,
+            f.violation,
+            path.display(),
+            if shrink_it {
+                format!(
+                    " (shrunk in {runs} runs: faults {} -> {}, ops {} -> {}, duration {} -> {})",
+                    before.faults,
+                    after.faults,
+                    before.ops,
+                    after.ops,
+                    sim_core::SimDuration(before.duration_ns),
+                    sim_core::SimDuration(after.duration_ns)
+                )
+            } else {
+                String::new()
+            }
+        ),
+        Err(e) => eprintln!("error: cannot write {}: {e}", path.display()),
+    }
+}
+
+/// Writes a scenario as RON that `load` reads back to the same scenario.
+pub fn write_scenario(path: &Path, s: &Scenario) -> std::io::Result<()> {
+    let body = ron::ser::to_string_pretty(s, ron::ser::PrettyConfig::default())
+        .map_err(std::io::Error::other)?;
+    let text = format!(
+        "// Written by `faultline fuzz`. Replay with: faultline replay {}\n{body}\n",
+        path.display()
+    );
+    std::fs::write(path, text)
+}
+
+/// A progress bar on a terminal; a plain line every few seconds otherwise (CI logs).
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    total: u64,
+    last_line: Mutex<Option<Instant>>,
+}
+
+impl Progress {
+    fn new(total: u64) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(total);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} seeds  {per_sec}  eta {eta}  {msg}",
+            ) {
+                bar.set_style(style);
+            }
+            bar
+        });
+        Progress {
+            bar,
+            total,
+            last_line: Mutex::new(None),
+        }
+    }
+
+    fn update(&self, done: u64, failed: u64, started: Instant) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(done);
+            bar.set_message(format!("{failed} violation(s)"));
+            return;
+        }
+        let Ok(mut last) = self.last_line.lock() else {
+            return;
+        };
+        let due = last.is_none_or(|t| t.elapsed() >= Duration::from_secs(5));
+        if due || done == self.total {
+            *last = Some(Instant::now());
+            let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            eprintln!(
+                "progress     {done}/{} seeds, {rate:.0} seeds/s, {failed} violation(s)",
+                self.total
+            );
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

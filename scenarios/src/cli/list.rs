@@ -1,0 +1,78 @@
+//! `faultline list`: what a scenario can name.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use super::exit;
+
+/// Arguments of `faultline list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Where to look for scenario files (default: the shipped ones).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+/// Runs `faultline list`.
+pub fn run(args: &ListArgs) -> u8 {
+    println!("protocols (with their default settings) and bug switches:");
+    for p in crate::registry::all() {
+        println!("  {}({})   family: {:?}", p.name, p.defaults, p.family);
+        if p.bugs.is_empty() {
+            println!("      no bug switches");
+        }
+        for b in p.bugs {
+            println!("      bug {:<28} {}", b.name, b.description);
+        }
+    }
+    println!(
+        "\nworkloads:   None, KeyValue((clients, ops, rate, think, keys, distribution, mix, timeout, retry, max_redirects, redirect_backoff, client_latency))"
+    );
+    println!(
+        "faults:      At(\"<time>\", F) with F one of Crash(T), Restart(T), Pause(T), Resume(T), Partition([[..], ..]), Isolate(T), Cut(from: [..], to: [..]), Heal, Links(scope: .., latency/loss/duplicate: ..), ClockSkew(target: T, offset: \"-50ms\"), ClockDrift(target: T, ppm: N)"
+    );
+    println!(
+        "targets T:   Node(i), Nodes([..]), Leader, Random, RandomMinority, RandomMajority, All (node ids from 0)"
+    );
+    println!(
+        "nemesis:     kinds from Crash, Pause, Partition, Isolate, OneWay, Loss, Duplicate, Latency, ClockSkew, ClockDrift"
+    );
+    println!(
+        "checks:      Invariants, Linearizable, Liveness(within: \"<time>\"); expect: Pass | Violation(\"<check or invariant>\")"
+    );
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    let mut files = Vec::new();
+    collect(&dir, &mut files);
+    files.sort();
+    println!("\nscenario files under {}:", dir.display());
+    if files.is_empty() {
+        println!("  (none found)");
+    }
+    for f in files {
+        let note = match crate::load::load(&f) {
+            Ok(s) => format!("{}: {}", s.name, s.description),
+            Err(e) => format!("does not load: {e}"),
+        };
+        println!("  {}  {note}", f.display());
+    }
+    exit::OK
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if p.is_dir() && !matches!(name, "src" | "tests" | "benches" | "target" | "fuzz") {
+            collect(&p, out);
+        } else if p.extension().is_some_and(|x| x == "ron") {
+            out.push(p);
+        }
+    }
+}

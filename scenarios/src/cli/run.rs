@@ -1,0 +1,142 @@
+//! `faultline run FILE`: one scenario, one seed, a summary and a verdict.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::exit;
+use crate::format::Scenario;
+use crate::runner::{self, RunOptions};
+
+/// Arguments of `faultline run`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  faultline run scenarios/echo/ping-storm.ron
+  faultline run scenarios/echo/ping-storm.ron --seed 42 --json
+  faultline run FILE --bug vote_without_log_check --trace run.jsonl
+
+Exit status: 0 the verdict is the one the scenario expects, 1 it is not, 2 bad input.")]
+pub struct RunArgs {
+    /// The scenario file (RON). Without one, a built-in demonstration scenario runs.
+    pub file: Option<PathBuf>,
+    /// Run this seed instead of the file's.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Turn on a bug switch of the protocol (repeatable).
+    #[arg(long = "bug", value_name = "NAME")]
+    pub bugs: Vec<String>,
+    /// Write a trace of every event as JSON lines.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub trace: Option<PathBuf>,
+    /// Print the summary as one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Run twice and fail unless both runs have the same fingerprint.
+    #[arg(long)]
+    pub check_determinism: bool,
+}
+
+/// The scenario `faultline` runs when given no file.
+pub const DEFAULT_SCENARIO: &str = include_str!("../../echo/ping-storm.ron");
+
+/// Loads the scenario named on the command line, or the built-in one.
+pub fn load_or_default(file: Option<&PathBuf>) -> Result<Scenario, String> {
+    match file {
+        Some(path) => crate::load::load(path).map_err(|e| e.to_string()),
+        None => {
+            crate::load::parse(DEFAULT_SCENARIO, "<built-in scenario>").map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// Runs `faultline run`.
+pub fn run(args: &RunArgs) -> u8 {
+    let scenario = match load_or_default(args.file.as_ref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    let trace: Option<Box<dyn sim_core::trace::TraceSink>> = match &args.trace {
+        None => None,
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => Some(Box::new(sim_core::trace::JsonLines(
+                std::io::BufWriter::new(f),
+            ))),
+            Err(e) => {
+                eprintln!(
+                    "error: cannot create the trace file {}: {e}",
+                    path.display()
+                );
+                return exit::BAD_INPUT;
+            }
+        },
+    };
+    let options = RunOptions {
+        seed: args.seed,
+        bugs: args.bugs.clone(),
+        trace,
+    };
+    let first = match runner::run(&scenario, options) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    if let Some(err) = &first.result.trace_error {
+        eprintln!("warning: the trace stopped early: {err}");
+    }
+    if args.json {
+        match serde_json::to_string_pretty(&first.summary) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::BAD_INPUT;
+            }
+        }
+    } else {
+        if args.file.is_none() {
+            println!(
+                "(no scenario file given: running the built-in demonstration; see `faultline run --help`)\n"
+            );
+        }
+        print!("{}", first.summary.render());
+    }
+    let mut code = if first.summary.as_expected {
+        exit::OK
+    } else {
+        exit::VIOLATION
+    };
+    if args.check_determinism {
+        let again = runner::run(
+            &scenario,
+            RunOptions {
+                seed: args.seed,
+                bugs: args.bugs.clone(),
+                trace: None,
+            },
+        );
+        match again {
+            Ok(r) if r.summary.fingerprint == first.summary.fingerprint => {
+                eprintln!(
+                    "determinism  two runs, same fingerprint {}",
+                    r.summary.fingerprint
+                );
+            }
+            Ok(r) => {
+                eprintln!(
+                    "determinism  FAILED: fingerprints {} and {} differ",
+                    first.summary.fingerprint, r.summary.fingerprint
+                );
+                code = exit::VIOLATION;
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                code = exit::BAD_INPUT;
+            }
+        }
+    }
+    code
+}

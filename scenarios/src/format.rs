@@ -1,0 +1,500 @@
+//! The scenario format: one RON file describes one experiment.
+//!
+//! Every struct rejects unknown fields, every optional field has a default, durations are
+//! strings (`"150ms"`), node ids are 0-based. See `scenarios/FORMAT.md` for the reference
+//! and the files under `scenarios/<protocol>/` for examples.
+
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
+use sim_core::SimDuration;
+use sim_core::client::{KeyDistribution, OpMix, Retry};
+use sim_core::network::{InFlight, Ordering};
+
+use crate::checked::{BugName, DelaySpec, NodeRef, Positive, Prob, Signed};
+use crate::registry::ProtocolChoice;
+
+/// One experiment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// A short name, shown in summaries.
+    pub name: String,
+    /// What the scenario demonstrates.
+    #[serde(default)]
+    pub description: String,
+    /// The run seed (overridden by `--seed` and by the fuzzer).
+    #[serde(default)]
+    pub seed: u64,
+    /// Virtual-time horizon.
+    pub duration: Positive,
+    /// Number of nodes, numbered from 0.
+    pub nodes: u32,
+    /// The protocol and its settings.
+    pub protocol: ProtocolChoice,
+    /// The system model the faults and checks respect.
+    #[serde(default)]
+    pub model: Model,
+    /// The network.
+    #[serde(default)]
+    pub network: NetworkSpec,
+    /// The clients and what they ask.
+    #[serde(default)]
+    pub workload: WorkloadSpec,
+    /// Faults at fixed times.
+    #[serde(default)]
+    pub faults: Vec<Timed>,
+    /// Random faults drawn from the seed.
+    #[serde(default)]
+    pub nemesis: Option<NemesisSpec>,
+    /// Bug switches of the protocol to turn on.
+    #[serde(default)]
+    pub bugs: Vec<BugName>,
+    /// What to check.
+    #[serde(default = "default_checks")]
+    pub checks: Vec<CheckSpec>,
+    /// The verdict the scenario is meant to produce.
+    #[serde(default)]
+    pub expect: Expect,
+    /// When to give up on a run.
+    #[serde(default)]
+    pub limits: Limits,
+    /// The fingerprint this scenario is known to produce (written into reproducers;
+    /// `replay` confirms it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+}
+
+fn default_checks() -> Vec<CheckSpec> {
+    vec![CheckSpec::Invariants]
+}
+
+/// The textbook system model of a scenario.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Model {
+    /// What links may do.
+    pub network: NetModel,
+    /// What nodes may do.
+    pub nodes: NodeModel,
+    /// What is known about timing.
+    pub timing: Timing,
+}
+
+/// Link behaviour allowed by the model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NetModel {
+    /// Every message sent is delivered: no loss, no partitions.
+    Reliable,
+    /// Messages may be lost, duplicated, reordered, or cut off by partitions, but a message
+    /// sent infinitely often gets through.
+    #[default]
+    FairLoss,
+    /// Anything, including corruption by Byzantine nodes.
+    Arbitrary,
+}
+
+/// Node behaviour allowed by the model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NodeModel {
+    /// Nodes may crash and never come back.
+    CrashStop,
+    /// Nodes may crash, lose volatile state, and restart from their disk.
+    #[default]
+    CrashRecovery,
+    /// Up to `f` nodes may behave arbitrarily (and others crash-recover).
+    Byzantine {
+        /// The number of Byzantine nodes tolerated.
+        f: u32,
+    },
+}
+
+/// Timing assumptions of the model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Timing {
+    /// Message delay is bounded by a known bound; no partitions or pauses.
+    Synchronous(SimDuration),
+    /// Anything goes until the global stabilisation time; after it, no network or timing
+    /// faults.
+    PartiallySynchronous(SimDuration),
+    /// No bound at all.
+    #[default]
+    Asynchronous,
+}
+
+/// The network of a scenario.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetworkSpec {
+    /// One-way latency of every link.
+    pub latency: DelaySpec,
+    /// Probability of losing a message.
+    pub loss: Prob,
+    /// Probability of delivering a message twice.
+    pub duplicate: Prob,
+    /// FIFO or unordered links.
+    pub ordering: Ordering,
+    /// Bytes per second per link (unlimited if absent).
+    pub bandwidth: Option<u64>,
+    /// Explicit directed links; a full mesh if absent.
+    pub links: Option<Vec<(NodeRef, NodeRef)>>,
+    /// Links with their own settings.
+    pub overrides: Vec<LinkOverride>,
+    /// Regions with a latency matrix.
+    pub regions: Option<RegionSpec>,
+    /// Messages in flight when a partition starts: `Drop` (default) or `Deliver`.
+    pub in_flight: InFlight,
+}
+
+/// Settings of one directed link.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkOverride {
+    /// Sender.
+    pub from: NodeRef,
+    /// Receiver.
+    pub to: NodeRef,
+    /// Latency (the default link's if absent).
+    #[serde(default)]
+    pub latency: Option<DelaySpec>,
+    /// Loss probability.
+    #[serde(default)]
+    pub loss: Option<Prob>,
+    /// Duplication probability.
+    #[serde(default)]
+    pub duplicate: Option<Prob>,
+}
+
+/// Regions for wide-area scenarios.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionSpec {
+    /// The region of each node, by node id.
+    pub nodes: Vec<u32>,
+    /// `latency[a][b]`: one-way latency from region a to region b.
+    pub latency: Vec<Vec<DelaySpec>>,
+}
+
+/// The workload of a scenario.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub enum WorkloadSpec {
+    /// No clients.
+    #[default]
+    None,
+    /// Key-value clients (get, put, cas, append).
+    KeyValue(KvSpec),
+}
+
+impl<'de> Deserialize<'de> for WorkloadSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        /// The same shape, read without the family check.
+        #[derive(Deserialize)]
+        enum Raw {
+            None,
+            KeyValue(KvSpec),
+        }
+        match Raw::deserialize(d)? {
+            Raw::None => Ok(WorkloadSpec::None),
+            Raw::KeyValue(kv) => {
+                crate::checked::check_kv_served().map_err(D::Error::custom)?;
+                Ok(WorkloadSpec::KeyValue(kv))
+            }
+        }
+    }
+}
+
+/// Key-value clients.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KvSpec {
+    /// Number of clients.
+    pub clients: u32,
+    /// Operations per client.
+    pub ops: u64,
+    /// Open loop: mean time between a client's operations (Poisson arrivals). Closed loop
+    /// (one outstanding operation per client) if absent.
+    pub rate: Option<Positive>,
+    /// Closed loop: pause between an answer and the next operation.
+    pub think: DelaySpec,
+    /// Number of keys.
+    pub keys: u64,
+    /// How keys are picked: `Uniform` or `Zipf(1.1)`.
+    pub distribution: KeyDistribution,
+    /// Relative weights of get, put, cas and append.
+    pub mix: OpMix,
+    /// How long a client waits before the outcome is indeterminate.
+    pub timeout: Positive,
+    /// What a client does after a timeout.
+    pub retry: Retry,
+    /// Redirects followed per operation.
+    pub max_redirects: u32,
+    /// Pause before trying another node after a redirect that names no leader.
+    pub redirect_backoff: SimDuration,
+    /// One-way latency between clients and nodes.
+    pub client_latency: DelaySpec,
+}
+
+impl Default for KvSpec {
+    fn default() -> Self {
+        let c = sim_core::client::ClientConfig::default();
+        KvSpec {
+            clients: c.count,
+            ops: 100,
+            rate: None,
+            think: DelaySpec(sim_core::rng::Delay::Constant(SimDuration::from_millis(1))),
+            keys: 5,
+            distribution: KeyDistribution::Uniform,
+            mix: OpMix::default(),
+            timeout: Positive(c.timeout),
+            retry: c.retry,
+            max_redirects: c.max_redirects,
+            redirect_backoff: c.redirect_backoff,
+            client_latency: DelaySpec(c.latency),
+        }
+    }
+}
+
+/// A fault at a time.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Timed {
+    /// `At("2s", Crash(Leader))`.
+    At(SimDuration, FaultSpec),
+}
+
+impl<'de> Deserialize<'de> for Timed {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        /// The same shape, read without the model check.
+        #[derive(Deserialize)]
+        enum Raw {
+            At(SimDuration, FaultSpec),
+        }
+        let Raw::At(at, fault) = Raw::deserialize(d)?;
+        crate::checked::check_timed_fault(at, &fault).map_err(D::Error::custom)?;
+        Ok(Timed::At(at, fault))
+    }
+}
+
+impl Timed {
+    /// When the fault happens.
+    pub fn time(&self) -> SimDuration {
+        match self {
+            Timed::At(t, _) => *t,
+        }
+    }
+    /// The fault.
+    pub fn fault(&self) -> &FaultSpec {
+        match self {
+            Timed::At(_, f) => f,
+        }
+    }
+}
+
+/// Which nodes a fault hits; resolved when it happens.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum TargetSpec {
+    /// One node.
+    Node(NodeRef),
+    /// Several nodes.
+    Nodes(Vec<NodeRef>),
+    /// The current leader (nobody if there is none).
+    Leader,
+    /// One random eligible node.
+    Random,
+    /// A random minority.
+    RandomMinority,
+    /// A random majority.
+    RandomMajority,
+    /// Every eligible node.
+    All,
+}
+
+/// Which links a link fault changes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum LinkScopeSpec {
+    /// Every link.
+    All,
+    /// Both directions between two nodes.
+    Between(NodeRef, NodeRef),
+    /// Every link out of a node.
+    From(NodeRef),
+    /// Every link into a node.
+    To(NodeRef),
+}
+
+/// One fault, as written in a scenario.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum FaultSpec {
+    /// Crash nodes (volatile state, timers and unsynced writes lost).
+    Crash(TargetSpec),
+    /// Restart crashed nodes from their disk.
+    Restart(TargetSpec),
+    /// Freeze nodes (input held until resume).
+    Pause(TargetSpec),
+    /// Unfreeze paused nodes.
+    Resume(TargetSpec),
+    /// Split the cluster into groups; unnamed nodes form one more group.
+    Partition(Vec<Vec<NodeRef>>),
+    /// Cut nodes off from everyone.
+    Isolate(TargetSpec),
+    /// Stop delivery from `from` to `to`, one direction only.
+    Cut {
+        /// Senders.
+        from: Vec<NodeRef>,
+        /// Receivers.
+        to: Vec<NodeRef>,
+    },
+    /// End every partition and cut.
+    Heal,
+    /// Change link behaviour.
+    Links {
+        /// Which links.
+        scope: LinkScopeSpec,
+        /// New latency.
+        #[serde(default)]
+        latency: Option<DelaySpec>,
+        /// New loss probability.
+        #[serde(default)]
+        loss: Option<Prob>,
+        /// New duplication probability.
+        #[serde(default)]
+        duplicate: Option<Prob>,
+    },
+    /// Set nodes' clock offset (`"-50ms"`, `"+1s"`).
+    ClockSkew {
+        /// Whose clocks.
+        target: TargetSpec,
+        /// Local minus virtual time.
+        offset: Signed,
+    },
+    /// Set nodes' clock drift in parts per million.
+    ClockDrift {
+        /// Whose clocks.
+        target: TargetSpec,
+        /// Rate error (positive: fast).
+        ppm: i64,
+    },
+}
+
+impl FaultSpec {
+    /// The fault kind's name as written in files.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FaultSpec::Crash(_) => "Crash",
+            FaultSpec::Restart(_) => "Restart",
+            FaultSpec::Pause(_) => "Pause",
+            FaultSpec::Resume(_) => "Resume",
+            FaultSpec::Partition(_) => "Partition",
+            FaultSpec::Isolate(_) => "Isolate",
+            FaultSpec::Cut { .. } => "Cut",
+            FaultSpec::Heal => "Heal",
+            FaultSpec::Links { .. } => "Links",
+            FaultSpec::ClockSkew { .. } => "ClockSkew",
+            FaultSpec::ClockDrift { .. } => "ClockDrift",
+        }
+    }
+}
+
+/// Random faults drawn from the run seed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NemesisSpec {
+    /// Which kinds of fault to draw (those outside the model are never drawn).
+    pub kinds: Vec<NemesisKind>,
+    /// Mean time between faults (exponentially distributed).
+    pub interval: Positive,
+    /// How long each fault lasts before it is healed.
+    pub fault_duration: DelaySpec,
+    /// At most this many nodes crashed or paused at once (default: a minority).
+    pub max_down: Option<u32>,
+    /// No faults before this time.
+    pub start: SimDuration,
+    /// No new faults in this last part of the run, and everything healed when it starts,
+    /// so liveness can be judged (default: a quarter of the duration).
+    pub quiet: Option<SimDuration>,
+}
+
+impl Default for NemesisSpec {
+    fn default() -> Self {
+        NemesisSpec {
+            kinds: vec![NemesisKind::Crash, NemesisKind::Partition],
+            interval: Positive(SimDuration::from_millis(500)),
+            fault_duration: DelaySpec(sim_core::rng::Delay::Uniform(
+                SimDuration::from_millis(100),
+                SimDuration::from_millis(1500),
+            )),
+            max_down: None,
+            start: SimDuration::ZERO,
+            quiet: None,
+        }
+    }
+}
+
+/// A kind of fault the nemesis may draw.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum NemesisKind {
+    /// Crash a node, restart it later (crash-recovery) or never (crash-stop).
+    Crash,
+    /// Pause a node, resume it later.
+    Pause,
+    /// Split the cluster in two, heal later.
+    Partition,
+    /// Isolate one node, heal later.
+    Isolate,
+    /// Cut one direction between two groups, heal later.
+    OneWay,
+    /// Raise loss on every link, restore later.
+    Loss,
+    /// Raise duplication on every link, restore later.
+    Duplicate,
+    /// Slow every link down, restore later.
+    Latency,
+    /// Skew one node's clock.
+    ClockSkew,
+    /// Make one node's clock drift.
+    ClockDrift,
+}
+
+/// A check to run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum CheckSpec {
+    /// The protocol's invariants, after every event.
+    Invariants,
+    /// Linearizability of the client history.
+    Linearizable,
+    /// After the last fault, client operations complete again within `within`.
+    Liveness {
+        /// The bound.
+        within: Positive,
+    },
+}
+
+/// What verdict a scenario is meant to produce.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Expect {
+    /// Every check passes.
+    #[default]
+    Pass,
+    /// The named check fails (an invariant's name, `linearizability` or `liveness`).
+    Violation(String),
+}
+
+/// When to give up on a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Stop after this many events.
+    pub max_events: Option<u64>,
+    /// Stop when clients have work outstanding and nothing completed for this long.
+    pub no_progress: Option<Positive>,
+    /// Stop as soon as every client is done (otherwise run to the horizon).
+    pub stop_when_done: bool,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_events: Some(50_000_000),
+            no_progress: None,
+            stop_when_done: true,
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Fuzzing: many seeds of one or more scenarios, spread over cores, each failing seed kept
+//! as a concrete, replayable scenario.
+//!
+//! Each seed's run is single-threaded and depends on nothing but the scenario and the
+//! seed, so results do not depend on `--jobs` or `--shard`.
+
+#![allow(clippy::disallowed_types)] // wall-clock time per seed, outside any run
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use rand::Rng;
+use rayon::prelude::*;
+use serde::Serialize;
+use sim_core::rng::{RunSeed, Stream};
+
+use crate::format::{NemesisKind, Scenario, WorkloadSpec};
+use crate::runner::{self, RunOptions, Verdict};
+
+/// One seed's result: one line of the results file.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SeedResult {
+    /// The scenario file.
+    pub file: String,
+    /// The scenario's name.
+    pub scenario: String,
+    /// The seed.
+    pub seed: u64,
+    /// `pass`, `violation` or `error`.
+    pub verdict: String,
+    /// The failed check, for a violation.
+    pub violation: Option<String>,
+    /// The trace fingerprint.
+    pub fingerprint: String,
+    /// Processed events.
+    pub events: u64,
+    /// Why the run ended.
+    pub end_reason: String,
+    /// Wall time of the run, ms (the only field that varies between machines).
+    pub wall_ms: f64,
+}
+
+/// A failing seed, as the concrete scenario that reproduces it.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    /// Index of the scenario file in the campaign.
+    pub file: usize,
+    /// The seed.
+    pub seed: u64,
+    /// The failed check.
+    pub violation: String,
+    /// The scenario with this seed, swarm choices and nemesis faults written out.
+    pub scenario: Scenario,
+}
+
+/// What a campaign runs.
+#[derive(Clone, Debug)]
+pub struct Campaign {
+    /// First seed.
+    pub from: u64,
+    /// Number of seeds (before sharding).
+    pub seeds: u64,
+    /// `(i, n)`: run only the seeds with `seed % n == i`.
+    pub shard: Option<(u64, u64)>,
+    /// Draw the fault kinds and operation mix per seed.
+    pub swarm: bool,
+    /// Bug switches to turn on in every scenario.
+    pub bugs: Vec<String>,
+}
+
+impl Campaign {
+    /// The seeds this campaign (and shard) runs.
+    pub fn seed_list(&self) -> Vec<u64> {
+        (self.from..self.from.saturating_add(self.seeds))
+            .filter(|s| self.shard.is_none_or(|(i, n)| s % n == i))
+            .collect()
+    }
+}
+
+/// The scenario that seed `seed` of `base` runs: the seed set, swarm choices applied,
+/// bugs added, and the nemesis's faults written out as a fixed schedule.
+pub fn concretize(base: &Scenario, seed: u64, swarm: bool, bugs: &[String]) -> Scenario {
+    let mut s = base.clone();
+    s.seed = seed;
+    for b in bugs {
+        if !s.bugs.iter().any(|x| x.0 == *b) {
+            s.bugs.push(crate::checked::BugName(b.clone()));
+        }
+    }
+    if swarm {
+        apply_swarm(&mut s, seed);
+    }
+    s.faults = runner::faults_for(&s, seed);
+    s.nemesis = None;
+    s
+}
+
+/// Swarm testing: each seed enables a random subset of fault kinds and a random
+/// operation mix, so some runs hammer one thing hard instead of everything a little.
+fn apply_swarm(s: &mut Scenario, seed: u64) {
+    let mut rng = RunSeed(seed).stream(Stream::Named("swarm"));
+    if let Some(n) = &mut s.nemesis {
+        let pool: Vec<NemesisKind> = n.kinds.clone();
+        let mut kept: Vec<NemesisKind> = pool
+            .iter()
+            .copied()
+            .filter(|_| rng.random_bool(0.5))
+            .collect();
+        if kept.is_empty() && !pool.is_empty() {
+            kept.push(pool[rng.random_range(0..pool.len())]);
+        }
+        n.kinds = kept;
+    }
+    if let WorkloadSpec::KeyValue(kv) = &mut s.workload {
+        let mut w = || {
+            if rng.random_bool(0.75) {
+                rng.random_range(1..=100)
+            } else {
+                0
+            }
+        };
+        let mut mix = sim_core::client::OpMix {
+            get: w(),
+            put: w(),
+            cas: w(),
+            append: w(),
+        };
+        if mix.get + mix.put + mix.cas + mix.append == 0 {
+            mix.put = 1;
+        }
+        kv.mix = mix;
+    }
+}
+
+/// Runs one concrete scenario; `Err` for a configuration the engine refused.
+pub fn run_one(file: &str, s: &Scenario) -> (SeedResult, Option<String>) {
+    let start = Instant::now();
+    let run = runner::run(s, RunOptions::default());
+    let wall_ms = start.elapsed().as_secs_f64() * 1e3;
+    match run {
+        Ok(r) => {
+            let violation = match &r.summary.verdict {
+                Verdict::Pass => None,
+                Verdict::Violation(v) => Some(v.clone()),
+            };
+            let res = SeedResult {
+                file: file.to_string(),
+                scenario: s.name.clone(),
+                seed: s.seed,
+                verdict: if violation.is_some() {
+                    "violation"
+                } else {
+                    "pass"
+                }
+                .into(),
+                violation: violation.clone(),
+                fingerprint: r.summary.fingerprint,
+                events: r.summary.events,
+                end_reason: r.summary.end_reason,
+                wall_ms,
+            };
+            (res, violation)
+        }
+        Err(e) => (
+            SeedResult {
+                file: file.to_string(),
+                scenario: s.name.clone(),
+                seed: s.seed,
+                verdict: "error".into(),
+                violation: Some(e.to_string()),
+                fingerprint: String::new(),
+                events: 0,
+                end_reason: String::new(),
+                wall_ms,
+            },
+            None,
+        ),
+    }
+}
+
+/// Runs a campaign over `scenarios` (file name, scenario) on the current rayon pool.
+/// `on_result` sees every result as it arrives (progress, results file); `stop` ends the
+/// campaign early (seeds not started are skipped; those running finish).
+pub fn run_campaign(
+    scenarios: &[(String, Scenario)],
+    campaign: &Campaign,
+    stop: &AtomicBool,
+    on_result: &(dyn Fn(&SeedResult) + Sync),
+) -> (Vec<SeedResult>, Vec<Failure>) {
+    let seeds = campaign.seed_list();
+    let jobs: Vec<(usize, u64)> = (0..scenarios.len())
+        .flat_map(|f| seeds.iter().map(move |s| (f, *s)))
+        .collect();
+    let outcomes: Vec<(SeedResult, Option<Failure>)> = jobs
+        .par_iter()
+        .filter_map(|&(f, seed)| {
+            if stop.load(Ordering::Relaxed) {
+                return None;
+            }
+            let (file, base) = &scenarios[f];
+            let s = concretize(base, seed, campaign.swarm, &campaign.bugs);
+            let (res, violation) = run_one(file, &s);
+            on_result(&res);
+            let failure = violation.map(|violation| Failure {
+                file: f,
+                seed,
+                violation,
+                scenario: s,
+            });
+            Some((res, failure))
+        })
+        .collect();
+    let mut results = Vec::with_capacity(outcomes.len());
+    let mut failures = Vec::new();
+    for (r, f) in outcomes {
+        results.push(r);
+        failures.extend(f);
+    }
+    (results, failures)
+}

@@ -1,0 +1,303 @@
+//! Reading scenario files: never a panic, and every error names the file, line, column,
+//! field path, what was found and what was expected, with a suggestion for a misspelt
+//! name.
+
+use std::fmt;
+use std::path::Path;
+
+use ron::Options;
+use ron::extensions::Extensions;
+use serde::de::DeserializeOwned;
+
+use crate::checked::{Context, closest, with_context};
+use crate::format::{Scenario, WorkloadSpec};
+
+/// Why a scenario could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadError {
+    /// The file (or `<input>`).
+    pub file: String,
+    /// 1-based line, 0 if unknown.
+    pub line: usize,
+    /// 1-based column, 0 if unknown.
+    pub col: usize,
+    /// The field path (`faults[2]`), empty at the top level.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if self.line > 0 {
+            write!(f, ":{}:{}", self.line, self.col)?;
+        }
+        f.write_str(": ")?;
+        if !self.path.is_empty() {
+            write!(f, "in `{}`: ", self.path)?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Reads and validates the scenario in `path`.
+pub fn load(path: &Path) -> Result<Scenario, LoadError> {
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| LoadError {
+        file: file.clone(),
+        line: 0,
+        col: 0,
+        path: String::new(),
+        message: format!("cannot read the file: {e}"),
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| LoadError {
+        file: file.clone(),
+        line: 0,
+        col: 0,
+        path: String::new(),
+        message: format!(
+            "not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ),
+    })?;
+    parse(&text, &file)
+}
+
+/// Parses and validates scenario text; `file` names it in errors.
+pub fn parse(text: &str, file: &str) -> Result<Scenario, LoadError> {
+    // First pass: the shape of the file, with no cross-field checks.
+    let first: Scenario = read(text, file)?;
+    let info = first.protocol.info();
+    let context = Context {
+        nodes: first.nodes,
+        protocol: info.name,
+        bugs: info.bugs.iter().map(|b| b.name).collect(),
+        serves_kv: info.family == protocols::Family::KeyValue,
+        model: first.model.clone(),
+        duration: first.duration.0,
+    };
+    // Second pass: node ids, bug names, workload and faults checked against the rest of
+    // the file, each at its own position.
+    let scenario: Scenario = with_context(context, || read(text, file))?;
+    validate_whole(&scenario, text, file)?;
+    Ok(scenario)
+}
+
+fn options() -> Options {
+    // `loss: 0.1` rather than `loss: Some(0.1)` for optional fields.
+    Options::default().with_default_extension(Extensions::IMPLICIT_SOME)
+}
+
+fn read<T: DeserializeOwned>(text: &str, file: &str) -> Result<T, LoadError> {
+    let at = |line, col, path: String, message| LoadError {
+        file: file.to_string(),
+        line,
+        col,
+        path,
+        message,
+    };
+    let mut de = ron::Deserializer::from_str_with_options(text, &options()).map_err(|e| {
+        at(
+            e.span.start.line,
+            e.span.start.col,
+            String::new(),
+            describe(&e.code),
+        )
+    })?;
+    let value = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(v) => v,
+        Err(e) => {
+            let path = clean_path(&e.path().to_string());
+            let code = e.into_inner();
+            let spanned = de.span_error(code);
+            return Err(at(
+                spanned.span.start.line,
+                spanned.span.start.col,
+                path,
+                describe(&spanned.code),
+            ));
+        }
+    };
+    if let Err(e) = de.end() {
+        let spanned = de.span_error(e);
+        return Err(at(
+            spanned.span.start.line,
+            spanned.span.start.col,
+            String::new(),
+            "unexpected text after the scenario (a scenario file holds one `( … )` value)".into(),
+        ));
+    }
+    Ok(value)
+}
+
+/// serde_path_to_error writes `?` for positions it cannot name and `.0` for tuple fields;
+/// keep what helps a reader find the spot.
+fn clean_path(path: &str) -> String {
+    if path == "." || path == "?" {
+        String::new()
+    } else {
+        path.replace(".?", "")
+    }
+}
+
+/// A readable message for a RON error, with a suggestion for misspelt names.
+fn describe(code: &ron::Error) -> String {
+    use ron::Error as E;
+    match code {
+        E::NoSuchStructField {
+            expected, found, ..
+        } => suggest(
+            &format!("unknown field `{found}`"),
+            found,
+            expected,
+            "fields",
+        ),
+        E::NoSuchEnumVariant {
+            expected, found, ..
+        } => suggest(&format!("unknown name `{found}`"), found, expected, "names"),
+        E::MissingStructField { field, .. } => {
+            format!("missing field `{field}`, which has no default")
+        }
+        E::DuplicateStructField { field, .. } => format!("field `{field}` is given twice"),
+        E::Message(m) => m.clone(),
+        other => {
+            let s = other.to_string();
+            let mut c = s.chars();
+            match c.next() {
+                Some(first) => first.to_lowercase().chain(c).collect(),
+                None => s,
+            }
+        }
+    }
+}
+
+fn suggest(head: &str, found: &str, expected: &[&str], what: &str) -> String {
+    let mut msg = head.to_string();
+    if expected.is_empty() {
+        msg.push_str(&format!("; no {what} are allowed here"));
+    } else {
+        msg.push_str(&format!("; expected one of {}", expected.join(", ")));
+    }
+    if let Some(s) = closest(found, expected.iter().copied()) {
+        msg.push_str(&format!("; did you mean `{s}`?"));
+    }
+    msg
+}
+
+/// Checks that need the whole scenario: reported at the first line naming the field.
+fn validate_whole(s: &Scenario, text: &str, file: &str) -> Result<(), LoadError> {
+    let err = |field: &str, path: &str, message: String| {
+        let (line, col) = find_field(text, field);
+        Err(LoadError {
+            file: file.to_string(),
+            line,
+            col,
+            path: path.to_string(),
+            message,
+        })
+    };
+    if s.nodes == 0 {
+        return err(
+            "nodes",
+            "nodes",
+            "found 0, expected at least one node".into(),
+        );
+    }
+    if s.nodes > 1_000_000 {
+        return err(
+            "nodes",
+            "nodes",
+            format!("found {}, expected at most 1000000 nodes", s.nodes),
+        );
+    }
+    if s.model.network == crate::format::NetModel::Reliable && s.network.loss.0 > 0.0 {
+        return err(
+            "loss",
+            "network.loss",
+            "a Reliable network loses nothing; set loss to 0 or the model network to FairLoss"
+                .into(),
+        );
+    }
+    if let Err(m) = crate::model::latency_within(&s.model, &s.network.latency.0) {
+        return err("latency", "network.latency", m);
+    }
+    if let crate::format::NodeModel::Byzantine { f } = s.model.nodes
+        && f >= s.nodes
+    {
+        return err(
+            "Byzantine",
+            "model.nodes",
+            format!(
+                "f = {f} Byzantine nodes out of {} leaves no correct node",
+                s.nodes
+            ),
+        );
+    }
+    if let WorkloadSpec::KeyValue(kv) = &s.workload {
+        if kv.keys == 0 {
+            return err(
+                "keys",
+                "workload.keys",
+                "found 0, expected at least one key".into(),
+            );
+        }
+        let m = kv.mix;
+        if m.get + m.put + m.cas + m.append == 0 {
+            return err(
+                "mix",
+                "workload.mix",
+                "every weight is 0; give at least one operation kind a weight".into(),
+            );
+        }
+        if let sim_core::client::KeyDistribution::Zipf(z) = kv.distribution
+            && !(z.is_finite() && z > 0.0)
+        {
+            return err(
+                "Zipf",
+                "workload.distribution",
+                format!("found Zipf({z}), expected a positive exponent"),
+            );
+        }
+    }
+    if let Some(r) = &s.network.regions {
+        if r.nodes.len() != s.nodes as usize {
+            return err(
+                "regions",
+                "network.regions.nodes",
+                format!("{} regions given for {} nodes", r.nodes.len(), s.nodes),
+            );
+        }
+        let k = r.latency.len();
+        if r.latency.iter().any(|row| row.len() != k) || r.nodes.iter().any(|&x| x as usize >= k) {
+            return err(
+                "regions",
+                "network.regions.latency",
+                format!(
+                    "the latency matrix must be square and cover every region used (it is {k} rows)"
+                ),
+            );
+        }
+    }
+    if s.network.bandwidth == Some(0) {
+        return err(
+            "bandwidth",
+            "network.bandwidth",
+            "found 0, expected bytes per second above zero".into(),
+        );
+    }
+    Ok(())
+}
+
+/// Line and column of the first `field:` in the text (1-based), or (0, 0).
+fn find_field(text: &str, field: &str) -> (usize, usize) {
+    for (i, line) in text.lines().enumerate() {
+        let code = line.split("//").next().unwrap_or("");
+        if let Some(c) = code.find(field) {
+            return (i + 1, c + 1);
+        }
+    }
+    (0, 0)
+}

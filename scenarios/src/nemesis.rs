@@ -1,0 +1,209 @@
+//! The nemesis: random faults drawn from the run seed, turned into an explicit schedule
+//! before the run starts (so a failing run's faults can be written out and shrunk).
+//!
+//! Every fault the nemesis starts it also ends (restart, resume, heal, restore) after a
+//! drawn duration, never lets more than `max_down` nodes be down at once, runs one network
+//! fault at a time, draws only kinds the system model allows at that time, and heals
+//! everything when the quiet period before the end of the run begins.
+
+use rand::Rng;
+use sim_core::SimDuration;
+use sim_core::rng::{Delay, RunSeed, SimRng, Stream};
+
+use crate::checked::{DelaySpec, NodeRef, Prob, Signed};
+use crate::format::{
+    FaultSpec, LinkScopeSpec, Model, NemesisKind, NemesisSpec, NodeModel, Scenario, TargetSpec,
+    Timed,
+};
+use crate::model::kind_allowed;
+
+/// Draws the schedule of `scenario`'s nemesis `spec` for one seed.
+pub fn schedule(scenario: &Scenario, spec: &NemesisSpec, seed: u64) -> Vec<Timed> {
+    let model: &Model = &scenario.model;
+    let nodes = scenario.nodes;
+    let duration = scenario.duration.0;
+    let base_latency = &scenario.network.latency.0;
+    let base_loss = scenario.network.loss.0;
+    let base_duplicate = scenario.network.duplicate.0;
+    let mut rng = RunSeed(seed).stream(Stream::Named("nemesis"));
+    let quiet = spec.quiet.unwrap_or(SimDuration(duration.0 / 4));
+    let stop = SimDuration(duration.0.saturating_sub(quiet.0));
+    let max_down = spec.max_down.unwrap_or(nodes.saturating_sub(1) / 2) as usize;
+    let recovers = model.nodes != NodeModel::CrashStop;
+    let gap = Delay::Exponential {
+        mean: spec.interval.0,
+    };
+    let mut out = Vec::new();
+    // Nodes crashed or paused, with when they come back (MAX: never).
+    let mut down: Vec<(u32, SimDuration)> = Vec::new();
+    let mut net_free_at = SimDuration::ZERO;
+    let mut t = spec.start;
+    loop {
+        t += gap.sample(&mut rng);
+        if t >= stop {
+            break;
+        }
+        let kinds: Vec<NemesisKind> = spec
+            .kinds
+            .iter()
+            .copied()
+            .filter(|k| kind_allowed(model, *k, t))
+            .collect();
+        if kinds.is_empty() {
+            continue;
+        }
+        let kind = kinds[rng.random_range(0..kinds.len())];
+        let end = (t + spec.fault_duration.0.sample(&mut rng)).min(stop);
+        down.retain(|(_, until)| *until > t);
+        let at = |when: SimDuration, f: FaultSpec| Timed::At(when, f);
+        match kind {
+            NemesisKind::Crash | NemesisKind::Pause => {
+                if down.len() >= max_down {
+                    continue;
+                }
+                let up: Vec<u32> = (0..nodes)
+                    .filter(|n| down.iter().all(|d| d.0 != *n))
+                    .collect();
+                if up.is_empty() {
+                    continue;
+                }
+                let node = up[rng.random_range(0..up.len())];
+                let target = TargetSpec::Node(NodeRef(node));
+                if kind == NemesisKind::Crash {
+                    out.push(at(t, FaultSpec::Crash(target.clone())));
+                    if recovers {
+                        out.push(at(end, FaultSpec::Restart(target)));
+                        down.push((node, end));
+                    } else {
+                        down.push((node, SimDuration::MAX));
+                    }
+                } else {
+                    out.push(at(t, FaultSpec::Pause(target.clone())));
+                    out.push(at(end, FaultSpec::Resume(target)));
+                    down.push((node, end));
+                }
+            }
+            _ if t < net_free_at || nodes < 2 => continue,
+            NemesisKind::Partition | NemesisKind::OneWay => {
+                let (a, b) = split(&mut rng, nodes);
+                let f = if kind == NemesisKind::Partition {
+                    FaultSpec::Partition(vec![a, b])
+                } else {
+                    FaultSpec::Cut { from: a, to: b }
+                };
+                out.push(at(t, f));
+                out.push(at(end, FaultSpec::Heal));
+                net_free_at = end;
+            }
+            NemesisKind::Isolate => {
+                let node = NodeRef(rng.random_range(0..nodes));
+                out.push(at(t, FaultSpec::Isolate(TargetSpec::Node(node))));
+                out.push(at(end, FaultSpec::Heal));
+                net_free_at = end;
+            }
+            NemesisKind::Loss | NemesisKind::Duplicate | NemesisKind::Latency => {
+                // Loss from 5 to 40 %; duplication up to 20 % (beyond that a real network
+                // is broken rather than flaky).
+                let p = match kind {
+                    NemesisKind::Duplicate => Prob(rng.random_range(0.01..0.2)),
+                    _ => Prob(rng.random_range(0.05..0.4)),
+                };
+                let links = |latency, loss, duplicate| FaultSpec::Links {
+                    scope: LinkScopeSpec::All,
+                    latency,
+                    loss,
+                    duplicate,
+                };
+                let (start, restore) = match kind {
+                    NemesisKind::Loss => (
+                        links(None, Some(p), None),
+                        links(None, Some(Prob(base_loss)), None),
+                    ),
+                    NemesisKind::Duplicate => (
+                        links(None, None, Some(p)),
+                        links(None, None, Some(Prob(base_duplicate))),
+                    ),
+                    _ => (
+                        links(Some(DelaySpec(slow(base_latency, &mut rng))), None, None),
+                        links(Some(DelaySpec(base_latency.clone())), None, None),
+                    ),
+                };
+                out.push(at(t, start));
+                out.push(at(end, restore));
+                net_free_at = end;
+            }
+            NemesisKind::ClockSkew => {
+                let node = TargetSpec::Node(NodeRef(rng.random_range(0..nodes)));
+                let ms = rng.random_range(1..1000i64) * if rng.random_bool(0.5) { 1 } else { -1 };
+                out.push(at(
+                    t,
+                    FaultSpec::ClockSkew {
+                        target: node.clone(),
+                        offset: Signed(ms * 1_000_000),
+                    },
+                ));
+                out.push(at(
+                    end,
+                    FaultSpec::ClockSkew {
+                        target: node,
+                        offset: Signed(0),
+                    },
+                ));
+            }
+            NemesisKind::ClockDrift => {
+                let node = TargetSpec::Node(NodeRef(rng.random_range(0..nodes)));
+                let ppm =
+                    rng.random_range(100..200_000i64) * if rng.random_bool(0.5) { 1 } else { -1 };
+                out.push(at(
+                    t,
+                    FaultSpec::ClockDrift {
+                        target: node.clone(),
+                        ppm,
+                    },
+                ));
+                out.push(at(
+                    end,
+                    FaultSpec::ClockDrift {
+                        target: node,
+                        ppm: 0,
+                    },
+                ));
+            }
+        }
+    }
+    // The quiet period: everything back to normal.
+    if !out.is_empty() {
+        out.push(Timed::At(stop, FaultSpec::Heal));
+        if recovers {
+            out.push(Timed::At(stop, FaultSpec::Restart(TargetSpec::All)));
+        }
+        out.push(Timed::At(stop, FaultSpec::Resume(TargetSpec::All)));
+    }
+    // Faults are applied in time order, ties in the order drawn.
+    out.sort_by_key(Timed::time);
+    out
+}
+
+/// A random split of the nodes into a minority side and the rest.
+fn split(rng: &mut SimRng, nodes: u32) -> (Vec<NodeRef>, Vec<NodeRef>) {
+    let mut all: Vec<u32> = (0..nodes).collect();
+    for i in (1..all.len()).rev() {
+        let j = rng.random_range(0..=i);
+        all.swap(i, j);
+    }
+    let k = rng.random_range(1..=(nodes / 2).max(1)) as usize;
+    let mut a: Vec<NodeRef> = all[..k].iter().map(|&n| NodeRef(n)).collect();
+    let mut b: Vec<NodeRef> = all[k..].iter().map(|&n| NodeRef(n)).collect();
+    a.sort();
+    b.sort();
+    (a, b)
+}
+
+/// A latency 5 to 20 times slower than the base (by its mean).
+fn slow(base: &Delay, rng: &mut SimRng) -> Delay {
+    let mean = base.mean().unwrap_or(5e6).max(1e5);
+    let factor = rng.random_range(5.0..20.0);
+    let lo = SimDuration((mean * factor * 0.5) as u64);
+    let hi = SimDuration((mean * factor * 1.5) as u64);
+    Delay::Uniform(lo, hi)
+}

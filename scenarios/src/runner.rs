@@ -1,0 +1,636 @@
+//! Running a scenario: build the simulation, run it, apply the checks, reach a verdict.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use protocols::ProtocolSpec;
+use serde::Serialize;
+use sim_core::client::{ClientConfig, KvWorkload, Load};
+use sim_core::fault::{AppliedFault, Fault, Target};
+use sim_core::history::Outcome;
+use sim_core::metrics::MsgCounts;
+use sim_core::network::{LinkChange, LinkConfig, LinkScope, NetworkConfig, Regions};
+use sim_core::rng::Delay;
+use sim_core::trace::TraceSink;
+use sim_core::{EndReason, NodeId, RunResult, SimConfig, SimDuration, SimTime, Simulation};
+
+use crate::format::{
+    CheckSpec, Expect, FaultSpec, LinkScopeSpec, Scenario, TargetSpec, Timed, WorkloadSpec,
+};
+
+/// How one run of a scenario differs from the file.
+#[derive(Default)]
+pub struct RunOptions {
+    /// Run this seed instead of the file's.
+    pub seed: Option<u64>,
+    /// Turn on these bug switches too.
+    pub bugs: Vec<String>,
+    /// Stream the trace here.
+    pub trace: Option<Box<dyn TraceSink>>,
+}
+
+/// What a check concluded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// It holds.
+    Pass,
+    /// It is violated.
+    Fail,
+    /// It could not be decided (budget, run cut short).
+    Unknown,
+}
+
+/// One check's result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CheckResult {
+    /// The check ("invariants", "linearizability", "liveness").
+    pub check: String,
+    /// What it concluded.
+    pub status: Status,
+    /// The name a violation goes by (an invariant's own name), for `expect`.
+    pub violation: Option<String>,
+    /// Details for a reader.
+    pub detail: String,
+}
+
+/// The overall verdict of a run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum Verdict {
+    /// Every check passed.
+    Pass,
+    /// The named check failed (the first one, in the scenario's order).
+    Violation(String),
+}
+
+/// Client operation counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct OpCounts {
+    /// Invoked.
+    pub total: u64,
+    /// Completed with an answer.
+    pub ok: u64,
+    /// Definitely not done.
+    pub failed: u64,
+    /// Unknown outcome.
+    pub indeterminate: u64,
+}
+
+/// Latency of completed operations, in nanoseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Latency {
+    /// Median.
+    pub p50: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// Maximum.
+    pub max: u64,
+}
+
+/// What `run` prints and `--json` writes: everything a reader needs, deterministic.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Summary {
+    /// The scenario's name.
+    pub scenario: String,
+    /// The protocol.
+    pub protocol: String,
+    /// The seed run.
+    pub seed: u64,
+    /// Bug switches on.
+    pub bugs: Vec<String>,
+    /// The trace fingerprint (hex).
+    pub fingerprint: String,
+    /// Why the run ended (short name).
+    pub end_reason: String,
+    /// Why the run ended, readably.
+    pub end: String,
+    /// Virtual time at the end, ns.
+    pub end_time: SimTime,
+    /// Processed events.
+    pub events: u64,
+    /// Messages by kind.
+    pub messages: BTreeMap<String, MsgCounts>,
+    /// Dropped messages by reason.
+    pub drops: BTreeMap<String, u64>,
+    /// Client operations.
+    pub ops: OpCounts,
+    /// Their latency.
+    pub latency: Option<Latency>,
+    /// The faults as they happened.
+    pub faults: Vec<AppliedFault>,
+    /// Every check.
+    pub checks: Vec<CheckResult>,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The verdict the scenario expects.
+    pub expect: Expect,
+    /// Whether they agree.
+    pub as_expected: bool,
+}
+
+/// A finished run: the summary and the raw result (history, trace data) for reports.
+pub struct Run {
+    /// The summary.
+    pub summary: Summary,
+    /// The engine's result.
+    pub result: RunResult,
+}
+
+/// Why a scenario could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A bug switch the protocol lacks.
+    #[error("{0}")]
+    Bug(String),
+    /// The engine refused the configuration.
+    #[error("{0}")]
+    Build(#[from] sim_core::sim::BuildError),
+}
+
+/// Runs `scenario` once.
+pub fn run(scenario: &Scenario, options: RunOptions) -> Result<Run, RunError> {
+    crate::with_protocol!(&scenario.protocol, |P, cfg| run_typed::<P>(
+        scenario,
+        cfg.clone(),
+        options
+    ))
+}
+
+/// The faults of a run with `seed`: the scheduled ones and the nemesis's, in time order.
+pub fn faults_for(scenario: &Scenario, seed: u64) -> Vec<Timed> {
+    let mut all = scenario.faults.clone();
+    if let Some(n) = &scenario.nemesis {
+        all.extend(crate::nemesis::schedule(scenario, n, seed));
+    }
+    all.sort_by_key(Timed::time);
+    all
+}
+
+fn run_typed<P: ProtocolSpec>(
+    s: &Scenario,
+    mut cfg: P::Config,
+    options: RunOptions,
+) -> Result<Run, RunError> {
+    let mut bugs: Vec<String> = s.bugs.iter().map(|b| b.0.clone()).collect();
+    for b in options.bugs {
+        if !bugs.contains(&b) {
+            bugs.push(b);
+        }
+    }
+    for b in &bugs {
+        if !P::enable_bug(&mut cfg, b) {
+            let names: Vec<&str> = P::BUGS.iter().map(|b| b.name).collect();
+            return Err(RunError::Bug(
+                crate::checked::check_bug(P::NAME, &names, b).unwrap_err(),
+            ));
+        }
+    }
+    let seed = options.seed.unwrap_or(s.seed);
+    let config = sim_config(s, seed);
+    let mut builder = Simulation::<P>::builder(config).protocol_config(cfg.clone());
+    if let WorkloadSpec::KeyValue(kv) = &s.workload {
+        let w = KvWorkload::new(kv.keys, kv.mix, kv.distribution, kv.ops)
+            .map_err(|e| RunError::Build(sim_core::sim::BuildError::Clients(e)))?;
+        builder = builder.workload(w);
+    }
+    for t in faults_for(s, seed) {
+        builder = builder.fault(t.time(), to_fault(t.fault()));
+    }
+    if s.checks.contains(&CheckSpec::Invariants) {
+        builder = builder.invariants(P::invariants(&cfg));
+    }
+    if let Some(trace) = options.trace {
+        builder = builder.trace(TraceBox(trace));
+    }
+    let result = builder.build()?.run();
+    let summary = summarize(s, P::NAME, seed, bugs, &result);
+    Ok(Run { summary, result })
+}
+
+/// Lets a boxed sink be handed to the builder.
+struct TraceBox(Box<dyn TraceSink>);
+impl TraceSink for TraceBox {
+    fn record(&mut self, event: &sim_core::trace::TraceEvent) -> std::io::Result<()> {
+        self.0.record(event)
+    }
+}
+
+/// The engine configuration of a scenario run with `seed`.
+pub fn sim_config(s: &Scenario, seed: u64) -> SimConfig {
+    let n = &s.network;
+    let default_link = LinkConfig {
+        latency: n.latency.0.clone(),
+        loss: n.loss.0,
+        duplicate: n.duplicate.0,
+        ordering: n.ordering,
+        bandwidth: n.bandwidth,
+    };
+    let overrides = n
+        .overrides
+        .iter()
+        .map(|o| {
+            let link = LinkConfig {
+                latency: o
+                    .latency
+                    .as_ref()
+                    .map_or_else(|| default_link.latency.clone(), |d| d.0.clone()),
+                loss: o.loss.map_or(default_link.loss, |p| p.0),
+                duplicate: o.duplicate.map_or(default_link.duplicate, |p| p.0),
+                ..default_link.clone()
+            };
+            (o.from.0, o.to.0, link)
+        })
+        .collect();
+    let network = NetworkConfig {
+        default_link: default_link.clone(),
+        links: n
+            .links
+            .as_ref()
+            .map(|l| l.iter().map(|(a, b)| (a.0, b.0)).collect()),
+        overrides,
+        regions: n.regions.as_ref().map(|r| Regions {
+            node_region: r.nodes.clone(),
+            latency: r
+                .latency
+                .iter()
+                .map(|row| row.iter().map(|d| d.0.clone()).collect())
+                .collect(),
+        }),
+        in_flight: n.in_flight,
+    };
+    let clients = match &s.workload {
+        WorkloadSpec::None => None,
+        WorkloadSpec::KeyValue(kv) => Some(ClientConfig {
+            count: kv.clients,
+            load: match kv.rate {
+                Some(r) => Load::Open {
+                    interval: Delay::Exponential { mean: r.0 },
+                },
+                None => Load::Closed {
+                    think: kv.think.0.clone(),
+                },
+            },
+            timeout: kv.timeout.0,
+            retry: kv.retry,
+            max_redirects: kv.max_redirects,
+            redirect_backoff: kv.redirect_backoff,
+            latency: kv.client_latency.0.clone(),
+        }),
+    };
+    SimConfig {
+        seed,
+        nodes: s.nodes,
+        horizon: s.duration.0,
+        max_events: s.limits.max_events,
+        no_progress: s.limits.no_progress.map(|p| p.0),
+        stop_when_done: s.limits.stop_when_done,
+        network,
+        disk: Default::default(),
+        clients,
+        record_observations: false,
+    }
+}
+
+fn target(t: &TargetSpec) -> Target {
+    match t {
+        TargetSpec::Node(n) => Target::Node((*n).into()),
+        TargetSpec::Nodes(ns) => Target::Nodes(ns.iter().map(|n| (*n).into()).collect()),
+        TargetSpec::Leader => Target::Leader,
+        TargetSpec::Random => Target::Random,
+        TargetSpec::RandomMinority => Target::RandomMinority,
+        TargetSpec::RandomMajority => Target::RandomMajority,
+        TargetSpec::All => Target::All,
+    }
+}
+
+fn ids(ns: &[crate::checked::NodeRef]) -> Vec<NodeId> {
+    ns.iter().map(|n| (*n).into()).collect()
+}
+
+/// The engine's fault for a scenario's fault.
+pub fn to_fault(f: &FaultSpec) -> Fault {
+    match f {
+        FaultSpec::Crash(t) => Fault::Crash(target(t)),
+        FaultSpec::Restart(t) => Fault::Restart(target(t)),
+        FaultSpec::Pause(t) => Fault::Pause(target(t)),
+        FaultSpec::Resume(t) => Fault::Resume(target(t)),
+        FaultSpec::Partition(groups) => Fault::Partition(groups.iter().map(|g| ids(g)).collect()),
+        FaultSpec::Isolate(t) => Fault::Isolate(target(t)),
+        FaultSpec::Cut { from, to } => Fault::CutOneWay {
+            from: ids(from),
+            to: ids(to),
+        },
+        FaultSpec::Heal => Fault::Heal,
+        FaultSpec::Links {
+            scope,
+            latency,
+            loss,
+            duplicate,
+        } => Fault::Links {
+            scope: match scope {
+                LinkScopeSpec::All => LinkScope::All,
+                LinkScopeSpec::Between(a, b) => LinkScope::Between((*a).into(), (*b).into()),
+                LinkScopeSpec::From(a) => LinkScope::From((*a).into()),
+                LinkScopeSpec::To(b) => LinkScope::To((*b).into()),
+            },
+            change: LinkChange {
+                latency: latency.as_ref().map(|d| d.0.clone()),
+                loss: loss.map(|p| p.0),
+                duplicate: duplicate.map(|p| p.0),
+            },
+        },
+        FaultSpec::ClockSkew { target: t, offset } => Fault::ClockSkew {
+            target: target(t),
+            offset_ns: offset.0,
+        },
+        FaultSpec::ClockDrift { target: t, ppm } => Fault::ClockDrift {
+            target: target(t),
+            ppm: *ppm,
+        },
+    }
+}
+
+fn summarize(s: &Scenario, protocol: &str, seed: u64, bugs: Vec<String>, r: &RunResult) -> Summary {
+    let mut ops = OpCounts::default();
+    let mut lat: Vec<u64> = Vec::new();
+    for op in r.history.ops() {
+        ops.total += 1;
+        match &op.outcome {
+            Outcome::Ok(_) => {
+                ops.ok += 1;
+                if let Some(c) = op.completed {
+                    lat.push(c.saturating_since(op.invoked).0);
+                }
+            }
+            Outcome::Failed => ops.failed += 1,
+            Outcome::Indeterminate | Outcome::Pending => ops.indeterminate += 1,
+        }
+    }
+    lat.sort_unstable();
+    let pct = |p: f64| lat[((lat.len() - 1) as f64 * p).round() as usize];
+    let latency = (!lat.is_empty()).then(|| Latency {
+        p50: pct(0.5),
+        p99: pct(0.99),
+        max: *lat.last().unwrap_or(&0),
+    });
+    let checks: Vec<CheckResult> = s.checks.iter().map(|c| apply_check(c, s, r)).collect();
+    let verdict = checks
+        .iter()
+        .find(|c| c.status == Status::Fail)
+        .map_or(Verdict::Pass, |c| {
+            Verdict::Violation(c.violation.clone().unwrap_or_else(|| c.check.clone()))
+        });
+    let as_expected = match (&s.expect, &verdict) {
+        (Expect::Pass, Verdict::Pass) => true,
+        (Expect::Violation(want), Verdict::Violation(_)) => checks.iter().any(|c| {
+            c.status == Status::Fail
+                && (c.violation.as_deref() == Some(want.as_str()) || c.check == *want)
+        }),
+        _ => false,
+    };
+    Summary {
+        scenario: s.name.clone(),
+        protocol: protocol.to_string(),
+        seed,
+        bugs,
+        fingerprint: format!("{:016x}", r.fingerprint),
+        end_reason: r.end.name().to_string(),
+        end: r.end.to_string(),
+        end_time: r.end_time,
+        events: r.events,
+        messages: r.metrics.messages.clone(),
+        drops: r.metrics.drops.clone(),
+        ops,
+        latency,
+        faults: r.faults.clone(),
+        checks,
+        verdict,
+        expect: s.expect.clone(),
+        as_expected,
+    }
+}
+
+fn apply_check(c: &CheckSpec, s: &Scenario, r: &RunResult) -> CheckResult {
+    let result = |check: &str, status, violation: Option<String>, detail: String| CheckResult {
+        check: check.to_string(),
+        status,
+        violation,
+        detail,
+    };
+    match c {
+        CheckSpec::Invariants => match &r.end {
+            EndReason::InvariantViolated {
+                invariant,
+                event,
+                message,
+            } => result(
+                "invariants",
+                Status::Fail,
+                Some(invariant.clone()),
+                format!(
+                    "{invariant} violated at event {event} ({}): {message}",
+                    r.end_time
+                ),
+            ),
+            _ => result(
+                "invariants",
+                Status::Pass,
+                None,
+                format!("held for {} events", r.events),
+            ),
+        },
+        CheckSpec::Linearizable => {
+            if matches!(r.end, EndReason::InvariantViolated { .. }) && r.history.is_empty() {
+                return result(
+                    "linearizability",
+                    Status::Unknown,
+                    None,
+                    "no history: the run stopped first".into(),
+                );
+            }
+            let options = sim_core::check::CheckOptions {
+                // A step budget, not a clock, so the verdict is reproducible.
+                max_steps: Some(20_000_000),
+                parallel: false,
+                ..Default::default()
+            };
+            let report = sim_core::check::check_history(&r.history, &options);
+            let figures = format!("{} ops in {} keys", report.ops, report.partitions);
+            match report.verdict {
+                sim_core::check::Verdict::Linearizable => {
+                    result("linearizability", Status::Pass, None, figures)
+                }
+                sim_core::check::Verdict::NotLinearizable { counterexample } => result(
+                    "linearizability",
+                    Status::Fail,
+                    Some("linearizability".into()),
+                    format!("{figures}; not linearizable:\n{}", counterexample.render()),
+                ),
+                sim_core::check::Verdict::Unknown { reason } => result(
+                    "linearizability",
+                    Status::Unknown,
+                    None,
+                    format!("{figures}; undecided: {reason}"),
+                ),
+            }
+        }
+        CheckSpec::Liveness { within } => liveness(within.0, s, r, result),
+    }
+}
+
+fn liveness(
+    within: SimDuration,
+    s: &Scenario,
+    r: &RunResult,
+    result: impl Fn(&str, Status, Option<String>, String) -> CheckResult,
+) -> CheckResult {
+    if let EndReason::NoProgress { .. } = r.end {
+        return result(
+            "liveness",
+            Status::Fail,
+            Some("liveness".into()),
+            r.end.to_string(),
+        );
+    }
+    if matches!(s.workload, WorkloadSpec::None) {
+        return result(
+            "liveness",
+            Status::Pass,
+            None,
+            "no client workload to make progress on".into(),
+        );
+    }
+    let last_fault = r.faults.last().map_or(SimTime::ZERO, |f| f.at);
+    let deadline = last_fault + within;
+    // Progress after the last fault: an operation completed (answered) after it.
+    let first_after = r
+        .history
+        .ops()
+        .iter()
+        .filter(|o| matches!(o.outcome, Outcome::Ok(_) | Outcome::Failed))
+        .filter_map(|o| o.completed)
+        .filter(|c| *c >= last_fault)
+        .min();
+    let pending_at_fault = r
+        .history
+        .ops()
+        .iter()
+        .any(|o| o.completed.is_none_or(|c| c > last_fault));
+    match first_after {
+        Some(t) if t <= deadline => result(
+            "liveness",
+            Status::Pass,
+            None,
+            format!(
+                "operations completed {} after the last fault (bound {within})",
+                t.saturating_since(last_fault)
+            ),
+        ),
+        _ if !pending_at_fault => result(
+            "liveness",
+            Status::Pass,
+            None,
+            "all operations were done before the last fault".into(),
+        ),
+        _ if r.end_time < deadline => result(
+            "liveness",
+            Status::Unknown,
+            None,
+            format!(
+                "the run ended at {} before the bound ({deadline}) expired",
+                r.end_time
+            ),
+        ),
+        _ => result(
+            "liveness",
+            Status::Fail,
+            Some("liveness".into()),
+            format!("no operation completed within {within} after the last fault at {last_fault}"),
+        ),
+    }
+}
+
+impl Summary {
+    /// The summary as a reader sees it on the terminal.
+    pub fn render(&self) -> String {
+        let mut o = String::new();
+        let ms = |ns: u64| SimDuration(ns).to_string();
+        let _ = writeln!(
+            o,
+            "scenario     {} ({}), seed {}",
+            self.scenario, self.protocol, self.seed
+        );
+        if !self.bugs.is_empty() {
+            let _ = writeln!(o, "bugs on      {}", self.bugs.join(", "));
+        }
+        let _ = writeln!(
+            o,
+            "ended        {} at {} ({} events)",
+            self.end, self.end_time, self.events
+        );
+        let _ = writeln!(o, "fingerprint  {}", self.fingerprint);
+        for (kind, c) in &self.messages {
+            let _ = writeln!(
+                o,
+                "messages     {kind:<22} {:>9} sent {:>9} delivered {:>7} dropped",
+                c.sent, c.delivered, c.dropped
+            );
+        }
+        if !self.drops.is_empty() {
+            let d: Vec<String> = self.drops.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            let _ = writeln!(o, "drops        {}", d.join(", "));
+        }
+        if self.ops.total > 0 {
+            let _ = write!(
+                o,
+                "client ops   {} ok, {} failed, {} indeterminate",
+                self.ops.ok, self.ops.failed, self.ops.indeterminate
+            );
+            if let Some(l) = self.latency {
+                let _ = write!(
+                    o,
+                    "; latency p50 {} p99 {} max {}",
+                    ms(l.p50),
+                    ms(l.p99),
+                    ms(l.max)
+                );
+            }
+            o.push('\n');
+        }
+        for f in &self.faults {
+            let _ = writeln!(o, "fault        {:>9}  {}", f.at.to_string(), f.description);
+        }
+        for c in &self.checks {
+            let status = match c.status {
+                Status::Pass => "pass",
+                Status::Fail => "FAIL",
+                Status::Unknown => "unknown",
+            };
+            let mut lines = c.detail.lines();
+            let _ = writeln!(
+                o,
+                "check        {:<16} {status:<8} {}",
+                c.check,
+                lines.next().unwrap_or("")
+            );
+            for l in lines {
+                let _ = writeln!(o, "             {l}");
+            }
+        }
+        let verdict = match &self.verdict {
+            Verdict::Pass => "PASS".to_string(),
+            Verdict::Violation(v) => format!("VIOLATION ({v})"),
+        };
+        let expected = match &self.expect {
+            Expect::Pass => "pass".to_string(),
+            Expect::Violation(v) => format!("a violation of {v}"),
+        };
+        let note = if self.as_expected {
+            "as expected".to_string()
+        } else {
+            format!("expected {expected}")
+        };
+        let _ = writeln!(o, "verdict      {verdict}, {note}");
+        o
+    }
+}

@@ -1,0 +1,212 @@
+//! The scenario loader: every class of bad input is an error naming file, line, column,
+//! field and what was expected — and nothing makes it panic.
+
+use rand::{Rng, SeedableRng};
+use scenarios::load::{LoadError, parse};
+
+const GOOD: &str = r#"(
+    name: "t",
+    duration: "2s",
+    nodes: 3,
+    protocol: Echo(()),
+    faults: [
+        At("1s", Crash(Node(2))),
+    ],
+)"#;
+
+fn err(text: &str) -> LoadError {
+    match parse(text, "t.ron") {
+        Ok(s) => panic!("expected an error, got {s:?}"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn a_good_file_loads_with_defaults() {
+    let s = parse(GOOD, "t.ron").unwrap();
+    assert_eq!(s.nodes, 3);
+    assert_eq!(s.seed, 0);
+    assert_eq!(s.faults.len(), 1);
+    assert_eq!(s.expect, scenarios::format::Expect::Pass);
+}
+
+#[test]
+fn unknown_field_names_line_column_and_suggests() {
+    let e = err(&GOOD.replace("nodes: 3", "nodse: 3"));
+    assert_eq!((e.file.as_str(), e.line, e.col), ("t.ron", 4, 5), "{e}");
+    assert!(e.message.contains("unknown field `nodse`"), "{e}");
+    assert!(e.message.contains("did you mean `nodes`?"), "{e}");
+}
+
+#[test]
+fn unknown_protocol_suggests_the_closest() {
+    let e = err(&GOOD.replace("Echo(())", "Ehco(())"));
+    assert_eq!(e.line, 5, "{e}");
+    assert_eq!(e.path, "protocol", "{e}");
+    assert!(e.message.contains("did you mean `Echo`?"), "{e}");
+}
+
+#[test]
+fn unknown_fault_kind_has_its_path() {
+    let e = err(&GOOD.replace("Crash(Node(2))", "Crsh(Node(2))"));
+    assert_eq!(e.line, 7, "{e}");
+    assert!(e.path.starts_with("faults[0]"), "{e}");
+    assert!(e.message.contains("did you mean `Crash`?"), "{e}");
+}
+
+#[test]
+fn node_ids_out_of_range() {
+    let e = err(&GOOD.replace("Node(2)", "Node(3)"));
+    assert_eq!(e.line, 7, "{e}");
+    assert!(e.message.contains("node 3 does not exist"), "{e}");
+    assert!(e.message.contains("numbered 0 to 2"), "{e}");
+    let e = err(&GOOD.replace(
+        "At(\"1s\", Crash(Node(2)))",
+        "At(\"1s\", Partition([[0], [5]]))",
+    ));
+    assert!(e.message.contains("node 5 does not exist"), "{e}");
+}
+
+#[test]
+fn zero_negative_and_malformed_durations() {
+    let e = err(&GOOD.replace("\"2s\"", "\"0s\""));
+    assert_eq!((e.line, e.path.as_str()), (3, "duration"), "{e}");
+    assert!(e.message.contains("longer than zero"), "{e}");
+    let e = err(&GOOD.replace("\"2s\"", "\"-2s\""));
+    assert!(e.message.contains("invalid duration"), "{e}");
+    let e = err(&GOOD.replace("\"2s\"", "\"2 parsecs\""));
+    assert!(e.message.contains("unknown unit"), "{e}");
+}
+
+#[test]
+fn probabilities_outside_zero_one() {
+    let e = err(&GOOD.replace("nodes: 3,", "nodes: 3, network: (loss: 1.5),"));
+    assert_eq!(e.path, "network.loss", "{e}");
+    assert!(
+        e.message.contains("expected a probability between 0 and 1"),
+        "{e}"
+    );
+}
+
+#[test]
+fn unknown_bug_switch() {
+    let e = err(&GOOD.replace("nodes: 3,", "nodes: 3, bugs: [\"forget_votes\"],"));
+    assert!(e.path.starts_with("bugs"), "{e}");
+    assert!(
+        e.message
+            .contains("Echo has no bug switch \"forget_votes\""),
+        "{e}"
+    );
+}
+
+#[test]
+fn workload_the_protocol_does_not_serve() {
+    let e = err(&GOOD.replace("nodes: 3,", "nodes: 3, workload: KeyValue((clients: 2)),"));
+    assert_eq!(e.path, "workload", "{e}");
+    assert!(
+        e.message.contains("Echo serves no key-value clients"),
+        "{e}"
+    );
+}
+
+#[test]
+fn faults_outside_the_model_say_why() {
+    let crash_stop = GOOD
+        .replace("nodes: 3,", "nodes: 3, model: (nodes: CrashStop),")
+        .replace("Crash(Node(2))", "Restart(Node(2))");
+    let e = err(&crash_stop);
+    assert!(
+        e.message
+            .contains("Restart is impossible under the CrashStop"),
+        "{e}"
+    );
+    let reliable = GOOD
+        .replace("nodes: 3,", "nodes: 3, model: (network: Reliable),")
+        .replace("Crash(Node(2))", "Partition([[0], [1, 2]])");
+    assert!(
+        err(&reliable)
+            .message
+            .contains("Reliable network never does")
+    );
+    let gst = GOOD
+        .replace(
+            "nodes: 3,",
+            "nodes: 3, model: (timing: PartiallySynchronous(\"500ms\")),",
+        )
+        .replace("Crash(Node(2))", "Pause(Node(2))");
+    assert!(
+        err(&gst)
+            .message
+            .contains("after the global stabilisation time")
+    );
+    let late = GOOD.replace("At(\"1s\"", "At(\"3s\"");
+    assert!(err(&late).message.contains("after the end of the run"));
+}
+
+#[test]
+fn syntax_errors_and_trailing_text() {
+    let e = err(&GOOD.replace("nodes: 3,", "nodes: 3"));
+    assert!(e.line >= 4, "{e}");
+    let e = err(&format!("{GOOD} ()"));
+    assert!(
+        e.message.contains("unexpected text after the scenario"),
+        "{e}"
+    );
+    let e = err("");
+    assert_eq!(e.file, "t.ron");
+}
+
+#[test]
+fn a_missing_file_is_an_error() {
+    let e = scenarios::load::load(std::path::Path::new("/no/such/file.ron")).unwrap_err();
+    assert!(e.message.contains("cannot read the file"), "{e}");
+}
+
+/// Random bytes and random mutations of real files never panic the loader.
+#[test]
+fn random_and_mutated_inputs_never_panic() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(99);
+    let mut corpus: Vec<String> = vec![GOOD.to_string()];
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/echo");
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        corpus.push(std::fs::read_to_string(e.path()).unwrap());
+    }
+    let tokens = [
+        "(", ")", "[", "]", ",", ":", "\"", "1e400", "-1", "Some(", "At(", "\"0s\"", "Node(99)",
+        "\u{0}", "é", "r#\"",
+    ];
+    let mut parsed = 0;
+    for i in 0..3000 {
+        let mut text: Vec<u8> = if i % 10 == 0 {
+            (0..rng.random_range(0..200))
+                .map(|_| rng.random())
+                .collect()
+        } else {
+            corpus[rng.random_range(0..corpus.len())]
+                .clone()
+                .into_bytes()
+        };
+        for _ in 0..rng.random_range(1..4) {
+            if text.is_empty() {
+                break;
+            }
+            let at = rng.random_range(0..text.len());
+            match rng.random_range(0..3) {
+                0 => {
+                    text.remove(at);
+                }
+                1 => text[at] = rng.random(),
+                _ => {
+                    let t = tokens[rng.random_range(0..tokens.len())];
+                    text.splice(at..at, t.bytes());
+                }
+            }
+        }
+        let s = String::from_utf8_lossy(&text);
+        if parse(&s, "fuzz.ron").is_ok() {
+            parsed += 1;
+        }
+    }
+    // Some mutations are harmless (inside comments or descriptions), most are not.
+    assert!(parsed < 3000);
+}

@@ -1,0 +1,246 @@
+//! Shipped scenarios, the runner, the fuzzer and the command line, end to end.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::AtomicBool;
+
+use scenarios::format::{Expect, Scenario};
+use scenarios::fuzz::{Campaign, concretize, run_campaign};
+use scenarios::runner::{RunOptions, run};
+
+fn shipped() -> Vec<(PathBuf, Scenario)> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            if p.is_dir() && !["src", "tests", "benches", "fuzz", "target"].contains(&name.as_str())
+            {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "ron") {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(Path::new(env!("CARGO_MANIFEST_DIR")), &mut files);
+    files.sort();
+    assert!(!files.is_empty());
+    files
+        .into_iter()
+        .map(|f| {
+            let s = scenarios::load::load(&f).unwrap_or_else(|e| panic!("{e}"));
+            (f, s)
+        })
+        .collect()
+}
+
+#[test]
+fn every_shipped_scenario_runs_as_expected_and_deterministically() {
+    for (file, s) in shipped() {
+        let a = run(&s, RunOptions::default()).unwrap();
+        let b = run(&s, RunOptions::default()).unwrap();
+        assert!(
+            a.summary.as_expected,
+            "{}: {}",
+            file.display(),
+            a.summary.render()
+        );
+        assert_eq!(
+            a.summary.fingerprint,
+            b.summary.fingerprint,
+            "{}",
+            file.display()
+        );
+        let other = run(
+            &s,
+            RunOptions {
+                seed: Some(s.seed + 1),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_ne!(
+            a.summary.fingerprint,
+            other.summary.fingerprint,
+            "{}",
+            file.display()
+        );
+    }
+}
+
+fn campaign(seeds: u64, shard: Option<(u64, u64)>) -> Campaign {
+    Campaign {
+        from: 0,
+        seeds,
+        shard,
+        swarm: false,
+        bugs: Vec::new(),
+    }
+}
+
+/// A few hundred seeds of every shipped scenario meant to pass: none may fail.
+#[test]
+fn fuzz_smoke_finds_nothing_in_correct_scenarios() {
+    let files: Vec<(String, Scenario)> = shipped()
+        .into_iter()
+        .filter(|(_, s)| s.expect == Expect::Pass)
+        .map(|(f, s)| (f.display().to_string(), s))
+        .collect();
+    let stop = AtomicBool::new(false);
+    let (results, failures) = run_campaign(&files, &campaign(200, None), &stop, &|_| {});
+    assert_eq!(results.len(), 200 * files.len());
+    assert!(
+        results.iter().all(|r| r.verdict == "pass"),
+        "{:?}",
+        results.iter().find(|r| r.verdict != "pass")
+    );
+    assert!(failures.is_empty());
+}
+
+#[test]
+fn fingerprints_do_not_depend_on_jobs_or_shards() {
+    let (f, s) = shipped().into_iter().next().unwrap();
+    let files = vec![(f.display().to_string(), s)];
+    let stop = AtomicBool::new(false);
+    let fps = |threads: usize, shard| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let (mut r, _) =
+            pool.install(|| run_campaign(&files, &campaign(40, shard), &stop, &|_| {}));
+        r.sort_by_key(|r| r.seed);
+        r.into_iter()
+            .map(|r| (r.seed, r.fingerprint))
+            .collect::<Vec<_>>()
+    };
+    let one = fps(1, None);
+    assert_eq!(one, fps(2, None));
+    let mut sharded = fps(2, Some((0, 3)));
+    sharded.extend(fps(1, Some((1, 3))));
+    sharded.extend(fps(2, Some((2, 3))));
+    sharded.sort();
+    assert_eq!(one, sharded);
+}
+
+#[test]
+fn a_concrete_seed_round_trips_through_ron_and_replays_identically() {
+    for (file, s) in shipped() {
+        for swarm in [false, true] {
+            let concrete = concretize(&s, 17, swarm, &[]);
+            let dir = tempdir();
+            let path = dir.join("repro.ron");
+            scenarios::cli::fuzz::write_scenario(&path, &concrete).unwrap();
+            let back =
+                scenarios::load::load(&path).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            assert_eq!(back, concrete, "{}", file.display());
+            let direct = run(
+                &s,
+                RunOptions {
+                    seed: Some(17),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+            let replayed = run(&back, RunOptions::default()).unwrap();
+            if !swarm {
+                assert_eq!(
+                    direct.summary.fingerprint,
+                    replayed.summary.fingerprint,
+                    "{}",
+                    file.display()
+                );
+            }
+        }
+    }
+}
+
+fn tempdir() -> PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "faultline-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn faultline(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn cli_without_arguments_runs_a_real_scenario() {
+    let (code, out, _) = faultline(&[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("fingerprint"), "{out}");
+    assert!(out.contains("verdict      PASS"), "{out}");
+}
+
+#[test]
+fn cli_run_json_and_determinism_check() {
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/echo/ping-storm.ron");
+    let (code, out, err) =
+        faultline(&["run", file, "--json", "--seed", "3", "--check-determinism"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["seed"], 3);
+    assert_eq!(v["as_expected"], true);
+    assert!(err.contains("same fingerprint"), "{err}");
+}
+
+#[test]
+fn cli_reports_bad_input_with_exit_2() {
+    let dir = tempdir();
+    let bad = dir.join("bad.ron");
+    std::fs::write(
+        &bad,
+        "(name: \"x\", duration: \"1s\", nodes: 2, protocol: Echo(()), fautls: [])",
+    )
+    .unwrap();
+    let (code, _, err) = faultline(&["run", bad.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("bad.ron:1:") && err.contains("did you mean `faults`?"),
+        "{err}"
+    );
+    let (code, _, _) = faultline(&["run", "/nonexistent.ron"]);
+    assert_eq!(code, 2);
+    let (code, _, _) = faultline(&["frobnicate"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn cli_fuzz_writes_results_and_exits_zero_on_a_correct_protocol() {
+    let dir = tempdir();
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/echo/ping-storm.ron");
+    let out_dir = dir.join("out");
+    let (code, out, err) = faultline(&[
+        "fuzz",
+        file,
+        "--seeds",
+        "60",
+        "--jobs",
+        "2",
+        "--swarm",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let results = std::fs::read_to_string(out_dir.join("results.jsonl")).unwrap();
+    assert_eq!(results.lines().count(), 60);
+    for line in results.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["verdict"], "pass");
+    }
+}

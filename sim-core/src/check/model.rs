@@ -1,0 +1,69 @@
+//! The sequential specification a history is checked against.
+
+use std::fmt::Debug;
+use std::hash::Hash;
+
+/// A sequential object: what a single copy of the service would answer, one operation at
+/// a time. The checker asks whether a concurrent history could have come from it.
+///
+/// A protocol family with its own client interface adds a model by implementing this
+/// trait; the search, partitioning, budget and counterexamples come for free.
+pub trait Model: Sync {
+    /// What a client asked (operation and arguments).
+    type Input: Clone + Debug + Eq + Hash + Send + Sync;
+    /// What a client was told.
+    type Output: Clone + Debug + Send + Sync;
+    /// The object's state. Equal states must behave identically: the search merges them.
+    type State: Clone + Debug + Eq + Hash + Send;
+
+    /// A short name for reports ("cas-register", "kv").
+    fn name(&self) -> &str;
+
+    /// The state before any operation, in every partition.
+    fn init(&self) -> Self::State;
+
+    /// The state after `input` answered `output` in `state`, or `None` if the object could
+    /// not have given that answer there.
+    fn step(
+        &self,
+        state: &Self::State,
+        input: &Self::Input,
+        output: &Self::Output,
+    ) -> Option<Self::State>;
+
+    /// The state after `input` took effect in `state` when its answer is unknown (the
+    /// client timed out or crashed). `None` means it cannot have had a visible effect here;
+    /// that is always safe to return, because an indeterminate operation may also never
+    /// take effect.
+    fn step_indeterminate(&self, state: &Self::State, input: &Self::Input) -> Option<Self::State>;
+
+    /// Whether the operation never changes the state wherever it is legal (a read, a
+    /// failed compare-and-set). `output` is `None` for an indeterminate operation. The
+    /// search prunes with it, so answer `true` only when it holds for every state; the
+    /// default `false` is always correct, just slower.
+    fn is_read_only(&self, input: &Self::Input, output: Option<&Self::Output>) -> bool {
+        let _ = (input, output);
+        false
+    }
+
+    /// The independent part of the state the operation touches (P-compositionality): the
+    /// checker splits the history by this key and checks each part on its own, starting
+    /// from [`Model::init`]. Models whose state is one indivisible object keep the default.
+    fn partition(&self, input: &Self::Input) -> u64 {
+        let _ = input;
+        0
+    }
+
+    /// A readable form of an operation for counterexamples; `output` is `None` when the
+    /// answer is unknown.
+    fn describe_op(&self, input: &Self::Input, output: Option<&Self::Output>) -> String;
+
+    /// A readable form of a state for counterexamples.
+    fn describe_state(&self, state: &Self::State) -> String;
+}
+
+/// An operation of a model's history.
+pub type ModelOp<M> = crate::check::Op<<M as Model>::Input, <M as Model>::Output>;
+
+/// An operation with its position in the whole history.
+pub(crate) type Indexed<'a, M> = (usize, &'a ModelOp<M>);

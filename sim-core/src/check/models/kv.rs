@@ -1,0 +1,86 @@
+//! A key-value map of strings (get, put, cas, append), checked key by key.
+
+use crate::check::model::Model;
+use crate::history::{OpOutput, Operation};
+
+/// The key-value map of the replicated-state-machine family. Every key starts as the
+/// empty string. The map partitions per key, so a state is the value of one key.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KvModel;
+
+fn concat(a: &str, b: &str) -> String {
+    let mut s = String::with_capacity(a.len() + b.len());
+    s.push_str(a);
+    s.push_str(b);
+    s
+}
+
+impl Model for KvModel {
+    type Input = Operation;
+    type Output = OpOutput;
+    type State = String;
+
+    fn name(&self) -> &str {
+        "kv"
+    }
+
+    fn init(&self) -> String {
+        String::new()
+    }
+
+    fn step(&self, state: &String, input: &Operation, output: &OpOutput) -> Option<String> {
+        match (input, output) {
+            (Operation::Get { .. }, OpOutput::Value(v)) => (v == state).then(|| state.clone()),
+            (Operation::Put { value, .. }, OpOutput::Done) => Some(value.clone()),
+            (Operation::Append { value, .. }, OpOutput::Done) => Some(concat(state, value)),
+            (Operation::Cas { expected, new, .. }, OpOutput::Cas(ok)) => {
+                if state == expected {
+                    ok.then(|| new.clone())
+                } else {
+                    (!ok).then(|| state.clone())
+                }
+            }
+            _ => None,
+        }
+    }
+
+    fn step_indeterminate(&self, state: &String, input: &Operation) -> Option<String> {
+        match input {
+            Operation::Get { .. } => None,
+            Operation::Put { value, .. } => Some(value.clone()),
+            Operation::Append { value, .. } => Some(concat(state, value)),
+            Operation::Cas { expected, new, .. } => (state == expected).then(|| new.clone()),
+        }
+    }
+
+    fn is_read_only(&self, input: &Operation, output: Option<&OpOutput>) -> bool {
+        matches!(
+            (input, output),
+            (Operation::Get { .. }, _) | (Operation::Cas { .. }, Some(OpOutput::Cas(false)))
+        )
+    }
+
+    fn partition(&self, input: &Operation) -> u64 {
+        input.key()
+    }
+
+    fn describe_op(&self, input: &Operation, output: Option<&OpOutput>) -> String {
+        let call = match input {
+            Operation::Get { key } => format!("get {key}"),
+            Operation::Put { key, value } => format!("put {key} {value:?}"),
+            Operation::Cas { key, expected, new } => format!("cas {key} {expected:?} -> {new:?}"),
+            Operation::Append { key, value } => format!("append {key} {value:?}"),
+        };
+        let answer = match output {
+            None => "unknown".to_string(),
+            Some(OpOutput::Value(v)) => format!("{v:?}"),
+            Some(OpOutput::Done) | Some(OpOutput::Cas(true)) => "ok".to_string(),
+            Some(OpOutput::Cas(false)) => "failed".to_string(),
+        };
+        format!("{call} => {answer}")
+    }
+
+    fn describe_state(&self, state: &String) -> String {
+        format!("{state:?}")
+    }
+}

@@ -1,0 +1,433 @@
+//! The search for a linearization of one partition: Wing & Gong's depth-first search as
+//! refined by Lowe, with memoisation of (linearized set, state) as in Porcupine.
+//!
+//! Call and return entries sit in a doubly linked list in real-time order. The search
+//! walks it from the front: a call entry is a candidate to linearize next; reaching the
+//! return entry of an operation not yet linearized is a dead end, so the search
+//! backtracks. Linearizing an operation lifts both of its entries out of the list;
+//! backtracking puts them back.
+//!
+//! Reductions on top, each sound (it removes only configurations that cannot lead to
+//! a linearization the remaining ones miss):
+//! - Indeterminate operations have no return entry, and the search succeeds once every
+//!   completed operation is placed: "never took effect" is the same as "took effect after
+//!   everything else". So an indeterminate read is dropped, and an indeterminate operation
+//!   that would leave the state unchanged is not placed.
+//! - Identical indeterminate operations are interchangeable: only the earliest one not yet
+//!   placed is tried. And an indeterminate operation is only worth placing right before
+//!   an operation that depends on it: if the next operation would reach the same state
+//!   without it, leaving it unplaced (for later, or never) does at least as well.
+//! - A read-only operation that fits now may as well be placed now (moving it earlier
+//!   keeps a linearization valid). So each configuration first looks for such an
+//!   operation and, if there is one, tries nothing else; when the search backtracks out of
+//!   it, the configuration has failed and the search backtracks further.
+
+use rustc_hash::FxHashMap;
+
+use super::budget::Limits;
+use super::memo::{LinearizedSet, Memo};
+use super::model::{Indexed, Model};
+use super::verdict::{Counterexample, OpRef};
+
+const NONE: u32 = u32::MAX;
+/// How many steps pass between looks at the clock and the cancel signal.
+const CHECK_EVERY: u64 = 1 << 12;
+
+/// How the search of one partition ended.
+pub(crate) enum Outcome {
+    Linearizable,
+    NotLinearizable(Box<Counterexample>),
+    Unknown(String),
+}
+
+/// Searches a linearization of `ops` (all of one partition; `index` is each operation's
+/// position in the whole history, for counterexamples).
+pub(crate) fn search<M: Model>(
+    model: &M,
+    ops: &[Indexed<'_, M>],
+    partition: u64,
+    position: usize,
+    limits: &Limits,
+) -> (Outcome, u64) {
+    let mut ops: Vec<Indexed<'_, M>> = ops
+        .iter()
+        .copied()
+        .filter(|(_, op)| op.ret.is_some() || !model.is_read_only(&op.input, None))
+        .collect();
+    // Numbering operations in invocation order keeps linearized sets compact in the memo.
+    ops.sort_by_key(|(_, op)| op.call);
+    if ops.iter().all(|(_, op)| op.ret.is_none()) {
+        return (Outcome::Linearizable, 0);
+    }
+    Search::new(model, &ops, partition).run(position, limits)
+}
+
+/// A placed operation and the state before it, for backtracking.
+struct Frame {
+    op: u32,
+    prev_state: u32,
+    read_only: bool,
+}
+
+/// The deepest dead end seen, for the counterexample.
+struct Deepest {
+    prefix: Vec<u32>,
+    state: u32,
+    stuck: Vec<u32>,
+}
+
+struct Search<'a, M: Model> {
+    model: &'a M,
+    ops: &'a [Indexed<'a, M>],
+    partition: u64,
+    // Per operation.
+    call_entry: Vec<u32>,
+    ret_entry: Vec<u32>,
+    read_only: Vec<bool>,
+    twin_before: Vec<u32>,
+    // Per entry; entry 0 is the head sentinel and the last one the tail sentinel.
+    entry_op: Vec<u32>,
+    entry_is_call: Vec<bool>,
+    next: Vec<u32>,
+    prev: Vec<u32>,
+    // Interned states: the memo and the stack hold small ids.
+    states: Vec<M::State>,
+    state_ids: FxHashMap<M::State, u32>,
+}
+
+impl<'a, M: Model> Search<'a, M> {
+    fn new(model: &'a M, ops: &'a [Indexed<'a, M>], partition: u64) -> Self {
+        let n = ops.len();
+        // (time, return?, op): at equal times calls come first, so they count as concurrent.
+        let mut events: Vec<(u64, bool, u32)> = Vec::with_capacity(2 * n);
+        for (i, (_, op)) in ops.iter().enumerate() {
+            events.push((op.call, false, i as u32));
+            if let Some(ret) = &op.ret {
+                events.push((ret.at.max(op.call), true, i as u32));
+            }
+        }
+        events.sort_unstable();
+        let entries = events.len() + 2;
+        let mut call_entry = vec![NONE; n];
+        let mut ret_entry = vec![NONE; n];
+        let mut entry_op = vec![NONE; entries];
+        let mut entry_is_call = vec![false; entries];
+        for (k, &(_, is_ret, op)) in events.iter().enumerate() {
+            let e = k + 1;
+            entry_op[e] = op;
+            entry_is_call[e] = !is_ret;
+            if is_ret {
+                ret_entry[op as usize] = e as u32;
+            } else {
+                call_entry[op as usize] = e as u32;
+            }
+        }
+        let next = (1..=entries as u32)
+            .map(|e| e.min(entries as u32 - 1))
+            .collect();
+        let prev = (0..entries as u32).map(|e| e.saturating_sub(1)).collect();
+
+        let read_only = ops
+            .iter()
+            .map(|(_, op)| op.ret.is_some() && model.is_read_only(&op.input, op.output()))
+            .collect();
+        let mut twin_before = vec![NONE; n];
+        let mut last_twin: FxHashMap<&M::Input, u32> = FxHashMap::default();
+        for &(_, _, op) in events.iter().filter(|(_, is_ret, _)| !is_ret) {
+            let o = ops[op as usize].1;
+            if o.ret.is_none() {
+                if let Some(before) = last_twin.insert(&o.input, op) {
+                    twin_before[op as usize] = before;
+                }
+            }
+        }
+        Search {
+            model,
+            ops,
+            partition,
+            call_entry,
+            ret_entry,
+            read_only,
+            twin_before,
+            entry_op,
+            entry_is_call,
+            next,
+            prev,
+            states: Vec::new(),
+            state_ids: FxHashMap::with_capacity_and_hasher(n, Default::default()),
+        }
+    }
+
+    fn intern(&mut self, state: M::State) -> u32 {
+        if let Some(&id) = self.state_ids.get(&state) {
+            return id;
+        }
+        let id = self.states.len() as u32;
+        self.states.push(state.clone());
+        self.state_ids.insert(state, id);
+        id
+    }
+
+    fn lift(&mut self, op: u32) {
+        for e in [self.call_entry[op as usize], self.ret_entry[op as usize]] {
+            if e != NONE {
+                let (p, n) = (self.prev[e as usize], self.next[e as usize]);
+                self.next[p as usize] = n;
+                self.prev[n as usize] = p;
+            }
+        }
+    }
+
+    fn unlift(&mut self, op: u32) {
+        for e in [self.ret_entry[op as usize], self.call_entry[op as usize]] {
+            if e != NONE {
+                let (p, n) = (self.prev[e as usize], self.next[e as usize]);
+                self.next[p as usize] = e;
+                self.prev[n as usize] = e;
+            }
+        }
+    }
+
+    fn run(mut self, position: usize, limits: &Limits) -> (Outcome, u64) {
+        let n = self.ops.len();
+        let mut set = LinearizedSet::new(n);
+        let mut memo = Memo::new(2 * n);
+        let mut stack: Vec<Frame> = Vec::new();
+        let mut remaining = self.ops.iter().filter(|(_, op)| op.ret.is_some()).count();
+        let init = self.model.init();
+        let mut state = self.intern(init);
+        let mut deepest: Option<Deepest> = None;
+        let mut steps: u64 = 0;
+        let step_limit = limits.max_steps.unwrap_or(u64::MAX);
+        let mut entry = self.next[0];
+        // Each configuration is first scanned for a read-only operation that fits (which is
+        // then the only one worth trying), then for the others.
+        let mut reads_phase = true;
+
+        loop {
+            steps += 1;
+            if steps % CHECK_EVERY == 0 || steps >= step_limit {
+                if let Some(reason) = self.over_budget(steps, &memo, position, limits) {
+                    return (Outcome::Unknown(reason), steps);
+                }
+            }
+            let e = entry as usize;
+            let mut dead_end = false;
+            if self.entry_is_call[e] {
+                let op = self.entry_op[e];
+                let o = self.ops[op as usize].1;
+                let twin = self.twin_before[op as usize];
+                if reads_phase != self.read_only[op as usize]
+                    || (twin != NONE && !set.contains(twin))
+                {
+                    entry = self.next[e];
+                    continue;
+                }
+                let current = &self.states[state as usize];
+                let stepped = match &o.ret {
+                    Some(ret) => self.model.step(current, &o.input, &ret.output),
+                    None => self.model.step_indeterminate(current, &o.input),
+                };
+                if let Some(new_state) = stepped {
+                    let new_id = self.intern(new_state);
+                    let read_only = self.read_only[op as usize];
+                    if (new_id != state || o.ret.is_some()) && self.needs_top(&stack, op, new_id) {
+                        set.insert(op);
+                        if memo.insert(&set, new_id) {
+                            stack.push(Frame {
+                                op,
+                                prev_state: state,
+                                read_only,
+                            });
+                            state = new_id;
+                            self.lift(op);
+                            if o.ret.is_some() {
+                                remaining -= 1;
+                                if remaining == 0 {
+                                    return (self.confirm(&stack), steps);
+                                }
+                            }
+                            entry = self.next[0];
+                            reads_phase = true;
+                            continue;
+                        }
+                        set.remove(op);
+                        // Placing this read now was already explored and failed, so every
+                        // other order from here fails too.
+                        dead_end = read_only;
+                    }
+                }
+                if !dead_end {
+                    entry = self.next[e];
+                    continue;
+                }
+            } else if reads_phase {
+                reads_phase = false;
+                entry = self.next[0];
+                continue;
+            } else if deepest
+                .as_ref()
+                .is_none_or(|d| stack.len() > d.prefix.len())
+            {
+                deepest = Some(self.dead_end_at(e, &stack, state));
+            }
+
+            // Backtrack.
+            loop {
+                let Some(frame) = stack.pop() else {
+                    let deepest = deepest.unwrap_or_else(|| Deepest {
+                        prefix: Vec::new(),
+                        state,
+                        stuck: Vec::new(),
+                    });
+                    return (
+                        Outcome::NotLinearizable(Box::new(self.counterexample(deepest))),
+                        steps,
+                    );
+                };
+                let op = frame.op;
+                state = frame.prev_state;
+                set.remove(op);
+                self.unlift(op);
+                if self.ops[op as usize].1.ret.is_some() {
+                    remaining += 1;
+                }
+                if !frame.read_only {
+                    entry = self.next[self.call_entry[op as usize] as usize];
+                    reads_phase = false;
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Whether placing `op` (reaching `new_id`) right after the indeterminate operation on
+    /// top of the stack depends on it. If `op` alone would have reached the same state, the
+    /// indeterminate one is better left unplaced (it may still take effect later), and that
+    /// order is explored from the configuration below.
+    fn needs_top(&mut self, stack: &[Frame], op: u32, new_id: u32) -> bool {
+        let Some(top) = stack.last() else {
+            return true;
+        };
+        if self.ops[top.op as usize].1.ret.is_some() {
+            return true;
+        }
+        let o = self.ops[op as usize].1;
+        let before = &self.states[top.prev_state as usize];
+        let without = match &o.ret {
+            Some(ret) => self.model.step(before, &o.input, &ret.output),
+            None => self.model.step_indeterminate(before, &o.input),
+        };
+        match without {
+            None => true,
+            Some(state) => self.intern(state) != new_id,
+        }
+    }
+
+    /// Replays the linearization found against real time and the model before calling the
+    /// history linearizable, so that a bug in the search can never turn into a wrong
+    /// "linearizable".
+    fn confirm(&self, stack: &[Frame]) -> Outcome {
+        let mut state = self.model.init();
+        let mut latest_call = 0;
+        let mut placed = 0;
+        let mut valid = true;
+        for frame in stack {
+            let o = self.ops[frame.op as usize].1;
+            latest_call = latest_call.max(o.call);
+            let next = match &o.ret {
+                // Something placed earlier was invoked after this returned.
+                Some(ret) if ret.at.max(o.call) < latest_call => None,
+                Some(ret) => self.model.step(&state, &o.input, &ret.output),
+                None => self.model.step_indeterminate(&state, &o.input),
+            };
+            let Some(next) = next else {
+                valid = false;
+                break;
+            };
+            state = next;
+            placed += usize::from(o.ret.is_some());
+        }
+        let determinate = self.ops.iter().filter(|(_, o)| o.ret.is_some()).count();
+        if valid && placed == determinate {
+            Outcome::Linearizable
+        } else {
+            debug_assert!(false, "the search found an invalid linearization");
+            Outcome::Unknown(format!(
+                "internal error: the linearization found for partition {} does not replay; please report it",
+                self.partition
+            ))
+        }
+    }
+
+    fn over_budget(
+        &self,
+        steps: u64,
+        memo: &Memo,
+        position: usize,
+        limits: &Limits,
+    ) -> Option<String> {
+        if limits.cancelled(position) {
+            return Some("cancelled: an earlier partition is not linearizable".into());
+        }
+        if let Some(max) = limits.max_steps.filter(|&max| steps >= max) {
+            return Some(format!(
+                "step budget of {max} exhausted in partition {}",
+                self.partition
+            ));
+        }
+        if memo.bytes() >= limits.max_memo_bytes {
+            return Some(format!(
+                "memory budget of {} MiB exhausted after {} search configurations in partition {}",
+                limits.max_memo_bytes >> 20,
+                memo.len(),
+                self.partition
+            ));
+        }
+        if limits.deadline.is_some_and(|d| d.passed()) {
+            return Some(format!(
+                "time budget of {:?} exhausted (in partition {} after {steps} steps)",
+                limits.timeout.unwrap_or_default(),
+                self.partition
+            ));
+        }
+        None
+    }
+
+    /// The configuration at a dead end: the return entry `e` was reached unplaced.
+    fn dead_end_at(&self, e: usize, stack: &[Frame], state: u32) -> Deepest {
+        let mut stuck = vec![self.entry_op[e]];
+        let mut k = self.next[0] as usize;
+        while k != e {
+            if self.entry_is_call[k] && self.entry_op[k] != stuck[0] {
+                stuck.push(self.entry_op[k]);
+            }
+            k = self.next[k] as usize;
+        }
+        Deepest {
+            prefix: stack.iter().map(|f| f.op).collect(),
+            state,
+            stuck,
+        }
+    }
+
+    fn op_ref(&self, op: u32) -> OpRef {
+        let (index, o) = self.ops[op as usize];
+        OpRef {
+            index,
+            client: o.client,
+            description: self.model.describe_op(&o.input, o.output()),
+        }
+    }
+
+    fn counterexample(&self, deepest: Deepest) -> Counterexample {
+        Counterexample {
+            partition: self.partition,
+            linearized: deepest.prefix.iter().map(|&op| self.op_ref(op)).collect(),
+            state: self
+                .model
+                .describe_state(&self.states[deepest.state as usize]),
+            unplaceable: deepest.stuck.iter().map(|&op| self.op_ref(op)).collect(),
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! What the checker answers, and the limits it answers within.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// Limits on one check. Whatever they are, the checker never hangs and never guesses:
+/// when a limit is reached the verdict is [`Verdict::Unknown`].
+#[derive(Clone, Debug)]
+pub struct CheckOptions {
+    /// Wall-clock limit for the whole check (all partitions). Checks run outside a
+    /// simulation, so the wall clock does not touch a run's determinism; use `max_steps`
+    /// where the verdict itself must be reproducible.
+    pub timeout: Option<Duration>,
+    /// Limit on search steps per partition (deterministic).
+    pub max_steps: Option<u64>,
+    /// Limit on the memory the search's memo of visited configurations may take, per
+    /// partition (bytes, approximately).
+    pub max_memo_bytes: usize,
+    /// Check partitions on several threads (rayon) when there are several.
+    pub parallel: bool,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            timeout: None,
+            max_steps: None,
+            max_memo_bytes: 1 << 30,
+            parallel: true,
+        }
+    }
+}
+
+/// One operation of a counterexample.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OpRef {
+    /// Position of the operation in the checked history (0-based).
+    pub index: usize,
+    /// The client or process that issued it.
+    pub client: u64,
+    /// The operation and its answer, as the model describes them.
+    pub description: String,
+}
+
+/// Why a history is not linearizable, in one partition.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Counterexample {
+    /// The partition (key) that cannot be linearized.
+    pub partition: u64,
+    /// The longest linearizable prefix the search found, in linearization order.
+    pub linearized: Vec<OpRef>,
+    /// The model state after that prefix.
+    pub state: String,
+    /// The operations that could not be placed next: the first is one whose return was
+    /// reached without it being placed; the others were concurrent candidates that did not
+    /// fit either.
+    pub unplaceable: Vec<OpRef>,
+}
+
+/// The answer of a check.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "verdict", rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Some order of the operations respects real time and the model.
+    Linearizable,
+    /// No such order exists.
+    NotLinearizable {
+        /// Where and why.
+        counterexample: Box<Counterexample>,
+    },
+    /// The checker could not decide within its limits.
+    Unknown {
+        /// Which limit was reached.
+        reason: String,
+    },
+}
+
+impl Verdict {
+    /// The verdict's name as printed and as written in JSON.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Verdict::Linearizable => "linearizable",
+            Verdict::NotLinearizable { .. } => "not-linearizable",
+            Verdict::Unknown { .. } => "unknown",
+        }
+    }
+}
+
+/// A verdict with figures about how it was reached.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CheckReport {
+    /// The answer.
+    #[serde(flatten)]
+    pub verdict: Verdict,
+    /// The model's name.
+    pub model: String,
+    /// Operations checked (after dropping failed ones).
+    pub ops: usize,
+    /// Partitions the history split into.
+    pub partitions: usize,
+    /// Search steps taken, summed over partitions.
+    pub steps: u64,
+}
+
+impl Counterexample {
+    /// A multi-line, human-readable account.
+    pub fn render(&self) -> String {
+        use std::fmt::Write;
+        let mut s = String::new();
+        let _ = writeln!(s, "partition (key) {}:", self.partition);
+        let _ = writeln!(
+            s,
+            "  longest linearizable prefix ({} ops):",
+            self.linearized.len()
+        );
+        for op in &self.linearized {
+            let _ = writeln!(
+                s,
+                "    #{:<6} client {:<4} {}",
+                op.index, op.client, op.description
+            );
+        }
+        let _ = writeln!(s, "  state after it: {}", self.state);
+        let _ = writeln!(s, "  operations that cannot be placed next:");
+        for op in &self.unplaceable {
+            let _ = writeln!(
+                s,
+                "    #{:<6} client {:<4} {}",
+                op.index, op.client, op.description
+            );
+        }
+        s
+    }
+}
