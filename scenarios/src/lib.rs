@@ -9,5 +9,6 @@ pub mod load;
 pub mod model;
 pub mod nemesis;
 pub mod registry;
+pub mod report_data;
 pub mod runner;
 pub mod shrink;

@@ -203,8 +203,15 @@ impl FromStr for SimDuration {
 }
 
 impl Serialize for SimDuration {
+    /// The readable form when it is exact (`"150ms"`), else whole nanoseconds
+    /// (`"309333450ns"`), so a written scenario reads back to the same run.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        let text = self.to_string().replace('µ', "u");
+        if text.parse::<SimDuration>().ok() == Some(*self) {
+            s.serialize_str(&text)
+        } else {
+            s.collect_str(&format_args!("{}ns", self.0))
+        }
     }
 }
 

@@ -100,6 +100,11 @@ impl RaftConfig {
             _ => return false,
         };
         *flag = true;
+        if name == "stale_lease_read" {
+            // The mistake lives in the lease read path: switching it on means serving
+            // reads from leases, or it could never show.
+            self.read_mode = ReadMode::Lease;
+        }
         true
     }
 

@@ -91,11 +91,15 @@ impl Invariant<Raft> for LogMatching {
     }
 }
 
-/// A leader's log holds every entry applied (hence committed) anywhere before it was
-/// elected.
+/// A leader's log holds every entry committed in an earlier term (Raft §5.4.3), as far
+/// as any node has applied it.
 #[derive(Default)]
 pub struct LeaderCompleteness {
     applied: BTreeMap<u64, u64>,
+    /// The term in which each index was first committed (from the leaders' "commit"
+    /// observations): only leaders of later terms must hold it. A leader of an older term
+    /// can still be elected late (its votes were delayed) without it, legitimately.
+    committed_in: BTreeMap<u64, u64>,
 }
 
 impl Invariant<Raft> for LeaderCompleteness {
@@ -108,18 +112,28 @@ impl Invariant<Raft> for LeaderCompleteness {
                 "apply" => {
                     self.applied.entry(o.obs.key).or_insert(o.obs.value);
                 }
+                "commit" => {
+                    let (upto, term) = (o.obs.key, o.obs.value);
+                    let from = self.committed_in.last_key_value().map_or(1, |(i, _)| i + 1);
+                    for index in from..=upto {
+                        self.committed_in.insert(index, term);
+                    }
+                }
                 "leader" => {
                     let Some(node) = world.node(o.node) else {
                         continue;
                     };
+                    let term = o.obs.key;
                     // A snapshot holds only committed entries: those were checked when
                     // applied (state-machine safety).
                     let from = node.log().snapshot_index() + 1;
                     for (&index, &d) in self.applied.range(from..) {
-                        if node.log().entry(index).map(digest) != Some(d) {
+                        let earlier = self.committed_in.get(&index).is_some_and(|t| *t < term);
+                        if earlier && node.log().entry(index).map(digest) != Some(d) {
                             return Err(format!(
-                                "{} leads term {} without committed entry {index}",
-                                o.node, o.obs.key
+                                "{} leads term {term} without entry {index}, committed in term {}",
+                                o.node,
+                                self.committed_in.get(&index).copied().unwrap_or(0)
                             ));
                         }
                     }

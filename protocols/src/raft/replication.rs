@@ -242,17 +242,22 @@ impl Raft {
         pr.active = true;
         pr.acked_round = pr.acked_round.max(resp.round);
         if resp.success {
+            let advanced = resp.match_index > pr.match_index;
             pr.match_index = pr.match_index.max(resp.match_index);
             pr.next_index = pr.next_index.max(pr.match_index + 1);
-            // Only an answer to entries frees a slot; a bare heartbeat's does not.
-            if resp.match_index > resp.prev_index {
+            // Only an answer to entries frees a slot; a bare heartbeat's does not, and
+            // neither does a duplicate or late answer (it advances nothing) — else each
+            // duplicated response would send another request, and duplication on the
+            // network would snowball into a message storm.
+            if advanced && resp.match_index > resp.prev_index {
                 pr.inflight = if self.config.pipeline {
                     pr.inflight.saturating_sub(1)
                 } else {
                     0
                 };
             }
-        } else if resp.prev_index >= pr.match_index {
+        } else if resp.prev_index >= pr.match_index && resp.prev_index < pr.next_index {
+            // (A rejection of a probe already backed off from is a duplicate: ignored.)
             let next = match resp.conflict_term {
                 Some(t) => match self.log.last_index_of_term(resp.prev_index, t) {
                     Some(k) => k + 1,
@@ -303,6 +308,9 @@ impl Raft {
         if !current && !self.config.bugs.commit_prior_term_by_count {
             return;
         }
+        // Every index up to `n` is now committed in this term: leader completeness asks
+        // it of every leader of a later term.
+        ctx.observe("commit", n, self.term);
         self.commit = n;
         if current && !ls.term_committed {
             ls.term_committed = true;

@@ -2,9 +2,11 @@
 //! `run`; `run`, `fuzz`, `replay` and `report` join `check` here as they arrive.
 
 pub mod check;
+pub mod compare;
 pub mod fuzz;
 pub mod list;
 pub mod replay;
+pub mod report;
 pub mod run;
 
 use std::ffi::OsString;
@@ -26,6 +28,8 @@ use clap::Parser;
   faultline replay fuzz-out/NAME-seed7.ron       confirm a saved failure
   faultline check history.jsonl --model kv       linearizability of a recorded history
   faultline list                                 protocols, bug switches, fault kinds, scenarios
+  faultline run FILE --report out/               the run's figures and page: out/index.html
+  faultline compare FILE --vary nodes=3,5,7      latency and messages per op side by side
 
 Exit status: 0 as expected, 1 a check failed (or fuzzing found a violation), 2 bad input
 or usage, 3 (check) undecided."
@@ -41,6 +45,10 @@ pub enum Cli {
     Check(check::CheckArgs),
     /// List protocols, bug switches, fault kinds and shipped scenarios.
     List(list::ListArgs),
+    /// Write the figures and HTML page of saved results (a run's or a fuzz campaign's).
+    Report(report::ReportArgs),
+    /// Run scenarios (optionally at several cluster sizes) and compare them side by side.
+    Compare(compare::CompareArgs),
 }
 
 /// Exit codes shared by the subcommands.
@@ -71,6 +79,8 @@ where
             trace: None,
             json: false,
             check_determinism: false,
+            report: None,
+            save_results: None,
         }));
     }
     let cli = match Cli::try_parse_from(args) {
@@ -95,5 +105,7 @@ pub fn run(cli: Cli) -> u8 {
         Cli::Replay(args) => replay::run(&args),
         Cli::Check(args) => check::run(&args),
         Cli::List(args) => list::run(&args),
+        Cli::Report(args) => report::run(&args),
+        Cli::Compare(args) => compare::run(&args),
     }
 }

@@ -14,6 +14,8 @@ use crate::runner::{self, RunOptions};
   faultline run scenarios/echo/ping-storm.ron
   faultline run scenarios/echo/ping-storm.ron --seed 42 --json
   faultline run FILE --bug vote_without_log_check --trace run.jsonl
+  faultline run FILE --report out/          figures and out/index.html
+  faultline run FILE --save-results run.json && faultline report run.json --out out/
 
 Exit status: 0 the verdict is the one the scenario expects, 1 it is not, 2 bad input.")]
 pub struct RunArgs {
@@ -34,6 +36,12 @@ pub struct RunArgs {
     /// Run twice and fail unless both runs have the same fingerprint.
     #[arg(long)]
     pub check_determinism: bool,
+    /// Write figures and an HTML page (DIR/index.html) about the run.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+    /// Save everything a report needs as JSON, for `faultline report`.
+    #[arg(long, value_name = "FILE.json")]
+    pub save_results: Option<PathBuf>,
 }
 
 /// The scenario `faultline` runs when given no file.
@@ -78,7 +86,13 @@ pub fn run(args: &RunArgs) -> u8 {
         bugs: args.bugs.clone(),
         trace,
     };
-    let first = match runner::run(&scenario, options) {
+    let wants_data = args.report.is_some() || args.save_results.is_some();
+    let outcome = if wants_data {
+        crate::report_data::run_with_window(&scenario, options).map(|(r, w)| (r, Some(w)))
+    } else {
+        runner::run(&scenario, options).map(|r| (r, None))
+    };
+    let (first, window) = match outcome {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
@@ -103,6 +117,14 @@ pub fn run(args: &RunArgs) -> u8 {
             );
         }
         print!("{}", first.summary.render());
+    }
+    if let Some(window) = window {
+        let trace_file = args.trace.as_ref().map(|p| p.display().to_string());
+        let data = crate::report_data::run_data(&scenario, &first, window, trace_file);
+        if let Err(e) = write_outputs(args, &data) {
+            eprintln!("error: {e}");
+            return exit::BAD_INPUT;
+        }
     }
     let mut code = if first.summary.as_expected {
         exit::OK
@@ -139,4 +161,19 @@ pub fn run(args: &RunArgs) -> u8 {
         }
     }
     code
+}
+
+/// Saves the results and writes the report, as asked.
+fn write_outputs(args: &RunArgs, data: &reports::RunData) -> Result<(), String> {
+    if let Some(path) = &args.save_results {
+        let f = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        serde_json::to_writer(std::io::BufWriter::new(f), data)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        eprintln!("results      {}", path.display());
+    }
+    if let Some(dir) = &args.report {
+        reports::write_run_report(data, dir).map_err(|e| e.to_string())?;
+        eprintln!("report       {}", dir.join("index.html").display());
+    }
+    Ok(())
 }

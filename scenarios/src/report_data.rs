@@ -1,0 +1,173 @@
+//! From a finished run to the data `reports` draws: the summary's strings, the engine's
+//! result, a window of the trace for the space-time diagram, and the linearizability
+//! counterexample when there is one.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use reports::{CheckRow, CounterexampleData, RunData};
+use sim_core::trace::{TraceEvent, TraceKind, TraceSink};
+use sim_core::{SimDuration, SimTime};
+
+use crate::format::Scenario;
+use crate::runner::{self, Run, RunError, RunOptions, Status, Verdict};
+
+/// Messages (deliveries and drops) the space-time window keeps: a few hundred stay
+/// readable in one diagram.
+pub const WINDOW_MESSAGES: usize = 300;
+
+/// How long before the first fault the window opens, so the diagram shows the cluster
+/// working normally and then the fault.
+const LEAD_IN: SimDuration = SimDuration::from_millis(15);
+
+/// What the window sink says when it is full; it stops the engine's tracing, which would
+/// otherwise format every later event for nothing.
+const WINDOW_FULL: &str = "report trace window full";
+
+/// Keeps the trace records from a start time on, until it has seen `max` messages.
+pub struct WindowSink {
+    from: SimTime,
+    max: usize,
+    messages: usize,
+    /// Whether to stop the engine's tracing once full (only when no other sink needs it).
+    stop_when_full: bool,
+    events: Rc<RefCell<Vec<TraceEvent>>>,
+}
+
+impl TraceSink for WindowSink {
+    fn record(&mut self, event: &TraceEvent) -> std::io::Result<()> {
+        if self.messages >= self.max {
+            return if self.stop_when_full {
+                Err(std::io::Error::other(WINDOW_FULL))
+            } else {
+                Ok(())
+            };
+        }
+        if event.time < self.from {
+            return Ok(());
+        }
+        if matches!(event.kind, TraceKind::Deliver | TraceKind::Drop) {
+            self.messages += 1;
+        }
+        self.events.borrow_mut().push(event.clone());
+        Ok(())
+    }
+}
+
+/// Hands every record to several sinks.
+struct Tee(Vec<Box<dyn TraceSink>>);
+
+impl TraceSink for Tee {
+    fn record(&mut self, event: &TraceEvent) -> std::io::Result<()> {
+        for s in &mut self.0 {
+            s.record(event)?;
+        }
+        Ok(())
+    }
+}
+
+/// Where the space-time window of a run with `seed` starts: shortly before the first
+/// fault, or at the beginning when there is none.
+pub fn window_start(scenario: &Scenario, seed: u64) -> SimTime {
+    match runner::faults_for(scenario, seed).first() {
+        Some(t) => SimTime(t.time().as_nanos().saturating_sub(LEAD_IN.as_nanos())),
+        None => SimTime::ZERO,
+    }
+}
+
+/// Runs `scenario` keeping a trace window for the report (besides any trace the options
+/// already stream); returns the run and the window.
+pub fn run_with_window(
+    scenario: &Scenario,
+    mut options: RunOptions,
+) -> Result<(Run, Vec<TraceEvent>), RunError> {
+    let seed = options.seed.unwrap_or(scenario.seed);
+    let events = Rc::new(RefCell::new(Vec::new()));
+    let user = options.trace.take();
+    let window = WindowSink {
+        from: window_start(scenario, seed),
+        max: WINDOW_MESSAGES,
+        messages: 0,
+        stop_when_full: user.is_none(),
+        events: events.clone(),
+    };
+    options.trace = Some(match user {
+        Some(u) => Box::new(Tee(vec![u, Box::new(window)])),
+        None => Box::new(window),
+    });
+    let mut run = runner::run(scenario, options)?;
+    if run.result.trace_error.as_deref() == Some(WINDOW_FULL) {
+        run.result.trace_error = None;
+    }
+    let window = events.take();
+    Ok((run, window))
+}
+
+/// The report data of a finished run.
+pub fn run_data(
+    scenario: &Scenario,
+    run: &Run,
+    trace: Vec<TraceEvent>,
+    trace_file: Option<String>,
+) -> RunData {
+    let s = &run.summary;
+    let r = &run.result;
+    let linearizability_failed = s
+        .checks
+        .iter()
+        .any(|c| c.check == "linearizability" && c.status == Status::Fail);
+    let counterexample = linearizability_failed
+        .then(|| {
+            // The summary keeps only the text; the figure needs the operations, so check
+            // again with the runner's (deterministic) budget.
+            let options = sim_core::check::CheckOptions {
+                max_steps: Some(20_000_000),
+                parallel: false,
+                ..Default::default()
+            };
+            match sim_core::check::check_history(&r.history, &options).verdict {
+                sim_core::check::Verdict::NotLinearizable { counterexample } => {
+                    Some(CounterexampleData::from_checker(&counterexample))
+                }
+                _ => None,
+            }
+        })
+        .flatten();
+    RunData {
+        scenario: s.scenario.clone(),
+        protocol: s.protocol.clone(),
+        nodes: scenario.nodes,
+        seed: s.seed,
+        bugs: s.bugs.clone(),
+        fingerprint: s.fingerprint.clone(),
+        end_reason: s.end_reason.clone(),
+        end: s.end.clone(),
+        end_time: s.end_time,
+        events: s.events,
+        verdict: match &s.verdict {
+            Verdict::Pass => "pass".into(),
+            Verdict::Violation(v) => v.clone(),
+        },
+        as_expected: s.as_expected,
+        checks: s
+            .checks
+            .iter()
+            .map(|c| CheckRow {
+                name: c.check.clone(),
+                status: match c.status {
+                    Status::Pass => "pass",
+                    Status::Fail => "fail",
+                    Status::Unknown => "unknown",
+                }
+                .into(),
+                detail: c.detail.clone(),
+            })
+            .collect(),
+        history: r.history.clone(),
+        metrics: r.metrics.clone(),
+        faults: r.faults.clone(),
+        trace,
+        trace_file,
+        counterexample,
+    }
+}

@@ -1,0 +1,78 @@
+//! `faultline run --report` and `faultline report` end to end.
+
+use std::path::PathBuf;
+
+fn out_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "faultline-cli-report-{}-{name}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn faultline(args: &[&str]) -> std::process::ExitCode {
+    let mut all = vec!["faultline"];
+    all.extend_from_slice(args);
+    scenarios::cli::main_with_args(all)
+}
+
+#[test]
+fn run_with_report_writes_a_page_and_report_rereads_saved_results() {
+    let dir = out_dir("run");
+    let saved = dir.with_extension("json");
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/echo/ping-storm.ron");
+    let code = faultline(&[
+        "run",
+        scenario,
+        "--report",
+        dir.to_str().unwrap(),
+        "--save-results",
+        saved.to_str().unwrap(),
+    ]);
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    for name in ["latency-cdf", "throughput", "messages-by-kind", "spacetime"] {
+        assert!(
+            html.contains(&format!("src=\"{name}.svg\"")),
+            "{name} missing from the page"
+        );
+        assert!(dir.join(format!("{name}.svg")).is_file());
+        assert!(dir.join(format!("{name}.png")).is_file());
+    }
+    // The trace window was recorded: the diagram has arrows to draw.
+    let window = std::fs::read_to_string(dir.join("trace-window.jsonl")).unwrap();
+    assert!(
+        window.lines().count() > 10,
+        "trace window: {} lines",
+        window.lines().count()
+    );
+
+    let again = out_dir("again");
+    let code = faultline(&[
+        "report",
+        saved.to_str().unwrap(),
+        "--out",
+        again.to_str().unwrap(),
+    ]);
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
+    let html2 = std::fs::read_to_string(again.join("index.html")).unwrap();
+    assert_eq!(html, html2, "a saved run reports the same page");
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&again);
+    let _ = std::fs::remove_file(&saved);
+}
+
+#[test]
+fn report_rejects_a_file_that_is_not_results() {
+    let bad = out_dir("bad").with_extension("json");
+    std::fs::write(&bad, "not json").unwrap();
+    let code = faultline(&[
+        "report",
+        bad.to_str().unwrap(),
+        "--out",
+        "/nonexistent-never-written",
+    ]);
+    assert_eq!(code, std::process::ExitCode::from(2));
+    let _ = std::fs::remove_file(&bad);
+}
