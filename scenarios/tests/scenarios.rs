@@ -244,3 +244,50 @@ fn cli_fuzz_writes_results_and_exits_zero_on_a_correct_protocol() {
         assert_eq!(v["verdict"], "pass");
     }
 }
+
+/// With a bug switch on, fuzzing finds a violation, exits 1, and writes a shrunk
+/// reproducer that `replay` confirms.
+#[test]
+fn cli_fuzz_with_a_bug_writes_a_shrunk_reproducer_that_replays() {
+    let dir = tempdir();
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/raft/nemesis.ron");
+    let out_dir = dir.join("out");
+    let (code, out, err) = faultline(&[
+        "fuzz",
+        file,
+        "--seeds",
+        "5",
+        "--jobs",
+        "2",
+        "--bug",
+        "vote_without_log_check",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("shrunk in"), "{out}");
+    let repro: Vec<PathBuf> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "ron"))
+        .collect();
+    assert!(!repro.is_empty(), "no reproducer written: {out}");
+    let original = scenarios::load::load(Path::new(file)).unwrap();
+    for r in &repro {
+        let shrunk = scenarios::load::load(r).unwrap();
+        assert!(shrunk.nemesis.is_none(), "faults are written out");
+        assert!(
+            shrunk.faults.len()
+                <= scenarios::fuzz::concretize(&original, shrunk.seed, false, &[])
+                    .faults
+                    .len()
+        );
+        assert!(matches!(shrunk.expect, Expect::Violation(_)));
+        let trace = r.with_extension("trace.jsonl");
+        assert!(trace.exists(), "{}", trace.display());
+        let (code, out, err) = faultline(&["replay", r.to_str().unwrap()]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.contains("same fingerprint as recorded"), "{out}");
+    }
+}
