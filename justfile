@@ -20,9 +20,9 @@ bench:
     cargo bench -p sim-core --bench engine
     cargo bench -p scenarios --bench fuzz
 
-# A run's full results as JSON (the HTML report reads these).
-report file="":
-    cargo run --release -- run {{file}} --json > results.json
+# A run with its figures and HTML page in report/ (open report/index.html).
+report file="" dir="report":
+    cargo run --release -- run {{file}} --report {{dir}}
 
 # Formatting and lints, as CI checks them.
 lint:

@@ -109,3 +109,15 @@ pub fn run(cli: Cli) -> u8 {
         Cli::Compare(args) => compare::run(&args),
     }
 }
+
+/// Opens `path` for a JSON-lines trace; the error names the file.
+pub(crate) fn trace_file(
+    path: &std::path::Path,
+) -> Result<Box<dyn sim_core::trace::TraceSink>, String> {
+    std::fs::File::create(path)
+        .map(|f| {
+            Box::new(sim_core::trace::JsonLines(std::io::BufWriter::new(f)))
+                as Box<dyn sim_core::trace::TraceSink>
+        })
+        .map_err(|e| format!("cannot create the trace file {}: {e}", path.display()))
+}

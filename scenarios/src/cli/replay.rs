@@ -32,17 +32,12 @@ pub fn run(args: &ReplayArgs) -> u8 {
             return exit::BAD_INPUT;
         }
     };
-    let trace: Option<Box<dyn sim_core::trace::TraceSink>> = match &args.trace {
-        None => None,
-        Some(p) => match std::fs::File::create(p) {
-            Ok(f) => Some(Box::new(sim_core::trace::JsonLines(
-                std::io::BufWriter::new(f),
-            ))),
-            Err(e) => {
-                eprintln!("error: cannot create {}: {e}", p.display());
-                return exit::BAD_INPUT;
-            }
-        },
+    let trace = match args.trace.as_deref().map(super::trace_file).transpose() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::BAD_INPUT;
+        }
     };
     let run = match runner::run(
         &scenario,

@@ -45,7 +45,7 @@ pub struct RunArgs {
 }
 
 /// The scenario `faultline` runs when given no file.
-pub const DEFAULT_SCENARIO: &str = include_str!("../../echo/ping-storm.ron");
+pub const DEFAULT_SCENARIO: &str = include_str!("../../raft/leader-crash.ron");
 
 /// Loads the scenario named on the command line, or the built-in one.
 pub fn load_or_default(file: Option<&PathBuf>) -> Result<Scenario, String> {
@@ -66,20 +66,12 @@ pub fn run(args: &RunArgs) -> u8 {
             return exit::BAD_INPUT;
         }
     };
-    let trace: Option<Box<dyn sim_core::trace::TraceSink>> = match &args.trace {
-        None => None,
-        Some(path) => match std::fs::File::create(path) {
-            Ok(f) => Some(Box::new(sim_core::trace::JsonLines(
-                std::io::BufWriter::new(f),
-            ))),
-            Err(e) => {
-                eprintln!(
-                    "error: cannot create the trace file {}: {e}",
-                    path.display()
-                );
-                return exit::BAD_INPUT;
-            }
-        },
+    let trace = match args.trace.as_deref().map(super::trace_file).transpose() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::BAD_INPUT;
+        }
     };
     let options = RunOptions {
         seed: args.seed,
