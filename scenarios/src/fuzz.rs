@@ -11,34 +11,14 @@ use std::time::Instant;
 
 use rand::Rng;
 use rayon::prelude::*;
-use serde::Serialize;
 use sim_core::rng::{RunSeed, Stream};
 
 use crate::format::{NemesisKind, Scenario, WorkloadSpec};
 use crate::runner::{self, RunOptions, Verdict};
 
-/// One seed's result: one line of the results file.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct SeedResult {
-    /// The scenario file.
-    pub file: String,
-    /// The scenario's name.
-    pub scenario: String,
-    /// The seed.
-    pub seed: u64,
-    /// `pass`, `violation` or `error`.
-    pub verdict: String,
-    /// The failed check, for a violation.
-    pub violation: Option<String>,
-    /// The trace fingerprint.
-    pub fingerprint: String,
-    /// Processed events.
-    pub events: u64,
-    /// Why the run ended.
-    pub end_reason: String,
-    /// Wall time of the run, ms (the only field that varies between machines).
-    pub wall_ms: f64,
-}
+/// One seed's result: one line of the results file. It is the type `reports` reads, so
+/// the writer and the reader cannot drift apart.
+pub use reports::FuzzLine as SeedResult;
 
 /// A failing seed, as the concrete scenario that reproduces it.
 #[derive(Clone, Debug)]
