@@ -8,6 +8,7 @@
 
 mod bars;
 pub mod compare;
+pub mod counterexample;
 pub mod data;
 mod figure;
 mod font;
@@ -67,6 +68,7 @@ pub fn write_run_report(run: &RunData, dir: &Path) -> Result<Vec<PathBuf>, Repor
     figures.extend(throughput::figures(run, dir)?);
     figures.extend(messages::figures(run, dir)?);
     figures.extend(spacetime::figures(run, dir)?);
+    figures.extend(counterexample::figures(run, dir)?);
     let mut files = page::write_run_page(run, &figures, dir)?;
     for f in &figures {
         files.push(f.svg_path(dir));

@@ -50,6 +50,17 @@ impl Queue for Quaternary {
     }
 }
 
+/// The engine's own queue, keyed by the same (time, insertion) order.
+struct Engine(sim_core::queue::EventQueue<(u32, u32)>);
+impl Queue for Engine {
+    fn push(&mut self, key: (u64, u64), item: (u32, u32)) {
+        self.0.push(sim_core::SimTime(key.0), item);
+    }
+    fn pop(&mut self) -> Option<((u64, u64), (u32, u32))> {
+        self.0.pop().map(|(t, item)| ((t.0, 0), item))
+    }
+}
+
 fn bare_loop(mut q: impl Queue, nodes: u32, events: u64) -> u64 {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let mut seq = 0u64;
@@ -164,14 +175,19 @@ fn main() {
         let quaternary = rate(runs, || {
             bare_loop(Quaternary(dary_heap::QuaternaryHeap::new()), nodes, events)
         });
+        let own = rate(runs, || {
+            bare_loop(Engine(sim_core::queue::EventQueue::new()), nodes, events)
+        });
         let eng = rate(runs, || engine(nodes, events));
         let bare = binary.max(quaternary);
         println!(
-            "{nodes:>5} nodes, {events} events: bare binary heap {:.2} M ev/s, bare 4-ary heap {:.2} M ev/s, engine {:.2} M ev/s, engine/bare {:.2}",
+            "{nodes:>5} nodes, {events} events: bare binary heap {:.2} M ev/s, bare 4-ary heap {:.2} M ev/s, bare on the engine's queue {:.2} M ev/s, engine {:.2} M ev/s; engine/bare heap {:.2}, engine/bare on its own queue {:.2}",
             binary / 1e6,
             quaternary / 1e6,
+            own / 1e6,
             eng / 1e6,
-            eng / bare
+            eng / bare,
+            eng / own
         );
     }
 }

@@ -34,11 +34,18 @@ pub struct NodeCounts {
     pub bytes_received: u64,
 }
 
+/// Entries of the kind-address shortcut in [`Metrics`].
+const KIND_CACHE: usize = 8;
+
 /// The metrics gathered while a run goes. Message kinds are interned on first sight, so
 /// the hot path compares a pointer, not a string.
 #[derive(Debug, Default)]
 pub struct Metrics {
     kinds: Vec<(&'static str, MsgCounts)>,
+    /// Recently seen kinds by address: (address, index into `kinds`). Only a shortcut —
+    /// which entry a kind hits never changes what is counted, so addresses (which differ
+    /// between processes) cannot leak into results.
+    recent: [(usize, usize); KIND_CACHE],
     nodes: Vec<NodeCounts>,
     drops: BTreeMap<DropReason, u64>,
     counters: BTreeMap<&'static str, u64>,
@@ -55,6 +62,18 @@ impl Metrics {
 
     #[inline]
     fn kind(&mut self, kind: &'static str) -> &mut MsgCounts {
+        let addr = kind.as_ptr() as usize;
+        // Fibonacci hashing: names stored side by side still land on different lines.
+        let line = ((addr as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 61) as usize % KIND_CACHE;
+        let (seen, i) = self.recent[line];
+        if seen == addr && i < self.kinds.len() {
+            return &mut self.kinds[i].1;
+        }
+        self.kind_slow(kind, line)
+    }
+
+    #[inline(never)]
+    fn kind_slow(&mut self, kind: &'static str, line: usize) -> &mut MsgCounts {
         // Kinds are usually the same `&'static str` every time: try pointers first, and
         // compare text only for a kind whose name lives at another address.
         let pos = self
@@ -69,6 +88,7 @@ impl Metrics {
                 self.kinds.len() - 1
             }
         };
+        self.recent[line] = (kind.as_ptr() as usize, i);
         &mut self.kinds[i].1
     }
 

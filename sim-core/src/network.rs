@@ -240,6 +240,9 @@ pub struct Network {
     split: bool,
     fifo_last: FxHashMap<(u32, u32), SimTime>,
     busy_until: FxHashMap<(u32, u32), SimTime>,
+    /// Whether every link behaves as a lossless, unordered default link with no bandwidth
+    /// limit and no topology or regions: then a message needs one latency draw, nothing else.
+    plain: bool,
 }
 
 impl Network {
@@ -307,7 +310,25 @@ impl Network {
             split: false,
             fifo_last: FxHashMap::default(),
             busy_until: FxHashMap::default(),
-        })
+            plain: false,
+        }
+        .with_plain_updated())
+    }
+
+    fn with_plain_updated(mut self) -> Self {
+        self.update_plain();
+        self
+    }
+
+    fn update_plain(&mut self) {
+        let link = &self.default_link;
+        self.plain = self.graph.is_none()
+            && self.overrides.is_empty()
+            && self.regions.is_none()
+            && link.loss == 0.0
+            && link.duplicate == 0.0
+            && link.ordering == Ordering::Unordered
+            && link.bandwidth.is_none();
     }
 
     /// The number of nodes.
@@ -375,6 +396,9 @@ impl Network {
         to: NodeId,
         size: usize,
     ) -> Route {
+        if self.plain && !self.split {
+            return Route::Deliver(now + self.default_link.latency.sample(rng), None);
+        }
         if let Some(g) = &self.graph
             && !g.contains_edge(from.0, to.0)
         {
@@ -382,17 +406,6 @@ impl Network {
         }
         if self.split && !self.connected(from, to) {
             return Route::Dropped(DropReason::Partition);
-        }
-        if self.overrides.is_empty() && self.regions.is_none() {
-            // The common case: every link behaves as the default one.
-            let link = &self.default_link;
-            if link.loss == 0.0
-                && link.duplicate == 0.0
-                && link.ordering == Ordering::Unordered
-                && link.bandwidth.is_none()
-            {
-                return Route::Deliver(now + link.latency.sample(rng), None);
-            }
         }
         let link = self.link(from, to);
         let (loss, dup, ordering, bandwidth) =
@@ -508,6 +521,7 @@ impl Network {
                 }
             }
         }
+        self.update_plain();
     }
 
     fn change_pair(&mut self, a: NodeId, b: NodeId, change: &LinkChange) {

@@ -741,10 +741,16 @@ impl<P: Protocol> Simulation<P> {
         self.check_invariants(Some(node));
     }
 
+    #[inline]
     fn apply_outputs(&mut self, node: NodeId) {
-        if self.fabric.out.is_empty() {
-            return;
+        // Most handlers of the direct path leave nothing here.
+        if !self.fabric.out.is_empty() {
+            self.apply_buffered_outputs(node);
         }
+    }
+
+    #[inline(never)]
+    fn apply_buffered_outputs(&mut self, node: NodeId) {
         let mut out = std::mem::take(&mut self.fabric.out);
         let slot = &self.nodes[node.index()];
         let incarnation = slot.incarnation;
