@@ -76,3 +76,31 @@ fn report_rejects_a_file_that_is_not_results() {
     assert_eq!(code, std::process::ExitCode::from(2));
     let _ = std::fs::remove_file(&bad);
 }
+
+/// The comparison people draw when choosing a cluster size: in a calm Raft run without
+/// batching, every operation costs one round from the leader to each follower and back.
+#[test]
+fn raft_messages_per_operation_at_3_5_and_7_nodes_is_2_n_minus_1() {
+    let file = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/raft/steady-state.ron"
+    ));
+    let runs = scenarios::cli::compare::compare_runs(&[file], &[3, 5, 7], None).unwrap();
+    assert_eq!(runs.len(), 3);
+    for r in &runs {
+        let expected = 2.0 * (f64::from(r.nodes) - 1.0);
+        let got = r.messages_per_op();
+        assert!(
+            r.ok_ops > 1000,
+            "{}: only {} operations completed",
+            r.label,
+            r.ok_ops
+        );
+        // Elections and the odd heartbeat are the only other messages: within 2 %.
+        assert!(
+            (got - expected).abs() <= 0.02 * expected,
+            "{}: {got:.3} messages per operation, expected about {expected}",
+            r.label
+        );
+    }
+}

@@ -78,23 +78,35 @@ fn campaign(seeds: u64, shard: Option<(u64, u64)>) -> Campaign {
     }
 }
 
-/// A few hundred seeds of every shipped scenario meant to pass: none may fail.
+/// Events a smoke campaign may spend on one scenario: a few hundred seeds of a small
+/// scenario, a handful of a thousand-node one, so that CI time stays flat as scenarios grow.
+const SMOKE_EVENTS: u64 = 1_500_000;
+
+/// Seeds of every shipped scenario meant to pass: none may fail.
 #[test]
 fn fuzz_smoke_finds_nothing_in_correct_scenarios() {
-    let files: Vec<(String, Scenario)> = shipped()
+    let stop = AtomicBool::new(false);
+    for (file, scenario) in shipped()
         .into_iter()
         .filter(|(_, s)| s.expect == Expect::Pass)
-        .map(|(f, s)| (f.display().to_string(), s))
-        .collect();
-    let stop = AtomicBool::new(false);
-    let (results, failures) = run_campaign(&files, &campaign(200, None), &stop, &|_| {});
-    assert_eq!(results.len(), 200 * files.len());
-    assert!(
-        results.iter().all(|r| r.verdict == "pass"),
-        "{:?}",
-        results.iter().find(|r| r.verdict != "pass")
-    );
-    assert!(failures.is_empty());
+    {
+        let events = run(&scenario, RunOptions::default())
+            .unwrap()
+            .summary
+            .events
+            .max(1);
+        let seeds = (SMOKE_EVENTS / events).clamp(5, 200);
+        let files = vec![(file.display().to_string(), scenario)];
+        let (results, failures) = run_campaign(&files, &campaign(seeds, None), &stop, &|_| {});
+        assert_eq!(results.len() as u64, seeds);
+        assert!(
+            results.iter().all(|r| r.verdict == "pass"),
+            "{}: {:?}",
+            file.display(),
+            results.iter().find(|r| r.verdict != "pass")
+        );
+        assert!(failures.is_empty());
+    }
 }
 
 #[test]

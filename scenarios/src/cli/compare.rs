@@ -59,15 +59,35 @@ pub fn run(args: &CompareArgs) -> u8 {
             return exit::BAD_INPUT;
         }
     };
+    let runs = match compare_runs(&args.files, &sizes, args.seed) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    match reports::write_compare_report(&runs, &args.out) {
+        Ok(_) => {
+            println!("report       {}", args.out.join("index.html").display());
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::BAD_INPUT
+        }
+    }
+}
+
+/// Runs every scenario of `files`, once per cluster size of `sizes` (or once as written
+/// when `sizes` is empty), with `seed` if given, and returns their comparable figures.
+pub fn compare_runs(
+    files: &[PathBuf],
+    sizes: &[u32],
+    seed: Option<u64>,
+) -> Result<Vec<reports::CompareRun>, String> {
     let mut runs = Vec::new();
-    for file in &args.files {
-        let scenario = match crate::load::load(file) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::BAD_INPUT;
-            }
-        };
+    for file in files {
+        let scenario = crate::load::load(file).map_err(|e| e.to_string())?;
         let variants: Vec<Option<u32>> = if sizes.is_empty() {
             vec![None]
         } else {
@@ -83,16 +103,10 @@ pub fn run(args: &CompareArgs) -> u8 {
                 None => s.name.clone(),
             };
             let options = RunOptions {
-                seed: args.seed,
+                seed,
                 ..Default::default()
             };
-            let run = match runner::run(&s, options) {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("error: {label}: {e}");
-                    return exit::BAD_INPUT;
-                }
-            };
+            let run = runner::run(&s, options).map_err(|e| format!("{label}: {e}"))?;
             let data = crate::report_data::run_data(&s, &run, Vec::new(), None);
             let c = reports::CompareRun::from_run(label, &data);
             eprintln!(
@@ -106,14 +120,5 @@ pub fn run(args: &CompareArgs) -> u8 {
             runs.push(c);
         }
     }
-    match reports::write_compare_report(&runs, &args.out) {
-        Ok(_) => {
-            println!("report       {}", args.out.join("index.html").display());
-            exit::OK
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            exit::BAD_INPUT
-        }
-    }
+    Ok(runs)
 }
