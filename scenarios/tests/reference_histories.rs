@@ -29,7 +29,9 @@ fn data_dir() -> Option<PathBuf> {
 
 fn options() -> CheckOptions {
     CheckOptions {
-        timeout: Some(Duration::from_secs(120)),
+        give_up: Some(scenarios::cli::check::wall_clock_limit(
+            Duration::from_secs(120),
+        )),
         ..CheckOptions::default()
     }
 }

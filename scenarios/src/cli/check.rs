@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use serde_json::{Value as Json, json};
 use sim_core::SimDuration;
 use sim_core::check::models::{KvModel, RegisterModel};
-use sim_core::check::{CheckOptions, CheckReport, OpRef, Verdict, check};
+use sim_core::check::{CheckOptions, CheckReport, GiveUp, OpRef, Verdict, check};
 
 use super::exit;
 use crate::history_formats::{
@@ -167,7 +167,7 @@ pub fn run(args: &CheckArgs) -> u8 {
         }
     };
     let options = CheckOptions {
-        timeout: Some(args.timeout),
+        give_up: Some(wall_clock_limit(args.timeout)),
         max_steps: args.max_steps,
         ..CheckOptions::default()
     };
@@ -229,6 +229,19 @@ impl Stopwatch {
 
     fn elapsed_ms(&self) -> f64 {
         self.0.elapsed().as_secs_f64() * 1e3
+    }
+}
+
+/// A wall-clock limit for a check, which runs outside any simulation: the clock cannot
+/// touch a run's determinism here.
+#[allow(clippy::disallowed_types)]
+pub fn wall_clock_limit(timeout: Duration) -> GiveUp {
+    let deadline = std::time::Instant::now().checked_add(timeout);
+    GiveUp {
+        reached: std::sync::Arc::new(move || {
+            deadline.is_some_and(|d| std::time::Instant::now() >= d)
+        }),
+        what: format!("time budget of {timeout:?}"),
     }
 }
 

@@ -25,4 +25,4 @@ pub use history_adapter::{check_history, kv_ops};
 pub use model::{Model, ModelOp};
 pub use ops::{Op, Return};
 pub use partition::check;
-pub use verdict::{CheckOptions, CheckReport, Counterexample, OpRef, Verdict};
+pub use verdict::{CheckOptions, CheckReport, Counterexample, GiveUp, OpRef, Verdict};

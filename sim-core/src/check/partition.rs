@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicUsize;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
-use super::budget::{Deadline, Limits};
+use super::budget::Limits;
 use super::model::{Indexed, Model};
 use super::ops::Op;
 use super::search::{Outcome, search};
@@ -33,8 +33,7 @@ pub fn check<M: Model>(
     parts.sort_unstable_by_key(|(key, _)| *key);
 
     let limits = Limits {
-        deadline: options.timeout.map(Deadline::after),
-        timeout: options.timeout,
+        give_up: options.give_up.clone(),
         max_steps: options.max_steps,
         max_memo_bytes: options.max_memo_bytes,
         first_failure: AtomicUsize::new(usize::MAX),

@@ -384,11 +384,12 @@ impl<'a, M: Model> Search<'a, M> {
                 self.partition
             ));
         }
-        if limits.deadline.is_some_and(|d| d.passed()) {
+        if let Some(g) = &limits.give_up
+            && (g.reached)()
+        {
             return Some(format!(
-                "time budget of {:?} exhausted (in partition {} after {steps} steps)",
-                limits.timeout.unwrap_or_default(),
-                self.partition
+                "{} exhausted (in partition {} after {steps} steps)",
+                g.what, self.partition
             ));
         }
         None

@@ -220,6 +220,33 @@ fn step_budget_gives_unknown_not_a_guess() {
 }
 
 #[test]
+fn the_callers_give_up_signal_gives_unknown_with_its_reason() {
+    let mut h: Vec<RegOp> = (0..40)
+        .map(|i| ok(i, In::Write(i as i64 % 7), 0, 100, Out::Written))
+        .collect();
+    h.push(ok(99, In::Read, 101, 102, Out::Read(Some(1000))));
+    let asked = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = asked.clone();
+    let options = CheckOptions {
+        // Gives up on the third question, as a deadline that passes mid-search would.
+        give_up: Some(super::GiveUp {
+            reached: std::sync::Arc::new(move || {
+                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= 2
+            }),
+            what: "test budget".into(),
+        }),
+        parallel: false,
+        ..CheckOptions::default()
+    };
+    let report = check(&cas_reg(), &h, &options);
+    match report.verdict {
+        Verdict::Unknown { reason } => assert!(reason.contains("test budget"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(asked.load(std::sync::atomic::Ordering::Relaxed) >= 3);
+}
+
+#[test]
 fn run_history_adapter_drops_failed_and_keeps_indeterminate() {
     let mut h = History::new();
     let put = h.invoke(

@@ -1,17 +1,34 @@
 //! What the checker answers, and the limits it answers within.
 
-use std::time::Duration;
+use std::fmt;
+use std::sync::Arc;
 
 use serde::Serialize;
+
+/// A limit the caller measures and the checker only asks about, such as a wall-clock
+/// deadline: sim-core never reads a clock (DESIGN.md, Determinism), so a program that
+/// wants one builds it here from its own.
+#[derive(Clone)]
+pub struct GiveUp {
+    /// Asked now and then during the search; `true` ends it with [`Verdict::Unknown`].
+    pub reached: Arc<dyn Fn() -> bool + Send + Sync>,
+    /// What the limit was, for the verdict's reason ("time budget of 60s").
+    pub what: String,
+}
+
+impl fmt::Debug for GiveUp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "GiveUp({})", self.what)
+    }
+}
 
 /// Limits on one check. Whatever they are, the checker never hangs and never guesses:
 /// when a limit is reached the verdict is [`Verdict::Unknown`].
 #[derive(Clone, Debug)]
 pub struct CheckOptions {
-    /// Wall-clock limit for the whole check (all partitions). Checks run outside a
-    /// simulation, so the wall clock does not touch a run's determinism; use `max_steps`
-    /// where the verdict itself must be reproducible.
-    pub timeout: Option<Duration>,
+    /// A limit measured by the caller, typically wall-clock time for the whole check; use
+    /// `max_steps` where the verdict itself must be reproducible.
+    pub give_up: Option<GiveUp>,
     /// Limit on search steps per partition (deterministic).
     pub max_steps: Option<u64>,
     /// Limit on the memory the search's memo of visited configurations may take, per
@@ -24,7 +41,7 @@ pub struct CheckOptions {
 impl Default for CheckOptions {
     fn default() -> Self {
         CheckOptions {
-            timeout: None,
+            give_up: None,
             max_steps: None,
             max_memo_bytes: 1 << 30,
             parallel: true,
