@@ -2,10 +2,9 @@
 //! the clients, an arrow per message, dropped messages crossed out, crashes and restarts
 //! marked.
 //!
-//! The trace records when a message arrived, not when it left. The departure is taken as
-//! the sender's latest event before the arrival (the handler that sent it, unless the
-//! sender handled something else while the message was in flight), so arrows may start
-//! a little late; they never point backwards in time.
+//! Arrows start when a message left its sender, as the trace records it. Traces saved by
+//! older versions lack that time; there the departure is taken as the sender's latest
+//! event before the arrival, so such arrows may start a little late.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,6 +12,7 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+use sim_core::SimTime;
 use sim_core::trace::{TraceEvent, TraceKind};
 
 use crate::figure::{self, DrawResult, Figure, OrErr, Plot, color, render, text};
@@ -39,7 +39,7 @@ pub fn figures(run: &RunData, dir: &Path) -> Result<Vec<Figure>, ReportError> {
             name: "spacetime".into(),
             title: "Space-time diagram".into(),
             caption: format!(
-                "{} trace records from {} on: one line per node and one for the clients; arrows are messages (coloured by kind), crossed ones were dropped; grey arrows are client requests and replies. Departure times are inferred from the sender's latest event, as the trace records arrivals.",
+                "{} trace records from {} on: one line per node and one for the clients; arrows are messages (coloured by kind) from when they left to when they arrived, crossed ones were dropped; grey arrows are client requests and replies.",
                 events.len(),
                 events
                     .first()
@@ -202,7 +202,9 @@ impl Plot for SpaceTime<'_> {
                         continue;
                     };
                     let dropped = e.kind == TraceKind::Drop;
-                    let sent = latest_before(acts_of(from.0), t, dropped).unwrap_or(t0);
+                    let sent = e.sent.map(SimTime::as_nanos).unwrap_or_else(|| {
+                        latest_before(acts_of(from.0), t, dropped).unwrap_or(t0)
+                    });
                     let a = px(sent, lane_y(node_lane(from.0)));
                     let mut b = px(t, lane_y(node_lane(to.0)));
                     let c = e.msg.as_deref().map_or(grey, kind_color);

@@ -84,6 +84,8 @@ fn sample_run() -> RunData {
             from: Some(NodeId(((i + 1) % 3) as u32)),
             msg: Some(msg.to_string()),
             summary: format!("{msg} <&> {i}"),
+            // Half the records carry their send time, half (as older traces) do not.
+            sent: (i % 2 == 0).then(|| ms(499 + i)),
         });
     }
     RunData {

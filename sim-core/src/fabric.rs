@@ -17,6 +17,8 @@ pub(crate) enum Event<M> {
     Deliver {
         from: NodeId,
         to: NodeId,
+        /// When it left the sender (for the trace; ordering uses the queue's key).
+        sent: SimTime,
         msg: M,
     },
     Timer {
@@ -88,17 +90,36 @@ impl<M: Message> Fabric<M> {
                 if let Some(dup_at) = dup {
                     self.metrics.duplicated(kind);
                     let copy = msg.clone();
-                    self.queue.push(at, Event::Deliver { from, to, msg });
+                    let sent = depart;
+                    self.queue.push(
+                        at,
+                        Event::Deliver {
+                            from,
+                            to,
+                            sent,
+                            msg,
+                        },
+                    );
                     self.queue.push(
                         dup_at,
                         Event::Deliver {
                             from,
                             to,
+                            sent,
                             msg: copy,
                         },
                     );
                 } else {
-                    self.queue.push(at, Event::Deliver { from, to, msg });
+                    let sent = depart;
+                    self.queue.push(
+                        at,
+                        Event::Deliver {
+                            from,
+                            to,
+                            sent,
+                            msg,
+                        },
+                    );
                 }
                 Ok(())
             }

@@ -505,16 +505,21 @@ impl<P: Protocol> Simulation<P> {
         // Deliveries are most events: their path stays small and inlined, everything else
         // goes through a separate function so the hot loop carries no large stack frame.
         match ev {
-            Event::Deliver { from, to, msg } => self.deliver(from, to, msg, held),
+            Event::Deliver {
+                from,
+                to,
+                sent,
+                msg,
+            } => self.deliver(from, to, sent, msg, held),
             other => self.dispatch_other(other, held),
         }
     }
 
     #[inline]
-    fn deliver(&mut self, from: NodeId, to: NodeId, msg: P::Msg, held: bool) {
+    fn deliver(&mut self, from: NodeId, to: NodeId, sent: SimTime, msg: P::Msg, held: bool) {
         let status = self.nodes[to.index()].status;
         if status != NodeStatus::Up || (!held && !self.fabric.network.arrives(from, to)) {
-            self.not_delivered(from, to, msg, status);
+            self.not_delivered(from, to, sent, msg, status);
             return;
         }
         self.begin_event(FP_DELIVER, to, u64::from(from.0));
@@ -523,7 +528,7 @@ impl<P: Protocol> Simulation<P> {
             .metrics
             .delivered(msg.kind(), to.index(), msg.size());
         if self.trace.is_some() {
-            self.trace_delivery(from, to, &msg);
+            self.trace_delivery(from, to, sent, &msg);
         }
         self.with_node(to, |p, ctx| {
             if let Some(p) = p {
@@ -536,35 +541,51 @@ impl<P: Protocol> Simulation<P> {
     /// A message that reached a node that is down or paused, or across a cut.
     #[cold]
     #[inline(never)]
-    fn not_delivered(&mut self, from: NodeId, to: NodeId, msg: P::Msg, status: NodeStatus) {
+    fn not_delivered(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        sent: SimTime,
+        msg: P::Msg,
+        status: NodeStatus,
+    ) {
         match status {
-            NodeStatus::Down => self.drop_message(from, to, &msg, DropReason::NodeDown),
+            NodeStatus::Down => self.drop_message(from, to, sent, &msg, DropReason::NodeDown),
             NodeStatus::Paused => {
-                self.nodes[to.index()]
-                    .held
-                    .push(Event::Deliver { from, to, msg });
+                self.nodes[to.index()].held.push(Event::Deliver {
+                    from,
+                    to,
+                    sent,
+                    msg,
+                });
             }
-            NodeStatus::Up => self.drop_message(from, to, &msg, DropReason::Partition),
+            NodeStatus::Up => self.drop_message(from, to, sent, &msg, DropReason::Partition),
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn trace_delivery(&mut self, from: NodeId, to: NodeId, msg: &P::Msg) {
+    fn trace_delivery(&mut self, from: NodeId, to: NodeId, sent: SimTime, msg: &P::Msg) {
         let summary = format!("{msg:?}");
-        self.record(
+        self.record_sent(
             TraceKind::Deliver,
             Some(to),
             Some(from),
             Some(msg.kind()),
             summary,
+            Some(sent),
         );
     }
 
     #[inline(never)]
     fn dispatch_other(&mut self, ev: Event<P::Msg>, held: bool) {
         match ev {
-            Event::Deliver { from, to, msg } => self.deliver(from, to, msg, held),
+            Event::Deliver {
+                from,
+                to,
+                sent,
+                msg,
+            } => self.deliver(from, to, sent, msg, held),
             Event::Timer {
                 node,
                 incarnation,
@@ -663,19 +684,34 @@ impl<P: Protocol> Simulation<P> {
             .fold(tag | (u64::from(node.0) << 8) | (detail << 40));
     }
 
-    fn drop_message(&mut self, from: NodeId, to: NodeId, msg: &P::Msg, reason: DropReason) {
+    fn drop_message(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        sent: SimTime,
+        msg: &P::Msg,
+        reason: DropReason,
+    ) {
         self.fabric.metrics.dropped(msg.kind(), reason);
-        self.trace_drop(from, to, msg, reason);
+        self.trace_drop(from, to, sent, msg, reason);
     }
 
-    fn trace_drop(&mut self, from: NodeId, to: NodeId, msg: &P::Msg, reason: DropReason) {
+    fn trace_drop(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        sent: SimTime,
+        msg: &P::Msg,
+        reason: DropReason,
+    ) {
         if self.trace.is_some() {
             let s = format!(
                 "{} from {from} dropped ({}): {msg:?}",
                 msg.kind(),
                 reason.name()
             );
-            self.record(TraceKind::Drop, Some(to), Some(from), Some(msg.kind()), s);
+            let kind = Some(msg.kind());
+            self.record_sent(TraceKind::Drop, Some(to), Some(from), kind, s, Some(sent));
         }
     }
 
@@ -687,6 +723,19 @@ impl<P: Protocol> Simulation<P> {
         msg: Option<&str>,
         summary: String,
     ) {
+        self.record_sent(kind, node, from, msg, summary, None);
+    }
+
+    /// A trace record; `sent` is when a message left its sender.
+    fn record_sent(
+        &mut self,
+        kind: TraceKind,
+        node: Option<NodeId>,
+        from: Option<NodeId>,
+        msg: Option<&str>,
+        summary: String,
+        sent: Option<SimTime>,
+    ) {
         if let Some(sink) = &mut self.trace {
             let ev = TraceEvent {
                 index: self.events.saturating_sub(1),
@@ -696,6 +745,7 @@ impl<P: Protocol> Simulation<P> {
                 from,
                 msg: msg.map(str::to_string),
                 summary,
+                sent,
             };
             if let Err(e) = sink.record(&ev) {
                 self.trace_error = Some(e.to_string());
@@ -825,7 +875,7 @@ impl<P: Protocol> Simulation<P> {
     /// Sends one message from the simulation (slow path: adversary or tracing).
     fn transmit(&mut self, from: NodeId, to: NodeId, msg: P::Msg, depart: SimTime) {
         if let Err((reason, msg)) = self.fabric.transmit(from, to, msg, depart) {
-            self.trace_drop(from, to, &msg, reason);
+            self.trace_drop(from, to, depart, &msg, reason);
         }
     }
 

@@ -48,6 +48,9 @@ pub struct TraceEvent {
     pub msg: Option<String>,
     /// A short debug rendering of what happened.
     pub summary: String,
+    /// When a delivered or dropped message left its sender (absent for other events).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent: Option<SimTime>,
 }
 
 /// Receives trace records as the run goes.

@@ -749,6 +749,38 @@ fn trace_records_every_processed_event() {
 }
 
 #[test]
+fn traced_messages_carry_their_send_time() {
+    let mut c = config(4, 3, ms(40));
+    c.network.default_link = LinkConfig {
+        latency: Delay::Constant(ms(3)),
+        ..LinkConfig::default()
+    };
+    let _ = Simulation::<Echo>::builder(c)
+        .trace(SharedTrace)
+        .build()
+        .unwrap()
+        .run();
+    let recs = SHARED.with(|s| std::mem::take(&mut *s.borrow_mut()));
+    let delivered: Vec<_> = recs
+        .iter()
+        .filter(|e| e.kind == TraceKind::Deliver)
+        .collect();
+    assert!(delivered.len() > 20, "{} deliveries", delivered.len());
+    for e in delivered {
+        assert_eq!(
+            e.sent.map(|s| e.time.saturating_since(s)),
+            Some(ms(3)),
+            "{e:?}"
+        );
+    }
+    assert!(
+        recs.iter()
+            .filter(|e| e.kind != TraceKind::Deliver && e.kind != TraceKind::Drop)
+            .all(|e| e.sent.is_none())
+    );
+}
+
+#[test]
 fn bad_configuration_is_an_error_not_a_panic() {
     let mut c = config(1, 3, ms(10));
     c.network.default_link.loss = 2.0;
