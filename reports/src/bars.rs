@@ -122,13 +122,6 @@ impl Plot for Bars {
                     .or_err()?;
             }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font(text(font::LABEL))
-            .draw()
-            .or_err()
+        figure::legend(&mut chart, SeriesLabelPosition::LowerRight)
     }
 }

@@ -284,14 +284,7 @@ impl Plot for Timeline {
                 )
             }))
             .or_err()?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font(text(font::LABEL))
-            .draw()
-            .or_err()
+        figure::legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
 }
 

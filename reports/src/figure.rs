@@ -3,7 +3,7 @@
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
 
-use plotters::coord::Shift;
+use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 
 use crate::{ReportError, font, io_err};
@@ -107,6 +107,21 @@ pub(crate) const PALETTE: [RGBColor; 8] = [
 /// The `i`th series colour.
 pub(crate) fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
+}
+
+/// Draws the legend of `chart`'s labelled series at `position`, in the figures' style.
+pub(crate) fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> DrawResult {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font(text(font::LABEL))
+        .draw()
+        .or_err()
 }
 
 /// Draws "nothing to show" in the middle of an empty figure, with its title.

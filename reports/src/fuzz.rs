@@ -147,13 +147,6 @@ impl Plot for Events<'_> {
                 .label(format!("{verdict} ({})", ls.len()))
                 .legend(move |(x, y)| Circle::new((x + 7, y), 4, c.filled()));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font(text(font::LABEL))
-            .draw()
-            .or_err()
+        figure::legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
 }

@@ -154,14 +154,7 @@ impl Plot for Cdf<'_> {
                 .label(format!("{kind} ({n} ops)"))
                 .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], c.stroke_width(2)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font(text(font::LABEL))
-            .draw()
-            .or_err()
+        figure::legend(&mut chart, SeriesLabelPosition::LowerRight)
     }
 }
 
@@ -238,14 +231,7 @@ impl Plot for Histogram<'_> {
                 ))
                 .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], o.filled()));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font(text(font::LABEL))
-            .draw()
-            .or_err()
+        figure::legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
 }
 
@@ -352,14 +338,7 @@ impl Plot for OverTime<'_> {
                 ))
                 .legend(move |(x, y)| Cross::new((x + 7, y), 5, red.stroke_width(2)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font(text(font::LABEL))
-            .draw()
-            .or_err()
+        figure::legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
 }
 

@@ -130,13 +130,6 @@ impl Plot for Throughput {
                 .label("failed (system said no)")
                 .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], f.stroke_width(2)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font(text(font::LABEL))
-            .draw()
-            .or_err()
+        figure::legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
 }

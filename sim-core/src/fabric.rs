@@ -87,32 +87,22 @@ impl<M: Message> Fabric<M> {
                 Err((reason, msg))
             }
             Route::Deliver(at, dup) => {
-                if let Some(dup_at) = dup {
+                let copy = dup.map(|dup_at| (dup_at, msg.clone()));
+                let sent = depart;
+                // The original first: its sequence number orders it before its copy.
+                self.queue.push(
+                    at,
+                    Event::Deliver {
+                        from,
+                        to,
+                        sent,
+                        msg,
+                    },
+                );
+                if let Some((dup_at, msg)) = copy {
                     self.metrics.duplicated(kind);
-                    let copy = msg.clone();
-                    let sent = depart;
-                    self.queue.push(
-                        at,
-                        Event::Deliver {
-                            from,
-                            to,
-                            sent,
-                            msg,
-                        },
-                    );
                     self.queue.push(
                         dup_at,
-                        Event::Deliver {
-                            from,
-                            to,
-                            sent,
-                            msg: copy,
-                        },
-                    );
-                } else {
-                    let sent = depart;
-                    self.queue.push(
-                        at,
                         Event::Deliver {
                             from,
                             to,

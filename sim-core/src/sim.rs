@@ -580,12 +580,7 @@ impl<P: Protocol> Simulation<P> {
     #[inline(never)]
     fn dispatch_other(&mut self, ev: Event<P::Msg>, held: bool) {
         match ev {
-            Event::Deliver {
-                from,
-                to,
-                sent,
-                msg,
-            } => self.deliver(from, to, sent, msg, held),
+            deliver @ Event::Deliver { .. } => self.dispatch(deliver, held),
             Event::Timer {
                 node,
                 incarnation,

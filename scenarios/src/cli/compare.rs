@@ -66,16 +66,7 @@ pub fn run(args: &CompareArgs) -> u8 {
             return exit::BAD_INPUT;
         }
     };
-    match reports::write_compare_report(&runs, &args.out) {
-        Ok(_) => {
-            println!("report       {}", args.out.join("index.html").display());
-            exit::OK
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            exit::BAD_INPUT
-        }
-    }
+    super::report_written(reports::write_compare_report(&runs, &args.out), &args.out)
 }
 
 /// Runs every scenario of `files`, once per cluster size of `sizes` (or once as written

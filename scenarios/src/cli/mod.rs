@@ -121,3 +121,20 @@ pub(crate) fn trace_file(
         })
         .map_err(|e| format!("cannot create the trace file {}: {e}", path.display()))
 }
+
+/// Tells where a report was written, or why it was not; the exit status of that.
+pub(crate) fn report_written<T>(
+    written: Result<T, reports::ReportError>,
+    out: &std::path::Path,
+) -> u8 {
+    match written {
+        Ok(_) => {
+            println!("report       {}", out.join("index.html").display());
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::BAD_INPUT
+        }
+    }
+}

@@ -46,16 +46,7 @@ pub fn run(args: &ReportArgs) -> u8 {
             }
         },
     };
-    match written {
-        Ok(_) => {
-            println!("report       {}", args.out.join("index.html").display());
-            exit::OK
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            exit::BAD_INPUT
-        }
-    }
+    super::report_written(written, &args.out)
 }
 
 /// Reads JSON lines of seed results; blank lines are skipped.
