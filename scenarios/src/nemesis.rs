@@ -353,3 +353,106 @@ fn slower(base: &Delay, rng: &mut SimRng, lo: f64, hi: f64) -> Delay {
     let hi = SimDuration((mean * factor * 1.5) as u64);
     Delay::Uniform(lo, hi)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::{NetModel, Timing};
+
+    fn scenario(model: Model) -> (Scenario, NemesisSpec) {
+        let text = r#"(name: "t", duration: "8s", nodes: 5, protocol: Raft(()),
+            nemesis: (kinds: [Crash, Pause, Partition, Isolate, OneWay, Loss, Duplicate,
+                Latency, ClockSkew, ClockDrift, LeaderCrash, LeaderPause, LeaderIsolate,
+                Bounce, LeaderChurn], interval: "200ms"))"#;
+        let mut s = crate::load::parse(text, "t.ron").expect("valid");
+        s.model = model;
+        let spec = s.nemesis.clone().expect("a nemesis");
+        (s, spec)
+    }
+
+    /// Counts nodes down at worst: a crash or pause of a node the schedule cannot name
+    /// (the leader, a random one) is one more, until a restart or resume of all.
+    fn most_down(faults: &[Timed]) -> usize {
+        let (mut crashed, mut paused) = (Vec::new(), Vec::new());
+        let mut most = 0;
+        let mut anon = u32::MAX;
+        let mut id = |t: &TargetSpec| match t {
+            TargetSpec::Node(NodeRef(n)) => Some(*n),
+            TargetSpec::All => None,
+            _ => {
+                anon -= 1;
+                Some(anon)
+            }
+        };
+        for Timed::At(_, f) in faults {
+            match f {
+                FaultSpec::Crash(t) => {
+                    // Crashing a crashed node does nothing.
+                    let n = id(t);
+                    if !crashed.iter().any(|c| Some(*c) == n) {
+                        crashed.extend(n);
+                    }
+                }
+                FaultSpec::Pause(t) => paused.extend(id(t)),
+                FaultSpec::Restart(TargetSpec::All) => crashed.clear(),
+                FaultSpec::Resume(TargetSpec::All) => paused.clear(),
+                FaultSpec::Restart(t) => {
+                    let n = id(t);
+                    crashed.retain(|c| Some(*c) != n);
+                }
+                FaultSpec::Resume(t) => {
+                    let n = id(t);
+                    paused.retain(|c| Some(*c) != n);
+                }
+                _ => {}
+            }
+            most = most.max(crashed.len() + paused.len());
+        }
+        most
+    }
+
+    #[test]
+    fn never_more_than_max_down_nodes_down_even_when_aiming_at_the_leader() {
+        let (s, spec) = scenario(Model::default());
+        for seed in 0..200 {
+            let faults = schedule(&s, &spec, seed);
+            assert!(most_down(&faults) <= 2, "seed {seed}: {faults:?}");
+            assert!(faults.iter().all(|f| f.time() <= SimDuration::from_secs(6)));
+        }
+    }
+
+    #[test]
+    fn the_checker_of_this_test_sees_too_many_down() {
+        let crash = |n| {
+            Timed::At(
+                SimDuration::ZERO,
+                FaultSpec::Crash(TargetSpec::Node(NodeRef(n))),
+            )
+        };
+        let leader = Timed::At(SimDuration::ZERO, FaultSpec::Crash(TargetSpec::Leader));
+        assert_eq!(most_down(&[crash(1), crash(1), leader.clone(), leader]), 3);
+    }
+
+    #[test]
+    fn leader_kinds_stay_inside_the_model() {
+        let crash_stop = Model {
+            nodes: NodeModel::CrashStop,
+            ..Model::default()
+        };
+        let reliable = Model {
+            network: NetModel::Reliable,
+            timing: Timing::Asynchronous,
+            ..Model::default()
+        };
+        for seed in 0..100 {
+            let (s, spec) = scenario(crash_stop.clone());
+            for Timed::At(at, f) in schedule(&s, &spec, seed) {
+                crate::model::fault_allowed(&s.model, at, &f).expect("inside CrashStop");
+            }
+            let (s, spec) = scenario(reliable.clone());
+            for Timed::At(at, f) in schedule(&s, &spec, seed) {
+                crate::model::fault_allowed(&s.model, at, &f).expect("inside Reliable");
+            }
+        }
+    }
+}
