@@ -19,6 +19,7 @@ fuzz file seeds="1000" *args="":
 bench:
     cargo bench -p sim-core --bench engine
     cargo bench -p scenarios --bench fuzz
+    cargo bench -p scenarios --bench raft
 
 # A run with its figures and HTML page in report/ (open report/index.html).
 report file="" dir="report":

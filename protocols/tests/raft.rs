@@ -765,3 +765,28 @@ fn stress_without_bugs() {
     eprintln!("{n} runs: {ops} operations completed, {faults} faults, {unknown} unchecked");
     assert!(ops as u64 > 50 * n);
 }
+
+/// Without CheckQuorum an isolated leader keeps believing it leads; once the others have
+/// elected a leader of a later term, the `Leader` fault target is that one, whatever the
+/// ids (the stale leader has the lower id in some of these seeds).
+#[test]
+fn the_leader_target_is_the_leader_of_the_highest_term() {
+    for seed in 0..6 {
+        let mut run = Run::new(seed, 5, 3, 100_000);
+        run.sim.horizon = SimDuration::from_secs(3);
+        run.raft.check_quorum = false;
+        run.faults = vec![
+            (ms(1000), Fault::Isolate(Target::Leader)),
+            (ms(2500), Fault::Crash(Target::Leader)),
+        ];
+        let (r, _) = run.go();
+        let isolated = &r.faults[0].nodes;
+        let crashed = &r.faults[1].nodes;
+        assert_eq!(isolated.len(), 1, "seed {seed}: a leader by 1 s");
+        assert_eq!(crashed.len(), 1, "seed {seed}: a new leader by 2.5 s");
+        assert_ne!(
+            isolated, crashed,
+            "seed {seed}: the stale leader was picked"
+        );
+    }
+}

@@ -451,6 +451,20 @@ pub enum NemesisKind {
     ClockSkew,
     /// Make one node's clock drift.
     ClockDrift,
+    /// Crash whichever node leads at that moment, restart it later (under crash-recovery).
+    LeaderCrash,
+    /// Pause whichever node leads at that moment (a stop-the-world GC pause), resume later.
+    LeaderPause,
+    /// Cut whichever node leads at that moment off from the other nodes (not from the
+    /// clients), heal later.
+    LeaderIsolate,
+    /// A burst of two to four quick crash-restarts, the leader first, each node down for
+    /// a few milliseconds: they land inside the elections they cause (crash-recovery only).
+    Bounce,
+    /// For the fault's duration, every 10–80 ms: crash the leader, restart the crashed
+    /// nodes, isolate the leader or heal. New leaders often fail before their entries
+    /// spread: the history of the Raft paper's Figure 8 (crash-recovery only).
+    LeaderChurn,
 }
 
 /// A check to run.

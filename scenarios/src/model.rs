@@ -45,13 +45,20 @@ pub fn fault_allowed(model: &Model, at: SimDuration, fault: &FaultSpec) -> Resul
 /// Whether the nemesis may draw `kind` at time `at` under `model`.
 pub fn kind_allowed(model: &Model, kind: NemesisKind, at: SimDuration) -> bool {
     use NemesisKind as K;
-    let network = matches!(kind, K::Partition | K::Isolate | K::OneWay | K::Loss);
+    let network = matches!(
+        kind,
+        K::Partition | K::Isolate | K::OneWay | K::Loss | K::LeaderIsolate | K::LeaderChurn
+    );
     let timing = network
         || matches!(
             kind,
-            K::Pause | K::Latency | K::Duplicate | K::ClockSkew | K::ClockDrift
+            K::Pause | K::Latency | K::Duplicate | K::ClockSkew | K::ClockDrift | K::LeaderPause
         );
     if model.network == NetModel::Reliable && network {
+        return false;
+    }
+    // A burst of restarts needs nodes that come back.
+    if matches!(kind, K::Bounce | K::LeaderChurn) && model.nodes == NodeModel::CrashStop {
         return false;
     }
     match model.timing {

@@ -83,7 +83,42 @@ pub fn schedule(scenario: &Scenario, spec: &NemesisSpec, seed: u64) -> Vec<Timed
                     down.push((node, end));
                 }
             }
+            NemesisKind::LeaderCrash | NemesisKind::LeaderPause => {
+                if down.len() >= max_down {
+                    continue;
+                }
+                // Which node leads is known only when the fault happens, so it comes
+                // back with every other node that is down by then (a little early for
+                // those, which is harmless).
+                if kind == NemesisKind::LeaderCrash {
+                    out.push(at(t, FaultSpec::Crash(TargetSpec::Leader)));
+                    if recovers {
+                        out.push(at(end, FaultSpec::Restart(TargetSpec::All)));
+                        down.push((SOMEONE, end));
+                    } else {
+                        down.push((SOMEONE, SimDuration::MAX));
+                    }
+                } else {
+                    out.push(at(t, FaultSpec::Pause(TargetSpec::Leader)));
+                    out.push(at(end, FaultSpec::Resume(TargetSpec::All)));
+                    down.push((SOMEONE, end));
+                }
+            }
+            NemesisKind::Bounce => {
+                t = bounce(&mut rng, &mut out, &mut down, max_down, nodes, t, stop);
+            }
             _ if t < net_free_at || nodes < 2 => continue,
+            NemesisKind::LeaderChurn => {
+                churn(&mut rng, &mut out, &down, max_down, base_latency, t, end);
+                net_free_at = end;
+                // Nothing else happens during the churn, so its count of nodes down holds.
+                t = end;
+            }
+            NemesisKind::LeaderIsolate => {
+                out.push(at(t, FaultSpec::Isolate(TargetSpec::Leader)));
+                out.push(at(end, FaultSpec::Heal));
+                net_free_at = end;
+            }
             NemesisKind::Partition | NemesisKind::OneWay => {
                 let (a, b) = split(&mut rng, nodes);
                 let f = if kind == NemesisKind::Partition {
@@ -184,6 +219,112 @@ pub fn schedule(scenario: &Scenario, spec: &NemesisSpec, seed: u64) -> Vec<Timed
     out
 }
 
+/// Stands in the list of down nodes for one whose id is known only at run time (the
+/// leader of the moment): it counts against `max_down` but excludes no node from choice.
+const SOMEONE: u32 = u32::MAX;
+
+/// A burst of quick crash-restarts from `t`: the leader first, then random nodes, each
+/// down for 1–60 ms, 20–200 ms apart. A node that restarts within an election votes in
+/// it again, with whatever it kept of its vote. Returns the time of the last crash, from
+/// which the nemesis goes on drawing.
+fn bounce(
+    rng: &mut SimRng,
+    out: &mut Vec<Timed>,
+    down: &mut Vec<(u32, SimDuration)>,
+    max_down: usize,
+    nodes: u32,
+    t: SimDuration,
+    stop: SimDuration,
+) -> SimDuration {
+    let crashes = rng.random_range(2..=4);
+    let mut when = t;
+    let mut last = t;
+    for i in 0..crashes {
+        if when >= stop {
+            break;
+        }
+        down.retain(|(_, until)| *until > when);
+        let back = (when + SimDuration::from_millis(rng.random_range(1..60))).min(stop);
+        if down.len() < max_down {
+            let up: Vec<u32> = (0..nodes)
+                .filter(|n| down.iter().all(|d| d.0 != *n))
+                .collect();
+            let (crash, restart, id) = if i == 0 {
+                (TargetSpec::Leader, TargetSpec::All, SOMEONE)
+            } else if up.is_empty() {
+                break;
+            } else {
+                let n = up[rng.random_range(0..up.len())];
+                let target = TargetSpec::Node(NodeRef(n));
+                (target.clone(), target, n)
+            };
+            out.push(Timed::At(when, FaultSpec::Crash(crash)));
+            out.push(Timed::At(back, FaultSpec::Restart(restart)));
+            down.push((id, back));
+            last = when;
+        }
+        when += SimDuration::from_millis(rng.random_range(20..200));
+    }
+    last
+}
+
+/// Leader churn from `t` to `end` on slowed links: every 10–80 ms the leader crashes or
+/// is cut off, or a random node crashes for 1–30 ms, or the crashed nodes restart, or the
+/// network heals; at `end`, all of them and the links as they were. Slow links let new
+/// leaders fail before their entries spread (Figure 8) and candidates overlap, and the
+/// quick crashes land inside elections. Crashes stop while the nodes down (those of
+/// `down`, and those crashed since the last restart) would reach `max_down`.
+#[allow(clippy::too_many_arguments)]
+fn churn(
+    rng: &mut SimRng,
+    out: &mut Vec<Timed>,
+    down: &[(u32, SimDuration)],
+    max_down: usize,
+    base_latency: &Delay,
+    t: SimDuration,
+    end: SimDuration,
+) {
+    let links = |latency: Delay| FaultSpec::Links {
+        scope: LinkScopeSpec::All,
+        latency: Some(DelaySpec(latency)),
+        loss: None,
+        duplicate: None,
+    };
+    out.push(Timed::At(t, links(slower(base_latency, rng, 2.0, 8.0))));
+    let mut when = t;
+    let mut crashed = 0;
+    while when < end {
+        let others = down.iter().filter(|(_, until)| *until > when).count();
+        let can_crash = others + crashed < max_down;
+        let fault = match rng.random_range(0..20) {
+            0..6 if can_crash => {
+                crashed += 1;
+                FaultSpec::Crash(TargetSpec::Leader)
+            }
+            6..9 if can_crash => {
+                crashed += 1;
+                let back = when + SimDuration::from_millis(rng.random_range(1..30));
+                out.push(Timed::At(
+                    back.min(end),
+                    FaultSpec::Restart(TargetSpec::All),
+                ));
+                FaultSpec::Crash(TargetSpec::Random)
+            }
+            0..14 => {
+                crashed = 0;
+                FaultSpec::Restart(TargetSpec::All)
+            }
+            14..17 => FaultSpec::Isolate(TargetSpec::Leader),
+            _ => FaultSpec::Heal,
+        };
+        out.push(Timed::At(when, fault));
+        when += SimDuration::from_millis(rng.random_range(10..80));
+    }
+    out.push(Timed::At(end, FaultSpec::Heal));
+    out.push(Timed::At(end, FaultSpec::Restart(TargetSpec::All)));
+    out.push(Timed::At(end, links(base_latency.clone())));
+}
+
 /// A random split of the nodes into a minority side and the rest.
 fn split(rng: &mut SimRng, nodes: u32) -> (Vec<NodeRef>, Vec<NodeRef>) {
     let mut all: Vec<u32> = (0..nodes).collect();
@@ -201,9 +342,117 @@ fn split(rng: &mut SimRng, nodes: u32) -> (Vec<NodeRef>, Vec<NodeRef>) {
 
 /// A latency 5 to 20 times slower than the base (by its mean).
 fn slow(base: &Delay, rng: &mut SimRng) -> Delay {
+    slower(base, rng, 5.0, 20.0)
+}
+
+/// A latency `lo` to `hi` times slower than the base (by its mean).
+fn slower(base: &Delay, rng: &mut SimRng, lo: f64, hi: f64) -> Delay {
     let mean = base.mean().unwrap_or(5e6).max(1e5);
-    let factor = rng.random_range(5.0..20.0);
+    let factor = rng.random_range(lo..hi);
     let lo = SimDuration((mean * factor * 0.5) as u64);
     let hi = SimDuration((mean * factor * 1.5) as u64);
     Delay::Uniform(lo, hi)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::{NetModel, Timing};
+
+    fn scenario(model: Model) -> (Scenario, NemesisSpec) {
+        let text = r#"(name: "t", duration: "8s", nodes: 5, protocol: Raft(()),
+            nemesis: (kinds: [Crash, Pause, Partition, Isolate, OneWay, Loss, Duplicate,
+                Latency, ClockSkew, ClockDrift, LeaderCrash, LeaderPause, LeaderIsolate,
+                Bounce, LeaderChurn], interval: "200ms"))"#;
+        let mut s = crate::load::parse(text, "t.ron").expect("valid");
+        s.model = model;
+        let spec = s.nemesis.clone().expect("a nemesis");
+        (s, spec)
+    }
+
+    /// Counts nodes down at worst: a crash or pause of a node the schedule cannot name
+    /// (the leader, a random one) is one more, until a restart or resume of all.
+    fn most_down(faults: &[Timed]) -> usize {
+        let (mut crashed, mut paused) = (Vec::new(), Vec::new());
+        let mut most = 0;
+        let mut anon = u32::MAX;
+        let mut id = |t: &TargetSpec| match t {
+            TargetSpec::Node(NodeRef(n)) => Some(*n),
+            TargetSpec::All => None,
+            _ => {
+                anon -= 1;
+                Some(anon)
+            }
+        };
+        for Timed::At(_, f) in faults {
+            match f {
+                FaultSpec::Crash(t) => {
+                    // Crashing a crashed node does nothing.
+                    let n = id(t);
+                    if !crashed.iter().any(|c| Some(*c) == n) {
+                        crashed.extend(n);
+                    }
+                }
+                FaultSpec::Pause(t) => paused.extend(id(t)),
+                FaultSpec::Restart(TargetSpec::All) => crashed.clear(),
+                FaultSpec::Resume(TargetSpec::All) => paused.clear(),
+                FaultSpec::Restart(t) => {
+                    let n = id(t);
+                    crashed.retain(|c| Some(*c) != n);
+                }
+                FaultSpec::Resume(t) => {
+                    let n = id(t);
+                    paused.retain(|c| Some(*c) != n);
+                }
+                _ => {}
+            }
+            most = most.max(crashed.len() + paused.len());
+        }
+        most
+    }
+
+    #[test]
+    fn never_more_than_max_down_nodes_down_even_when_aiming_at_the_leader() {
+        let (s, spec) = scenario(Model::default());
+        for seed in 0..200 {
+            let faults = schedule(&s, &spec, seed);
+            assert!(most_down(&faults) <= 2, "seed {seed}: {faults:?}");
+            assert!(faults.iter().all(|f| f.time() <= SimDuration::from_secs(6)));
+        }
+    }
+
+    #[test]
+    fn the_checker_of_this_test_sees_too_many_down() {
+        let crash = |n| {
+            Timed::At(
+                SimDuration::ZERO,
+                FaultSpec::Crash(TargetSpec::Node(NodeRef(n))),
+            )
+        };
+        let leader = Timed::At(SimDuration::ZERO, FaultSpec::Crash(TargetSpec::Leader));
+        assert_eq!(most_down(&[crash(1), crash(1), leader.clone(), leader]), 3);
+    }
+
+    #[test]
+    fn leader_kinds_stay_inside_the_model() {
+        let crash_stop = Model {
+            nodes: NodeModel::CrashStop,
+            ..Model::default()
+        };
+        let reliable = Model {
+            network: NetModel::Reliable,
+            timing: Timing::Asynchronous,
+            ..Model::default()
+        };
+        for seed in 0..100 {
+            let (s, spec) = scenario(crash_stop.clone());
+            for Timed::At(at, f) in schedule(&s, &spec, seed) {
+                crate::model::fault_allowed(&s.model, at, &f).expect("inside CrashStop");
+            }
+            let (s, spec) = scenario(reliable.clone());
+            for Timed::At(at, f) in schedule(&s, &spec, seed) {
+                crate::model::fault_allowed(&s.model, at, &f).expect("inside Reliable");
+            }
+        }
+    }
 }

@@ -12,7 +12,8 @@ pub enum Target {
     Node(NodeId),
     /// Several named nodes.
     Nodes(Vec<NodeId>),
-    /// The node that believes it leads (the lowest id if several do; nobody if none).
+    /// The node that believes it leads in the highest term (the lowest id among equals;
+    /// nobody if none does).
     Leader,
     /// One node chosen at random among those the fault applies to.
     Random,

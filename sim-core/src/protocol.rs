@@ -122,6 +122,13 @@ pub trait Protocol: Sized + 'static {
     fn is_leader(&self) -> bool {
         false
     }
+    /// The term (or view, epoch, ballot) in which this node believes it leads, if it does.
+    /// When several nodes believe they lead, the `Leader` fault target picks the one with
+    /// the highest term: a cut-off stale leader is not the cluster's real leader. The
+    /// default knows no terms (0 for every leader), so ties fall back to the lowest id.
+    fn leader_term(&self) -> Option<u64> {
+        self.is_leader().then_some(0)
+    }
 }
 
 /// An output of a handler, applied by the engine when the handler returns.

@@ -1272,17 +1272,22 @@ impl<P: Protocol> Simulation<P> {
                 .copied()
                 .filter(|c| ids.contains(c))
                 .collect(),
-            Target::Leader => candidates
-                .iter()
-                .copied()
-                .find(|id| {
-                    self.nodes[id.index()]
-                        .proto
-                        .as_ref()
-                        .is_some_and(|p| p.is_leader())
-                })
-                .into_iter()
-                .collect(),
+            Target::Leader => {
+                // Highest term first, then lowest id: `max_by_key` keeps the last
+                // maximum, so candidates are walked from the highest id down.
+                candidates
+                    .iter()
+                    .rev()
+                    .copied()
+                    .filter_map(|id| {
+                        let p = self.nodes[id.index()].proto.as_ref()?;
+                        Some((id, p.leader_term()?))
+                    })
+                    .max_by_key(|&(_, term)| term)
+                    .map(|(id, _)| id)
+                    .into_iter()
+                    .collect()
+            }
             Target::Random => pick(&mut self.fault_rng, 1),
             Target::RandomMinority => pick(&mut self.fault_rng, n.saturating_sub(1) / 2),
             Target::RandomMajority => pick(&mut self.fault_rng, n / 2 + 1),

@@ -270,6 +270,10 @@ impl Protocol for Raft {
     fn is_leader(&self) -> bool {
         self.role == Role::Leader
     }
+
+    fn leader_term(&self) -> Option<u64> {
+        self.is_leader().then_some(self.term)
+    }
 }
 
 impl ProtocolSpec for Raft {

@@ -36,7 +36,7 @@ pub fn run(args: &ListArgs) -> u8 {
         "targets T:   Node(i), Nodes([..]), Leader, Random, RandomMinority, RandomMajority, All (node ids from 0)"
     );
     println!(
-        "nemesis:     kinds from Crash, Pause, Partition, Isolate, OneWay, Loss, Duplicate, Latency, ClockSkew, ClockDrift"
+        "nemesis:     kinds from Crash, Pause, Partition, Isolate, OneWay, Loss, Duplicate, Latency, ClockSkew, ClockDrift, LeaderCrash, LeaderPause, LeaderIsolate, Bounce, LeaderChurn"
     );
     println!(
         "checks:      Invariants, Linearizable, Liveness(within: \"<time>\"); expect: Pass | Violation(\"<check or invariant>\")"

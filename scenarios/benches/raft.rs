@@ -1,0 +1,80 @@
+//! Raft at scale, the figures issue #5 asks for: the wall time to simulate 60 virtual
+//! seconds of a five-node cluster serving 10 000 operations (goal: under a second), and
+//! fuzzing throughput in seeds per second on the shipped nemesis scenario, one job.
+//! `cargo bench -p scenarios --bench raft` (FAULTLINE_BENCH_SEEDS sets the 200 seeds).
+
+#![allow(clippy::disallowed_types)] // wall-clock timing of whole runs, outside any run
+
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use scenarios::fuzz::{Campaign, run_campaign};
+use scenarios::runner::{RunOptions, run};
+
+/// Ten open-loop clients, each starting an operation every 60 ms on average for a minute:
+/// 10 000 operations, checked for invariants after every event and for linearizability.
+const MINUTE: &str = r#"(
+    name: "bench/raft-minute",
+    seed: 1,
+    duration: "60s",
+    nodes: 5,
+    protocol: Raft(()),
+    network: (latency: Uniform("1ms", "5ms")),
+    workload: KeyValue((clients: 10, ops: 1000, rate: "60ms", keys: 100, timeout: "1s", retry: SameId(max_attempts: 10))),
+    checks: [Invariants, Linearizable],
+    expect: Pass,
+)"#;
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("raft benchmark: run with `cargo bench -p scenarios --bench raft`");
+        return;
+    }
+    let minute = scenarios::load::parse(MINUTE, "bench/raft-minute.ron").expect("valid");
+    let mut times: Vec<f64> = (0..3)
+        .map(|_| {
+            let start = Instant::now();
+            let r = run(&minute, RunOptions::default()).expect("runs");
+            let wall = start.elapsed().as_secs_f64();
+            assert!(r.summary.as_expected, "the benchmark run failed its checks");
+            assert_eq!(r.summary.ops.total, 10_000);
+            println!(
+                "  {} ops ({} ok), {} events, {:.1} virtual s",
+                r.summary.ops.total,
+                r.summary.ops.ok,
+                r.summary.events,
+                r.summary.end_time.0 as f64 / 1e9
+            );
+            wall
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    println!(
+        "raft, 5 nodes, 60 virtual s, 10 000 ops, all checks: {:.3} s wall (median of 3)",
+        times[1]
+    );
+
+    let seeds: u64 = std::env::var("FAULTLINE_BENCH_SEEDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/raft/nemesis.ron").to_string();
+    let scenario = scenarios::load::load(std::path::Path::new(&file)).expect("a valid scenario");
+    let files = vec![(file.clone(), scenario)];
+    let campaign = Campaign {
+        from: 0,
+        seeds,
+        shard: None,
+        swarm: false,
+        bugs: Vec::new(),
+    };
+    let stop = AtomicBool::new(false);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("threads");
+    let start = Instant::now();
+    let (results, _) = pool.install(|| run_campaign(&files, &campaign, &stop, &|_| {}));
+    let rate = results.len() as f64 / start.elapsed().as_secs_f64();
+    println!("{file}: {seeds} seeds, 1 job: {rate:.0} seeds/s");
+}
