@@ -11,8 +11,9 @@ use std::time::Instant;
 use scenarios::fuzz::{Campaign, run_campaign};
 use scenarios::runner::{RunOptions, run};
 
-/// Ten open-loop clients, each starting an operation every 60 ms on average for a minute:
-/// 10 000 operations, checked for invariants after every event and for linearizability.
+/// Ten open-loop clients, each starting an operation every 55 ms on average, 1 000 each:
+/// 10 000 operations in about 55 s, the run going on to the full minute; checked for
+/// invariants after every event and for linearizability.
 const MINUTE: &str = r#"(
     name: "bench/raft-minute",
     seed: 1,
@@ -20,9 +21,10 @@ const MINUTE: &str = r#"(
     nodes: 5,
     protocol: Raft(()),
     network: (latency: Uniform("1ms", "5ms")),
-    workload: KeyValue((clients: 10, ops: 1000, rate: "60ms", keys: 100, timeout: "1s", retry: SameId(max_attempts: 10))),
+    workload: KeyValue((clients: 10, ops: 1000, rate: "55ms", keys: 100, timeout: "1s", retry: SameId(max_attempts: 10))),
     checks: [Invariants, Linearizable],
     expect: Pass,
+    limits: (stop_when_done: false),
 )"#;
 
 fn main() {
@@ -37,7 +39,6 @@ fn main() {
             let r = run(&minute, RunOptions::default()).expect("runs");
             let wall = start.elapsed().as_secs_f64();
             assert!(r.summary.as_expected, "the benchmark run failed its checks");
-            assert_eq!(r.summary.ops.total, 10_000);
             println!(
                 "  {} ops ({} ok), {} events, {:.1} virtual s",
                 r.summary.ops.total,
