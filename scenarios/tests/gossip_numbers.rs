@@ -13,7 +13,13 @@ use scenarios::format::Scenario;
 use scenarios::runner::{RunOptions, run};
 
 fn load(name: &str) -> Scenario {
-    let path = format!("{}/gossip/{name}.ron", env!("CARGO_MANIFEST_DIR"));
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let small = format!("{dir}/gossip/{name}.ron");
+    let path = if std::path::Path::new(&small).exists() {
+        small
+    } else {
+        format!("{dir}/gossip/large/{name}.ron")
+    };
     scenarios::load::load(std::path::Path::new(&path)).unwrap_or_else(|e| panic!("{e}"))
 }
 
