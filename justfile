@@ -25,6 +25,10 @@ bench:
 report file="" dir="report":
     cargo run --release -- run {{file}} --report {{dir}}
 
+# Gossip's published numbers (rounds to coverage, residue) over many seeds, as a table.
+gossip-numbers seeds="100":
+    GOSSIP_SEEDS={{seeds}} cargo test --release -p scenarios --test gossip_numbers -- --ignored --nocapture
+
 # Formatting and lints, as CI checks them.
 lint:
     cargo fmt --all -- --check

@@ -5,6 +5,7 @@ use sim_core::Protocol;
 use sim_core::invariant::Invariant;
 
 pub mod echo;
+pub mod gossip;
 pub mod kv;
 pub mod raft;
 

@@ -24,6 +24,8 @@ pub struct Context {
     pub bugs: Vec<&'static str>,
     /// Whether the protocol serves key-value clients.
     pub serves_kv: bool,
+    /// Whether the protocol is of the dissemination family (broadcasts, replicated store).
+    pub serves_dissemination: bool,
     /// The system model, which scheduled faults must respect.
     pub model: crate::format::Model,
     /// The run's duration: faults must happen before it ends.
@@ -212,6 +214,16 @@ pub(crate) fn check_kv_served() -> Result<(), String> {
     match context(|c| (c.serves_kv, c.protocol)) {
         Some((false, p)) => Err(format!(
             "{p} serves no key-value clients; remove the workload or pick a protocol of the key-value family"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Whether the dissemination workloads may be used with the scenario's protocol.
+pub(crate) fn check_dissemination_served() -> Result<(), String> {
+    match context(|c| (c.serves_dissemination, c.protocol)) {
+        Some((false, p)) => Err(format!(
+            "{p} is not of the dissemination family; Broadcast and Replicated workloads need a protocol such as Gossip"
         )),
         _ => Ok(()),
     }

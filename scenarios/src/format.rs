@@ -182,6 +182,11 @@ pub enum WorkloadSpec {
     None,
     /// Key-value clients (get, put, cas, append).
     KeyValue(KvSpec),
+    /// Updates to spread, injected at random nodes at a rate (dissemination family).
+    Broadcast(BroadcastSpec),
+    /// Clients of an optimistically replicated store (get, put, delete), each talking to
+    /// whichever replica it is next to (dissemination family).
+    Replicated(ReplicatedSpec),
 }
 
 impl<'de> Deserialize<'de> for WorkloadSpec {
@@ -191,12 +196,22 @@ impl<'de> Deserialize<'de> for WorkloadSpec {
         enum Raw {
             None,
             KeyValue(KvSpec),
+            Broadcast(BroadcastSpec),
+            Replicated(ReplicatedSpec),
         }
         match Raw::deserialize(d)? {
             Raw::None => Ok(WorkloadSpec::None),
             Raw::KeyValue(kv) => {
                 crate::checked::check_kv_served().map_err(D::Error::custom)?;
                 Ok(WorkloadSpec::KeyValue(kv))
+            }
+            Raw::Broadcast(b) => {
+                crate::checked::check_dissemination_served().map_err(D::Error::custom)?;
+                Ok(WorkloadSpec::Broadcast(b))
+            }
+            Raw::Replicated(r) => {
+                crate::checked::check_dissemination_served().map_err(D::Error::custom)?;
+                Ok(WorkloadSpec::Replicated(r))
             }
         }
     }
@@ -248,6 +263,74 @@ impl Default for KvSpec {
             retry: c.retry,
             max_redirects: c.max_redirects,
             redirect_backoff: c.redirect_backoff,
+            client_latency: DelaySpec(c.latency),
+        }
+    }
+}
+
+/// Updates to spread. One client sits next to each node and they share the updates, so
+/// each update enters at a random node and updates arrive as one Poisson stream.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BroadcastSpec {
+    /// Updates in all.
+    pub updates: u64,
+    /// Mean time between updates (over the whole cluster).
+    pub interval: Positive,
+    /// How long a client waits for the node's acknowledgement.
+    pub timeout: Positive,
+    /// One-way latency between clients and nodes.
+    pub client_latency: DelaySpec,
+}
+
+impl Default for BroadcastSpec {
+    fn default() -> Self {
+        BroadcastSpec {
+            updates: 10,
+            interval: Positive(SimDuration::from_millis(100)),
+            timeout: Positive(SimDuration::from_secs(1)),
+            client_latency: DelaySpec(sim_core::client::ClientConfig::default().latency),
+        }
+    }
+}
+
+/// Clients of an optimistically replicated store. Client `i` starts at replica
+/// `i mod nodes` and moves to the next replica when an operation times out.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReplicatedSpec {
+    /// Number of clients.
+    pub clients: u32,
+    /// Operations per client.
+    pub ops: u64,
+    /// Open loop: mean time between a client's operations. Closed loop if absent.
+    pub rate: Option<Positive>,
+    /// Closed loop: pause between an answer and the next operation.
+    pub think: DelaySpec,
+    /// Number of keys.
+    pub keys: u64,
+    /// Relative weights of get, put and delete.
+    pub mix: sim_core::replica_workload::ReplicaMix,
+    /// How long a client waits before the outcome is indeterminate.
+    pub timeout: Positive,
+    /// What a client does after a timeout.
+    pub retry: Retry,
+    /// One-way latency between clients and nodes.
+    pub client_latency: DelaySpec,
+}
+
+impl Default for ReplicatedSpec {
+    fn default() -> Self {
+        let c = sim_core::client::ClientConfig::default();
+        ReplicatedSpec {
+            clients: 5,
+            ops: 50,
+            rate: None,
+            think: DelaySpec(sim_core::rng::Delay::Constant(SimDuration::from_millis(20))),
+            keys: 5,
+            mix: Default::default(),
+            timeout: Positive(c.timeout),
+            retry: c.retry,
             client_latency: DelaySpec(c.latency),
         }
     }
@@ -476,6 +559,20 @@ pub enum CheckSpec {
     Linearizable,
     /// After the last fault, client operations complete again within `within`.
     Liveness {
+        /// The bound.
+        within: Positive,
+    },
+    /// Every broadcast update a client saw acknowledged reaches at least `fraction` of
+    /// the nodes up at the end (dissemination family). Its detail reports coverage over
+    /// rounds, rounds to 95/99/100 %, the residue and messages per node per update.
+    Coverage {
+        /// The least fraction of live nodes each update must reach.
+        fraction: Prob,
+    },
+    /// After the last fault and the last client operation, every replica up at the end
+    /// holds the same state within `within`; no acknowledged write is lost and no deleted
+    /// key comes back (dissemination family).
+    Convergence {
         /// The bound.
         within: Positive,
     },

@@ -2,6 +2,7 @@
 
 pub mod checked;
 pub mod cli;
+pub mod dissemination;
 pub mod format;
 pub mod fuzz;
 pub mod history_formats;

@@ -76,6 +76,7 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, LoadError> {
         protocol: info.name,
         bugs: info.bugs.iter().map(|b| b.name).collect(),
         serves_kv: info.family == protocols::Family::KeyValue,
+        serves_dissemination: info.family == protocols::Family::Dissemination,
         model: first.model.clone(),
         duration: first.duration.0,
     };

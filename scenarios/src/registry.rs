@@ -1,6 +1,7 @@
 //! The protocols a scenario can name, and the one place that maps a name to its type.
 
 use protocols::echo::{Echo, EchoConfig};
+use protocols::gossip::{Gossip, GossipConfig};
 use protocols::raft::{Raft, RaftConfig};
 use protocols::{Family, ProtocolSpec};
 use serde::{Deserialize, Serialize};
@@ -12,6 +13,8 @@ pub enum ProtocolChoice {
     Echo(EchoConfig),
     /// Raft, serving a replicated key-value store.
     Raft(RaftConfig),
+    /// Rumor mongering and anti-entropy (dissemination family).
+    Gossip(GossipConfig),
 }
 
 /// Static facts of a protocol, for validation and `faultline list`.
@@ -41,7 +44,7 @@ where
 
 /// Every protocol a scenario can use.
 pub fn all() -> Vec<ProtocolInfo> {
-    vec![info::<Echo>(), info::<Raft>()]
+    vec![info::<Echo>(), info::<Raft>(), info::<Gossip>()]
 }
 
 impl ProtocolChoice {
@@ -50,6 +53,7 @@ impl ProtocolChoice {
         match self {
             ProtocolChoice::Echo(_) => info::<Echo>(),
             ProtocolChoice::Raft(_) => info::<Raft>(),
+            ProtocolChoice::Gossip(_) => info::<Gossip>(),
         }
     }
 }
@@ -66,6 +70,10 @@ macro_rules! with_protocol {
             }
             $crate::registry::ProtocolChoice::Raft($cfg) => {
                 type $P = protocols::raft::Raft;
+                $body
+            }
+            $crate::registry::ProtocolChoice::Gossip($cfg) => {
+                type $P = protocols::gossip::Gossip;
                 $body
             }
         }

@@ -10,6 +10,7 @@ use sim_core::fault::{AppliedFault, Fault, Target};
 use sim_core::history::Outcome;
 use sim_core::metrics::MsgCounts;
 use sim_core::network::{LinkChange, LinkConfig, LinkScope, NetworkConfig, Regions};
+use sim_core::replica_workload::{BroadcastWorkload, ReplicaKvWorkload};
 use sim_core::rng::Delay;
 use sim_core::trace::TraceSink;
 use sim_core::{EndReason, NodeId, RunResult, SimConfig, SimDuration, SimTime, Simulation};
@@ -193,6 +194,17 @@ fn run_typed<P: ProtocolSpec>(
             .map_err(|e| RunError::Build(sim_core::sim::BuildError::Clients(e)))?;
         builder = builder.workload(w);
     }
+    match &s.workload {
+        WorkloadSpec::Broadcast(b) => {
+            builder = builder.workload(BroadcastWorkload::new(b.updates));
+        }
+        WorkloadSpec::Replicated(r) => {
+            let w = ReplicaKvWorkload::new(r.keys, r.mix, r.ops)
+                .map_err(|e| RunError::Build(sim_core::sim::BuildError::Clients(e)))?;
+            builder = builder.workload(w);
+        }
+        WorkloadSpec::None | WorkloadSpec::KeyValue(_) => {}
+    }
     for t in faults_for(s, seed) {
         builder = builder.fault(t.time(), to_fault(t.fault()));
     }
@@ -276,18 +288,55 @@ pub fn sim_config(s: &Scenario, seed: u64) -> SimConfig {
             redirect_backoff: kv.redirect_backoff,
             latency: kv.client_latency.0.clone(),
         }),
+        WorkloadSpec::Broadcast(b) => Some(ClientConfig {
+            // One client beside each node, sharing the updates: each update enters at
+            // the node of whichever client wakes first, i.e. at a random node.
+            count: s.nodes,
+            load: Load::Open {
+                interval: Delay::Exponential {
+                    mean: SimDuration(b.interval.0.0.saturating_mul(u64::from(s.nodes))),
+                },
+            },
+            timeout: b.timeout.0,
+            retry: sim_core::client::Retry::None,
+            max_redirects: 0,
+            redirect_backoff: SimDuration::ZERO,
+            latency: b.client_latency.0.clone(),
+        }),
+        WorkloadSpec::Replicated(r) => Some(ClientConfig {
+            count: r.clients,
+            load: match r.rate {
+                Some(rate) => Load::Open {
+                    interval: Delay::Exponential { mean: rate.0 },
+                },
+                None => Load::Closed {
+                    think: r.think.0.clone(),
+                },
+            },
+            timeout: r.timeout.0,
+            retry: r.retry,
+            max_redirects: 0,
+            redirect_backoff: SimDuration::ZERO,
+            latency: r.client_latency.0.clone(),
+        }),
     };
+    // Dissemination goes on after clients are done, and its checks read the facts nodes
+    // report.
+    let dissemination = matches!(
+        s.workload,
+        WorkloadSpec::Broadcast(_) | WorkloadSpec::Replicated(_)
+    ) || s.protocol.info().family == protocols::Family::Dissemination;
     SimConfig {
         seed,
         nodes: s.nodes,
         horizon: s.duration.0,
         max_events: s.limits.max_events,
         no_progress: s.limits.no_progress.map(|p| p.0),
-        stop_when_done: s.limits.stop_when_done,
+        stop_when_done: s.limits.stop_when_done && !dissemination,
         network,
         disk: Default::default(),
         clients,
-        record_observations: false,
+        record_observations: dissemination,
     }
 }
 
@@ -475,6 +524,16 @@ fn apply_check(c: &CheckSpec, s: &Scenario, r: &RunResult) -> CheckResult {
             }
         }
         CheckSpec::Liveness { within } => liveness(within.0, s, r, result),
+        CheckSpec::Coverage { fraction } => {
+            let (status, detail) = crate::dissemination::coverage_check(s, r, fraction.0);
+            let violation = (status == Status::Fail).then(|| "coverage".to_string());
+            result("coverage", status, violation, detail)
+        }
+        CheckSpec::Convergence { within } => {
+            let (status, detail) = crate::dissemination::convergence_check(s, r, within.0);
+            let violation = (status == Status::Fail).then(|| "convergence".to_string());
+            result("convergence", status, violation, detail)
+        }
     }
 }
 

@@ -21,6 +21,8 @@ pub fn sizes(s: &Scenario) -> Sizes {
         faults: s.faults.len(),
         ops: match &s.workload {
             WorkloadSpec::KeyValue(kv) => u64::from(kv.clients) * kv.ops,
+            WorkloadSpec::Broadcast(b) => b.updates,
+            WorkloadSpec::Replicated(r) => u64::from(r.clients) * r.ops,
             WorkloadSpec::None => 0,
         },
         duration_ns: s.duration.0.0,

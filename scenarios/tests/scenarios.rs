@@ -13,7 +13,8 @@ fn shipped() -> Vec<(PathBuf, Scenario)> {
         for e in std::fs::read_dir(dir).unwrap().flatten() {
             let p = e.path();
             let name = p.file_name().unwrap().to_string_lossy().to_string();
-            if p.is_dir() && !["src", "tests", "benches", "fuzz", "target"].contains(&name.as_str())
+            if p.is_dir()
+                && !["src", "tests", "benches", "fuzz", "target", "large"].contains(&name.as_str())
             {
                 walk(&p, out);
             } else if p.extension().is_some_and(|x| x == "ron") {

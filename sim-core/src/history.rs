@@ -41,16 +41,31 @@ pub enum Operation {
         /// What is appended.
         value: String,
     },
+    /// Remove a key; it then reads as the empty string. Replicas that merge optimistically
+    /// must remember the removal (a tombstone) so that an older write does not bring the key
+    /// back.
+    Delete {
+        /// The key.
+        key: u64,
+    },
+    /// Spread update `id` to every node (the dissemination family). The node that gets it
+    /// answers once it holds the update durably; reaching the others is the protocol's job.
+    Broadcast {
+        /// The update's identity, unique in a run.
+        id: u64,
+    },
 }
 
 impl Operation {
-    /// The key the operation touches.
+    /// The key the operation touches (for a broadcast, the update's id).
     pub fn key(&self) -> u64 {
         match self {
             Operation::Get { key }
             | Operation::Put { key, .. }
             | Operation::Cas { key, .. }
-            | Operation::Append { key, .. } => *key,
+            | Operation::Append { key, .. }
+            | Operation::Delete { key } => *key,
+            Operation::Broadcast { id } => *id,
         }
     }
 
@@ -61,6 +76,8 @@ impl Operation {
             Operation::Put { .. } => "put",
             Operation::Cas { .. } => "cas",
             Operation::Append { .. } => "append",
+            Operation::Delete { .. } => "delete",
+            Operation::Broadcast { .. } => "broadcast",
         }
     }
 

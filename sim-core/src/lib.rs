@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod network;
 pub mod protocol;
 pub mod queue;
+pub mod replica_workload;
 pub mod rng;
 pub mod sim;
 pub mod time;

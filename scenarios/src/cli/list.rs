@@ -30,6 +30,9 @@ pub fn run(args: &ListArgs) -> u8 {
         "\nworkloads:   None, KeyValue((clients, ops, rate, think, keys, distribution, mix, timeout, retry, max_redirects, redirect_backoff, client_latency))"
     );
     println!(
+        "             Broadcast((updates, interval, timeout, client_latency)), Replicated((clients, ops, rate, think, keys, mix: (get, put, delete), timeout, retry, client_latency))"
+    );
+    println!(
         "faults:      At(\"<time>\", F) with F one of Crash(T), Restart(T), Pause(T), Resume(T), Partition([[..], ..]), Isolate(T), Cut(from: [..], to: [..]), Heal, Links(scope: .., latency/loss/duplicate: ..), ClockSkew(target: T, offset: \"-50ms\"), ClockDrift(target: T, ppm: N)"
     );
     println!(
@@ -39,7 +42,7 @@ pub fn run(args: &ListArgs) -> u8 {
         "nemesis:     kinds from Crash, Pause, Partition, Isolate, OneWay, Loss, Duplicate, Latency, ClockSkew, ClockDrift, LeaderCrash, LeaderPause, LeaderIsolate, Bounce, LeaderChurn"
     );
     println!(
-        "checks:      Invariants, Linearizable, Liveness(within: \"<time>\"); expect: Pass | Violation(\"<check or invariant>\")"
+        "checks:      Invariants, Linearizable, Liveness(within: \"<time>\"), Coverage(fraction: 0.99), Convergence(within: \"<time>\"); expect: Pass | Violation(\"<check or invariant>\")"
     );
     let dir = args
         .dir

@@ -1,5 +1,6 @@
 //! From a run's [`History`] to the checker's operations on the key-value model.
 
+use super::model::Model as _;
 use super::models::KvModel;
 use super::ops::Op;
 use super::partition::check;
@@ -35,6 +36,25 @@ pub fn kv_ops(history: &History) -> (Vec<Op<Operation, OpOutput>>, Vec<u64>) {
 /// Checks a run's history against the key-value model, key by key. Counterexample
 /// indices are [`HistoryOp::id`](crate::history::HistoryOp)s.
 pub fn check_history(history: &History, options: &CheckOptions) -> CheckReport {
+    if let Some(other) = history
+        .ops()
+        .iter()
+        .find(|h| matches!(h.op, Operation::Broadcast { .. }))
+    {
+        // Linearizability of a key-value map says nothing about dissemination.
+        return CheckReport {
+            verdict: super::Verdict::Unknown {
+                reason: format!(
+                    "the history holds {} operations, which the key-value model does not describe",
+                    other.op.kind()
+                ),
+            },
+            model: KvModel.name().to_string(),
+            ops: history.len(),
+            partitions: 0,
+            steps: 0,
+        };
+    }
     let (ops, ids) = kv_ops(history);
     let mut report = check(&KvModel, &ops, options);
     if let super::Verdict::NotLinearizable { counterexample } = &mut report.verdict {

@@ -513,6 +513,12 @@ fn generate_kv(rng: &mut ChaCha8Rng, n: usize, clients: usize) -> Vec<Op<Operati
                         }
                         OpOutput::Cas(ok)
                     }
+                    // The generator draws neither; they only complete the match.
+                    Operation::Delete { .. } => {
+                        v.clear();
+                        OpOutput::Done
+                    }
+                    Operation::Broadcast { .. } => OpOutput::Done,
                 };
                 Some((i, Some(out)))
             }

@@ -33,6 +33,7 @@ impl Model for KvModel {
             (Operation::Get { .. }, OpOutput::Value(v)) => (v == state).then(|| state.clone()),
             (Operation::Put { value, .. }, OpOutput::Done) => Some(value.clone()),
             (Operation::Append { value, .. }, OpOutput::Done) => Some(concat(state, value)),
+            (Operation::Delete { .. }, OpOutput::Done) => Some(String::new()),
             (Operation::Cas { expected, new, .. }, OpOutput::Cas(ok)) => {
                 if state == expected {
                     ok.then(|| new.clone())
@@ -50,6 +51,9 @@ impl Model for KvModel {
             Operation::Put { value, .. } => Some(value.clone()),
             Operation::Append { value, .. } => Some(concat(state, value)),
             Operation::Cas { expected, new, .. } => (state == expected).then(|| new.clone()),
+            Operation::Delete { .. } => Some(String::new()),
+            // Not a key-value operation: `check_history` refuses such histories first.
+            Operation::Broadcast { .. } => None,
         }
     }
 
@@ -70,6 +74,8 @@ impl Model for KvModel {
             Operation::Put { key, value } => format!("put {key} {value:?}"),
             Operation::Cas { key, expected, new } => format!("cas {key} {expected:?} -> {new:?}"),
             Operation::Append { key, value } => format!("append {key} {value:?}"),
+            Operation::Delete { key } => format!("delete {key}"),
+            Operation::Broadcast { id } => format!("broadcast {id}"),
         };
         let answer = match output {
             None => "unknown".to_string(),
