@@ -304,3 +304,18 @@ fn cli_fuzz_with_a_bug_writes_a_shrunk_reproducer_that_replays() {
         assert!(out.contains("same fingerprint as recorded"), "{out}");
     }
 }
+
+/// The large scenarios (thousands of nodes, the published-number sweeps) are too slow for
+/// every test run, but a typo in one must still fail here.
+#[test]
+fn large_scenarios_load_and_validate() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("gossip/large");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap().flatten() {
+        if e.path().extension().is_some_and(|x| x == "ron") {
+            scenarios::load::load(&e.path()).unwrap_or_else(|err| panic!("{err}"));
+            n += 1;
+        }
+    }
+    assert!(n >= 8, "{n} large scenarios in {}", dir.display());
+}
