@@ -24,6 +24,8 @@ pub struct Context {
     pub bugs: Vec<&'static str>,
     /// Whether the protocol serves key-value clients.
     pub serves_kv: bool,
+    /// Whether the protocol serves transaction clients (the atomic-commit family).
+    pub serves_txn: bool,
     /// The system model, which scheduled faults must respect.
     pub model: crate::format::Model,
     /// The run's duration: faults must happen before it ends.
@@ -212,6 +214,16 @@ pub(crate) fn check_kv_served() -> Result<(), String> {
     match context(|c| (c.serves_kv, c.protocol)) {
         Some((false, p)) => Err(format!(
             "{p} serves no key-value clients; remove the workload or pick a protocol of the key-value family"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Whether the transaction workload may be used with the scenario's protocol.
+pub(crate) fn check_txn_served() -> Result<(), String> {
+    match context(|c| (c.serves_txn, c.protocol)) {
+        Some((false, p)) => Err(format!(
+            "{p} serves no transactions; remove the workload or pick a protocol of the atomic-commit family"
         )),
         _ => Ok(()),
     }

@@ -76,6 +76,7 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, LoadError> {
         protocol: info.name,
         bugs: info.bugs.iter().map(|b| b.name).collect(),
         serves_kv: info.family == protocols::Family::KeyValue,
+        serves_txn: info.family == protocols::Family::AtomicCommit,
         model: first.model.clone(),
         duration: first.duration.0,
     };
@@ -235,6 +236,11 @@ fn validate_whole(s: &Scenario, text: &str, file: &str) -> Result<(), LoadError>
                 s.nodes
             ),
         );
+    }
+    if let WorkloadSpec::Transactions(t) = &s.workload
+        && let Err(m) = sim_core::txn_workload::TxnWorkload::new(t.shape(), t.txns)
+    {
+        return err("Transactions", "workload", m);
     }
     if let WorkloadSpec::KeyValue(kv) = &s.workload {
         if kv.keys == 0 {

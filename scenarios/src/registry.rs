@@ -1,5 +1,6 @@
 //! The protocols a scenario can name, and the one place that maps a name to its type.
 
+use protocols::commit::{ThreePhaseCommit, ThreePhaseConfig, TwoPhaseCommit, TwoPhaseConfig};
 use protocols::echo::{Echo, EchoConfig};
 use protocols::raft::{Raft, RaftConfig};
 use protocols::{Family, ProtocolSpec};
@@ -12,6 +13,10 @@ pub enum ProtocolChoice {
     Echo(EchoConfig),
     /// Raft, serving a replicated key-value store.
     Raft(RaftConfig),
+    /// Two-phase commit (presumed abort), serving transactions.
+    TwoPhaseCommit(TwoPhaseConfig),
+    /// Three-phase commit with its termination protocol, serving transactions.
+    ThreePhaseCommit(ThreePhaseConfig),
 }
 
 /// Static facts of a protocol, for validation and `faultline list`.
@@ -41,7 +46,12 @@ where
 
 /// Every protocol a scenario can use.
 pub fn all() -> Vec<ProtocolInfo> {
-    vec![info::<Echo>(), info::<Raft>()]
+    vec![
+        info::<Echo>(),
+        info::<Raft>(),
+        info::<TwoPhaseCommit>(),
+        info::<ThreePhaseCommit>(),
+    ]
 }
 
 impl ProtocolChoice {
@@ -50,6 +60,8 @@ impl ProtocolChoice {
         match self {
             ProtocolChoice::Echo(_) => info::<Echo>(),
             ProtocolChoice::Raft(_) => info::<Raft>(),
+            ProtocolChoice::TwoPhaseCommit(_) => info::<TwoPhaseCommit>(),
+            ProtocolChoice::ThreePhaseCommit(_) => info::<ThreePhaseCommit>(),
         }
     }
 }
@@ -66,6 +78,14 @@ macro_rules! with_protocol {
             }
             $crate::registry::ProtocolChoice::Raft($cfg) => {
                 type $P = protocols::raft::Raft;
+                $body
+            }
+            $crate::registry::ProtocolChoice::TwoPhaseCommit($cfg) => {
+                type $P = protocols::commit::TwoPhaseCommit;
+                $body
+            }
+            $crate::registry::ProtocolChoice::ThreePhaseCommit($cfg) => {
+                type $P = protocols::commit::ThreePhaseCommit;
                 $body
             }
         }

@@ -41,6 +41,13 @@ pub enum Operation {
         /// What is appended.
         value: String,
     },
+    /// A transaction (atomic commit): read `reads` and write `writes`, all or nothing.
+    Txn {
+        /// Keys read; their values come back if the transaction commits.
+        reads: Vec<u64>,
+        /// Keys written, with their new values.
+        writes: Vec<(u64, String)>,
+    },
 }
 
 impl Operation {
@@ -51,6 +58,12 @@ impl Operation {
             | Operation::Put { key, .. }
             | Operation::Cas { key, .. }
             | Operation::Append { key, .. } => *key,
+            // A transaction spans keys; its first key stands for it in per-key views.
+            Operation::Txn { reads, writes } => writes
+                .first()
+                .map(|w| w.0)
+                .or_else(|| reads.first().copied())
+                .unwrap_or(0),
         }
     }
 
@@ -61,6 +74,7 @@ impl Operation {
             Operation::Put { .. } => "put",
             Operation::Cas { .. } => "cas",
             Operation::Append { .. } => "append",
+            Operation::Txn { .. } => "txn",
         }
     }
 
@@ -81,6 +95,13 @@ pub enum OpOutput {
     Done,
     /// Whether a `Cas` took effect (`false`: the key did not hold the expected value).
     Cas(bool),
+    /// What became of a `Txn`: committed with the values it read, or aborted.
+    Txn {
+        /// Whether it committed.
+        committed: bool,
+        /// The values of its read keys (empty if aborted).
+        reads: Vec<(u64, String)>,
+    },
 }
 
 /// What became of an operation.

@@ -486,6 +486,7 @@ fn generate_kv(rng: &mut ChaCha8Rng, n: usize, clients: usize) -> Vec<Op<Operati
                         }
                         OpOutput::Cas(ok)
                     }
+                    Operation::Txn { .. } => unreachable!("the generator draws no transactions"),
                 };
                 Some((i, Some(out)))
             }

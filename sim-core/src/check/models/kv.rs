@@ -50,6 +50,8 @@ impl Model for KvModel {
             Operation::Put { value, .. } => Some(value.clone()),
             Operation::Append { value, .. } => Some(concat(state, value)),
             Operation::Cas { expected, new, .. } => (state == expected).then(|| new.clone()),
+            // Not a key-value operation: `kv_ops` leaves transactions out.
+            Operation::Txn { .. } => None,
         }
     }
 
@@ -70,12 +72,14 @@ impl Model for KvModel {
             Operation::Put { key, value } => format!("put {key} {value:?}"),
             Operation::Cas { key, expected, new } => format!("cas {key} {expected:?} -> {new:?}"),
             Operation::Append { key, value } => format!("append {key} {value:?}"),
+            Operation::Txn { reads, writes } => format!("txn reads {reads:?} writes {writes:?}"),
         };
         let answer = match output {
             None => "unknown".to_string(),
             Some(OpOutput::Value(v)) => format!("{v:?}"),
             Some(OpOutput::Done) | Some(OpOutput::Cas(true)) => "ok".to_string(),
             Some(OpOutput::Cas(false)) => "failed".to_string(),
+            Some(OpOutput::Txn { committed, reads }) => format!("committed {committed} {reads:?}"),
         };
         format!("{call} => {answer}")
     }
