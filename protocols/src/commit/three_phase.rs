@@ -33,8 +33,6 @@ use crate::{BugSwitch, Family, ProtocolSpec};
 pub struct ThreePhaseBugs {
     /// The coordinator sends DoCommit without waiting for every PreCommit acknowledgement.
     pub skip_precommit_ack: bool,
-    /// Vote yes before the vote record is durable.
-    pub vote_before_log: bool,
 }
 
 /// 3PC's settings, the same on every node.
@@ -80,19 +78,12 @@ impl Default for ThreePhaseConfig {
 }
 
 /// 3PC's bug switches, with the check meant to catch each.
-pub const BUG_SWITCHES: &[BugSwitch] = &[
-    BugSwitch {
-        name: "skip_precommit_ack",
-        description: "the coordinator sends DoCommit without waiting for every PreCommit \
+pub const BUG_SWITCHES: &[BugSwitch] = &[BugSwitch {
+    name: "skip_precommit_ack",
+    description: "the coordinator sends DoCommit without waiting for every PreCommit \
                       acknowledgement, so a participant can commit while another is still \
                       uncertain; caught by the commit rule",
-    },
-    BugSwitch {
-        name: "vote_before_log",
-        description: "votes yes before the vote record is durable, so a crash forgets the \
-                      vote; caught by atomicity",
-    },
-];
+}];
 
 /// What 3PC nodes say to each other.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -242,7 +233,7 @@ impl ThreePhaseCommit {
     }
 
     fn sync_votes(&self) -> bool {
-        !self.config.bugs.vote_before_log
+        true
     }
 
     fn answer(
@@ -800,7 +791,6 @@ impl ProtocolSpec for ThreePhaseCommit {
         let b = &mut config.bugs;
         match name {
             "skip_precommit_ack" => b.skip_precommit_ack = true,
-            "vote_before_log" => b.vote_before_log = true,
             _ => return false,
         }
         true
