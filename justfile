@@ -41,3 +41,7 @@ demo seed="1":
 # Everything CI does.
 ci:
     bash .ci/run
+
+# The blocking figure: uncertainty under coordinator crashes, 2PC against 3PC, 1000 seeds each.
+blocking-table:
+    cargo test -p protocols --test commit -- --ignored --nocapture blocking_table

@@ -4,6 +4,7 @@
 use sim_core::Protocol;
 use sim_core::invariant::Invariant;
 
+pub mod commit;
 pub mod echo;
 pub mod gossip;
 pub mod kv;

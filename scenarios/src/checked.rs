@@ -26,6 +26,8 @@ pub struct Context {
     pub serves_kv: bool,
     /// Whether the protocol is of the dissemination family (broadcasts, replicated store).
     pub serves_dissemination: bool,
+    /// Whether the protocol serves transaction clients (the atomic-commit family).
+    pub serves_txn: bool,
     /// The system model, which scheduled faults must respect.
     pub model: crate::format::Model,
     /// The run's duration: faults must happen before it ends.
@@ -224,6 +226,16 @@ pub(crate) fn check_dissemination_served() -> Result<(), String> {
     match context(|c| (c.serves_dissemination, c.protocol)) {
         Some((false, p)) => Err(format!(
             "{p} is not of the dissemination family; Broadcast and Replicated workloads need a protocol such as Gossip"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Whether the transaction workload may be used with the scenario's protocol.
+pub(crate) fn check_txn_served() -> Result<(), String> {
+    match context(|c| (c.serves_txn, c.protocol)) {
+        Some((false, p)) => Err(format!(
+            "{p} serves no transactions; remove the workload or pick a protocol of the atomic-commit family"
         )),
         _ => Ok(()),
     }

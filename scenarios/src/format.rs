@@ -187,6 +187,8 @@ pub enum WorkloadSpec {
     /// Clients of an optimistically replicated store (get, put, delete), each talking to
     /// whichever replica it is next to (dissemination family).
     Replicated(ReplicatedSpec),
+    /// Transaction clients (the atomic-commit family).
+    Transactions(TxnSpec),
 }
 
 impl<'de> Deserialize<'de> for WorkloadSpec {
@@ -198,6 +200,7 @@ impl<'de> Deserialize<'de> for WorkloadSpec {
             KeyValue(KvSpec),
             Broadcast(BroadcastSpec),
             Replicated(ReplicatedSpec),
+            Transactions(TxnSpec),
         }
         match Raw::deserialize(d)? {
             Raw::None => Ok(WorkloadSpec::None),
@@ -212,6 +215,10 @@ impl<'de> Deserialize<'de> for WorkloadSpec {
             Raw::Replicated(r) => {
                 crate::checked::check_dissemination_served().map_err(D::Error::custom)?;
                 Ok(WorkloadSpec::Replicated(r))
+            }
+            Raw::Transactions(t) => {
+                crate::checked::check_txn_served().map_err(D::Error::custom)?;
+                Ok(WorkloadSpec::Transactions(t))
             }
         }
     }
@@ -319,6 +326,31 @@ pub struct ReplicatedSpec {
     pub client_latency: DelaySpec,
 }
 
+/// Transaction clients: each runs `txns` transactions one after another (closed loop),
+/// each reading and writing a few distinct keys.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TxnSpec {
+    /// Number of clients.
+    pub clients: u32,
+    /// Transactions per client.
+    pub txns: u64,
+    /// Pause between an answer and the next transaction.
+    pub think: DelaySpec,
+    /// Number of keys.
+    pub keys: u64,
+    /// Fewest keys one transaction touches.
+    pub min_keys: u64,
+    /// Most keys one transaction touches.
+    pub max_keys: u64,
+    /// Probability that a touched key is only read.
+    pub read_ratio: Prob,
+    /// How long a client waits before the outcome is indeterminate.
+    pub timeout: Positive,
+    /// One-way latency between clients and nodes.
+    pub client_latency: DelaySpec,
+}
+
 impl Default for ReplicatedSpec {
     fn default() -> Self {
         let c = sim_core::client::ClientConfig::default();
@@ -332,6 +364,36 @@ impl Default for ReplicatedSpec {
             timeout: Positive(c.timeout),
             retry: c.retry,
             client_latency: DelaySpec(c.latency),
+        }
+    }
+}
+
+impl Default for TxnSpec {
+    fn default() -> Self {
+        let c = sim_core::client::ClientConfig::default();
+        let shape = sim_core::txn_workload::TxnShape::default();
+        TxnSpec {
+            clients: c.count,
+            txns: 50,
+            think: DelaySpec(sim_core::rng::Delay::Constant(SimDuration::from_millis(1))),
+            keys: shape.keys,
+            min_keys: shape.min_keys,
+            max_keys: shape.max_keys,
+            read_ratio: Prob(shape.read_ratio),
+            timeout: Positive(c.timeout),
+            client_latency: DelaySpec(c.latency),
+        }
+    }
+}
+
+impl TxnSpec {
+    /// The shape of the transactions drawn.
+    pub fn shape(&self) -> sim_core::txn_workload::TxnShape {
+        sim_core::txn_workload::TxnShape {
+            keys: self.keys,
+            min_keys: self.min_keys,
+            max_keys: self.max_keys,
+            read_ratio: self.read_ratio.0,
         }
     }
 }

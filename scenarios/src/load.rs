@@ -77,6 +77,7 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, LoadError> {
         bugs: info.bugs.iter().map(|b| b.name).collect(),
         serves_kv: info.family == protocols::Family::KeyValue,
         serves_dissemination: info.family == protocols::Family::Dissemination,
+        serves_txn: info.family == protocols::Family::AtomicCommit,
         model: first.model.clone(),
         duration: first.duration.0,
     };
@@ -236,6 +237,11 @@ fn validate_whole(s: &Scenario, text: &str, file: &str) -> Result<(), LoadError>
                 s.nodes
             ),
         );
+    }
+    if let WorkloadSpec::Transactions(t) = &s.workload
+        && let Err(m) = sim_core::txn_workload::TxnWorkload::new(t.shape(), t.txns)
+    {
+        return err("Transactions", "workload", m);
     }
     if let WorkloadSpec::KeyValue(kv) = &s.workload {
         if kv.keys == 0 {

@@ -1,5 +1,6 @@
 //! The protocols a scenario can name, and the one place that maps a name to its type.
 
+use protocols::commit::{ThreePhaseCommit, ThreePhaseConfig, TwoPhaseCommit, TwoPhaseConfig};
 use protocols::echo::{Echo, EchoConfig};
 use protocols::gossip::{Gossip, GossipConfig};
 use protocols::raft::{Raft, RaftConfig};
@@ -15,6 +16,10 @@ pub enum ProtocolChoice {
     Raft(RaftConfig),
     /// Rumor mongering and anti-entropy (dissemination family).
     Gossip(GossipConfig),
+    /// Two-phase commit (presumed abort), serving transactions.
+    TwoPhaseCommit(TwoPhaseConfig),
+    /// Three-phase commit with its termination protocol, serving transactions.
+    ThreePhaseCommit(ThreePhaseConfig),
 }
 
 /// Static facts of a protocol, for validation and `faultline list`.
@@ -44,7 +49,13 @@ where
 
 /// Every protocol a scenario can use.
 pub fn all() -> Vec<ProtocolInfo> {
-    vec![info::<Echo>(), info::<Raft>(), info::<Gossip>()]
+    vec![
+        info::<Echo>(),
+        info::<Raft>(),
+        info::<Gossip>(),
+        info::<TwoPhaseCommit>(),
+        info::<ThreePhaseCommit>(),
+    ]
 }
 
 impl ProtocolChoice {
@@ -54,6 +65,8 @@ impl ProtocolChoice {
             ProtocolChoice::Echo(_) => info::<Echo>(),
             ProtocolChoice::Raft(_) => info::<Raft>(),
             ProtocolChoice::Gossip(_) => info::<Gossip>(),
+            ProtocolChoice::TwoPhaseCommit(_) => info::<TwoPhaseCommit>(),
+            ProtocolChoice::ThreePhaseCommit(_) => info::<ThreePhaseCommit>(),
         }
     }
 }
@@ -74,6 +87,14 @@ macro_rules! with_protocol {
             }
             $crate::registry::ProtocolChoice::Gossip($cfg) => {
                 type $P = protocols::gossip::Gossip;
+                $body
+            }
+            $crate::registry::ProtocolChoice::TwoPhaseCommit($cfg) => {
+                type $P = protocols::commit::TwoPhaseCommit;
+                $body
+            }
+            $crate::registry::ProtocolChoice::ThreePhaseCommit($cfg) => {
+                type $P = protocols::commit::ThreePhaseCommit;
                 $body
             }
         }

@@ -127,6 +127,9 @@ pub struct Summary {
     pub expect: Expect,
     /// Whether they agree.
     pub as_expected: bool,
+    /// Atomic commit: how long participants stayed uncertain of outcomes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uncertainty: Option<protocols::commit::blocking::Uncertainty>,
 }
 
 /// A finished run: the summary and the raw result (history, trace data) for reports.
@@ -189,12 +192,12 @@ fn run_typed<P: ProtocolSpec>(
     let seed = options.seed.unwrap_or(s.seed);
     let config = sim_config(s, seed);
     let mut builder = Simulation::<P>::builder(config).protocol_config(cfg.clone());
-    if let WorkloadSpec::KeyValue(kv) = &s.workload {
-        let w = KvWorkload::new(kv.keys, kv.mix, kv.distribution, kv.ops)
-            .map_err(|e| RunError::Build(sim_core::sim::BuildError::Clients(e)))?;
-        builder = builder.workload(w);
-    }
     match &s.workload {
+        WorkloadSpec::KeyValue(kv) => {
+            let w = KvWorkload::new(kv.keys, kv.mix, kv.distribution, kv.ops)
+                .map_err(|e| RunError::Build(sim_core::sim::BuildError::Clients(e)))?;
+            builder = builder.workload(w);
+        }
         WorkloadSpec::Broadcast(b) => {
             builder = builder.workload(BroadcastWorkload::new(b.updates));
         }
@@ -203,7 +206,12 @@ fn run_typed<P: ProtocolSpec>(
                 .map_err(|e| RunError::Build(sim_core::sim::BuildError::Clients(e)))?;
             builder = builder.workload(w);
         }
-        WorkloadSpec::None | WorkloadSpec::KeyValue(_) => {}
+        WorkloadSpec::Transactions(t) => {
+            let w = sim_core::txn_workload::TxnWorkload::new(t.shape(), t.txns)
+                .map_err(|e| RunError::Build(sim_core::sim::BuildError::Clients(e)))?;
+            builder = builder.workload(w);
+        }
+        WorkloadSpec::None => {}
     }
     for t in faults_for(s, seed) {
         builder = builder.fault(t.time(), to_fault(t.fault()));
@@ -215,7 +223,14 @@ fn run_typed<P: ProtocolSpec>(
         builder = builder.trace(TraceBox(trace));
     }
     let result = builder.build()?.run();
-    let summary = summarize(s, P::NAME, seed, bugs, &result);
+    let mut summary = summarize(s, P::NAME, seed, bugs, &result);
+    if P::FAMILY == protocols::Family::AtomicCommit {
+        summary.uncertainty = Some(protocols::commit::blocking::uncertainty(
+            &result.observations,
+            &result.faults,
+            result.end_time,
+        ));
+    }
     Ok(Run { summary, result })
 }
 
@@ -319,6 +334,15 @@ pub fn sim_config(s: &Scenario, seed: u64) -> SimConfig {
             redirect_backoff: SimDuration::ZERO,
             latency: r.client_latency.0.clone(),
         }),
+        WorkloadSpec::Transactions(t) => Some(ClientConfig {
+            count: t.clients,
+            load: Load::Closed {
+                think: t.think.0.clone(),
+            },
+            timeout: t.timeout.0,
+            latency: t.client_latency.0.clone(),
+            ..ClientConfig::default()
+        }),
     };
     // Dissemination goes on after clients are done, and its checks read the facts nodes
     // report.
@@ -336,7 +360,10 @@ pub fn sim_config(s: &Scenario, seed: u64) -> SimConfig {
         network,
         disk: Default::default(),
         clients,
-        record_observations: dissemination,
+        // Dissemination's checks and atomic commit's blocking figures read the facts
+        // nodes report.
+        record_observations: dissemination
+            || s.protocol.info().family == protocols::Family::AtomicCommit,
     }
 }
 
@@ -456,6 +483,7 @@ fn summarize(s: &Scenario, protocol: &str, seed: u64, bugs: Vec<String>, r: &Run
         verdict,
         expect: s.expect.clone(),
         as_expected,
+        uncertainty: None,
     }
 }
 
@@ -655,6 +683,16 @@ impl Summary {
                 );
             }
             o.push('\n');
+        }
+        if let Some(u) = &self.uncertainty {
+            let _ = writeln!(
+                o,
+                "uncertainty  {} prepared, {} never resolved; mean {} max {}",
+                u.prepared,
+                u.unresolved,
+                ms(u.mean_ns),
+                ms(u.max_ns)
+            );
         }
         for f in &self.faults {
             let _ = writeln!(o, "fault        {:>9}  {}", f.at.to_string(), f.description);

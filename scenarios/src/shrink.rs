@@ -23,6 +23,7 @@ pub fn sizes(s: &Scenario) -> Sizes {
             WorkloadSpec::KeyValue(kv) => u64::from(kv.clients) * kv.ops,
             WorkloadSpec::Broadcast(b) => b.updates,
             WorkloadSpec::Replicated(r) => u64::from(r.clients) * r.ops,
+            WorkloadSpec::Transactions(t) => u64::from(t.clients) * t.txns,
             WorkloadSpec::None => 0,
         },
         duration_ns: s.duration.0.0,
@@ -100,6 +101,34 @@ pub fn shrink(s: &Scenario, violation: &str, budget: usize) -> (Scenario, usize)
         for k in candidates {
             let mut c = best.clone();
             c.workload = WorkloadSpec::KeyValue(k);
+            if attempt(&c, &mut runs) {
+                best = c;
+                progressed = true;
+                break;
+            }
+        }
+        if !progressed || runs >= budget {
+            break;
+        }
+    }
+
+    // Transactions: fewer per client, fewer clients.
+    while let WorkloadSpec::Transactions(t) = &best.workload {
+        let mut candidates = Vec::new();
+        if t.txns > 1 {
+            let mut k = t.clone();
+            k.txns /= 2;
+            candidates.push(k);
+        }
+        if t.clients > 1 {
+            let mut k = t.clone();
+            k.clients -= 1;
+            candidates.push(k);
+        }
+        let mut progressed = false;
+        for k in candidates {
+            let mut c = best.clone();
+            c.workload = WorkloadSpec::Transactions(k);
             if attempt(&c, &mut runs) {
                 best = c;
                 progressed = true;

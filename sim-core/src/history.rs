@@ -54,6 +54,13 @@ pub enum Operation {
         /// The update's identity, unique in a run.
         id: u64,
     },
+    /// A transaction (atomic commit): read `reads` and write `writes`, all or nothing.
+    Txn {
+        /// Keys read; their values come back if the transaction commits.
+        reads: Vec<u64>,
+        /// Keys written, with their new values.
+        writes: Vec<(u64, String)>,
+    },
 }
 
 impl Operation {
@@ -66,6 +73,12 @@ impl Operation {
             | Operation::Append { key, .. }
             | Operation::Delete { key } => *key,
             Operation::Broadcast { id } => *id,
+            // A transaction spans keys; its first key stands for it in per-key views.
+            Operation::Txn { reads, writes } => writes
+                .first()
+                .map(|w| w.0)
+                .or_else(|| reads.first().copied())
+                .unwrap_or(0),
         }
     }
 
@@ -78,6 +91,7 @@ impl Operation {
             Operation::Append { .. } => "append",
             Operation::Delete { .. } => "delete",
             Operation::Broadcast { .. } => "broadcast",
+            Operation::Txn { .. } => "txn",
         }
     }
 
@@ -98,6 +112,13 @@ pub enum OpOutput {
     Done,
     /// Whether a `Cas` took effect (`false`: the key did not hold the expected value).
     Cas(bool),
+    /// What became of a `Txn`: committed with the values it read, or aborted.
+    Txn {
+        /// Whether it committed.
+        committed: bool,
+        /// The values of its read keys (empty if aborted).
+        reads: Vec<(u64, String)>,
+    },
 }
 
 /// What became of an operation.

@@ -24,6 +24,7 @@ pub mod rng;
 pub mod sim;
 pub mod time;
 pub mod trace;
+pub mod txn_workload;
 
 pub use fault::{Fault, Target};
 pub use history::{History, Operation};

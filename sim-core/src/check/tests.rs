@@ -519,6 +519,7 @@ fn generate_kv(rng: &mut ChaCha8Rng, n: usize, clients: usize) -> Vec<Op<Operati
                         OpOutput::Done
                     }
                     Operation::Broadcast { .. } => OpOutput::Done,
+                    Operation::Txn { .. } => unreachable!("the generator draws no transactions"),
                 };
                 Some((i, Some(out)))
             }

@@ -54,6 +54,8 @@ impl Model for KvModel {
             Operation::Delete { .. } => Some(String::new()),
             // Not a key-value operation: `check_history` refuses such histories first.
             Operation::Broadcast { .. } => None,
+            // Not a key-value operation: `kv_ops` leaves transactions out.
+            Operation::Txn { .. } => None,
         }
     }
 
@@ -76,12 +78,14 @@ impl Model for KvModel {
             Operation::Append { key, value } => format!("append {key} {value:?}"),
             Operation::Delete { key } => format!("delete {key}"),
             Operation::Broadcast { id } => format!("broadcast {id}"),
+            Operation::Txn { reads, writes } => format!("txn reads {reads:?} writes {writes:?}"),
         };
         let answer = match output {
             None => "unknown".to_string(),
             Some(OpOutput::Value(v)) => format!("{v:?}"),
             Some(OpOutput::Done) | Some(OpOutput::Cas(true)) => "ok".to_string(),
             Some(OpOutput::Cas(false)) => "failed".to_string(),
+            Some(OpOutput::Txn { committed, reads }) => format!("committed {committed} {reads:?}"),
         };
         format!("{call} => {answer}")
     }

@@ -1,0 +1,858 @@
+//! Three-phase commit (Skeen 1981) with its termination protocol.
+//!
+//! CanCommit → votes → PreCommit → acknowledgements → DoCommit. Participants log their
+//! vote and their pre-commit (synced) before answering. The extra round buys
+//! non-blocking termination under crash failures with bounded delays: a participant that
+//! hears nothing for `timeout` suspects whoever should speak (first the coordinator) and
+//! turns to the lowest-ranked participant it does not suspect as the backup coordinator.
+//! The backup asks the others for their states and decides: anyone committed → commit;
+//! anyone aborted → abort; nobody pre-committed → abort; otherwise it pre-commits the
+//! uncertain ones, waits for their acknowledgements, and commits. Alone, this gives the
+//! textbook timeout rules (waiting → abort, pre-committed → commit). A participant that
+//! restarts with an undecided transaction does not decide: it asks the others until one
+//! knows. Under a network partition the two sides decide on their own and can disagree —
+//! the textbook weakness the scenarios show.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use sim_core::history::{OpOutput, Operation};
+use sim_core::invariant::Invariant;
+use sim_core::{
+    ClientRequest, Ctx, Message, NodeId, Protocol, Reply, RequestId, SimDuration, SimTime, TimerId,
+};
+
+use super::obs;
+use super::txn::{Layout, PartState, Participant, TxnBody, TxnId, Vote, VoteOut, mask, txn_id};
+use crate::{BugSwitch, Family, ProtocolSpec};
+
+/// 3PC's deliberate mistakes; all off by default.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ThreePhaseBugs {
+    /// The coordinator sends DoCommit without waiting for every PreCommit acknowledgement.
+    pub skip_precommit_ack: bool,
+}
+
+/// 3PC's settings, the same on every node.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ThreePhaseConfig {
+    /// The coordinating node; every other node is a participant.
+    pub coordinator: u32,
+    /// Probability that a participant votes no on its own.
+    pub vote_no_probability: f64,
+    /// How long the coordinator waits for votes (then aborts) and for PreCommit
+    /// acknowledgements (then commits: the silent ones have crashed).
+    pub vote_timeout: SimDuration,
+    /// How long a participant waits for its locks before it votes no.
+    pub lock_timeout: SimDuration,
+    /// How long a participant waits for the next message of the protocol before it
+    /// suspects the sender, and how long a backup collects states.
+    pub timeout: SimDuration,
+    /// The period of the node's timer, which drives every timeout above.
+    pub tick: SimDuration,
+    /// Check 3PC's commit rule as an invariant (`commit_rule`): nobody commits while a
+    /// live participant is still uncertain. The rule is what makes termination safe, and
+    /// it holds only under the model 3PC is meant for (no partitions); turn the check off
+    /// to watch what a partition does to atomicity itself.
+    pub check_commit_rule: bool,
+    /// Deliberate mistakes.
+    pub bugs: ThreePhaseBugs,
+}
+
+impl Default for ThreePhaseConfig {
+    fn default() -> Self {
+        ThreePhaseConfig {
+            coordinator: 0,
+            vote_no_probability: 0.0,
+            vote_timeout: SimDuration::from_millis(100),
+            lock_timeout: SimDuration::from_millis(50),
+            timeout: SimDuration::from_millis(100),
+            tick: SimDuration::from_millis(5),
+            check_commit_rule: true,
+            bugs: ThreePhaseBugs::default(),
+        }
+    }
+}
+
+/// 3PC's bug switches, with the check meant to catch each.
+pub const BUG_SWITCHES: &[BugSwitch] = &[BugSwitch {
+    name: "skip_precommit_ack",
+    description: "the coordinator sends DoCommit without waiting for every PreCommit \
+                      acknowledgement, so a participant can commit while another is still \
+                      uncertain; caught by the commit rule",
+}];
+
+/// What 3PC nodes say to each other.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ThreePhaseMsg {
+    /// Coordinator → participant: can you commit your share?
+    CanCommit {
+        /// The transaction.
+        txn: TxnId,
+        /// The participant's share.
+        body: TxnBody,
+        /// All its participants (for termination).
+        participants: Vec<NodeId>,
+    },
+    /// Participant → coordinator: the vote.
+    Vote {
+        /// The transaction.
+        txn: TxnId,
+        /// Yes with the values read, or no.
+        vote: Vote,
+    },
+    /// Everyone voted yes: prepare to commit.
+    PreCommit {
+        /// The transaction.
+        txn: TxnId,
+    },
+    /// The PreCommit is logged.
+    PreAck {
+        /// The transaction.
+        txn: TxnId,
+    },
+    /// Commit.
+    DoCommit {
+        /// The transaction.
+        txn: TxnId,
+    },
+    /// Abort.
+    Abort {
+        /// The transaction.
+        txn: TxnId,
+    },
+    /// A backup coordinator asks for the participant's state.
+    StateReq {
+        /// The transaction.
+        txn: TxnId,
+    },
+    /// The answer.
+    StateReport {
+        /// The transaction.
+        txn: TxnId,
+        /// The participant's state.
+        state: PartState,
+    },
+    /// A recovered participant asks for the outcome.
+    Query {
+        /// The transaction.
+        txn: TxnId,
+    },
+}
+
+impl Message for ThreePhaseMsg {
+    fn kind(&self) -> &'static str {
+        match self {
+            ThreePhaseMsg::CanCommit { .. } => "CanCommit",
+            ThreePhaseMsg::Vote { .. } => "Vote",
+            ThreePhaseMsg::PreCommit { .. } => "PreCommit",
+            ThreePhaseMsg::PreAck { .. } => "PreAck",
+            ThreePhaseMsg::DoCommit { .. } => "DoCommit",
+            ThreePhaseMsg::Abort { .. } => "Abort",
+            ThreePhaseMsg::StateReq { .. } => "StateReq",
+            ThreePhaseMsg::StateReport { .. } => "StateReport",
+            ThreePhaseMsg::Query { .. } => "Query",
+        }
+    }
+    fn size(&self) -> usize {
+        match self {
+            ThreePhaseMsg::CanCommit {
+                body, participants, ..
+            } => 16 + body.size() + 4 * participants.len(),
+            ThreePhaseMsg::Vote {
+                vote: Vote::Yes(r), ..
+            } => 16 + r.iter().map(|(_, v)| 8 + v.len()).sum::<usize>(),
+            _ => 16,
+        }
+    }
+}
+
+/// Where a transaction stands at the coordinator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Phase {
+    Voting(BTreeSet<NodeId>),
+    PreCommitting(BTreeSet<NodeId>),
+    Done(bool),
+}
+
+#[derive(Clone, Debug)]
+struct CoordTxn {
+    participants: Vec<NodeId>,
+    phase: Phase,
+    reads: Vec<(u64, String)>,
+    clients: Vec<RequestId>,
+    deadline: SimTime,
+}
+
+/// A backup coordinator's progress.
+#[derive(Clone, Debug)]
+enum Backup {
+    /// Collecting the states of the participants it does not suspect.
+    Collect(BTreeMap<NodeId, PartState>),
+    /// Pre-committing these uncertain participants before it commits.
+    PreCommit(BTreeSet<NodeId>),
+}
+
+/// A participant's termination protocol for one transaction.
+#[derive(Clone, Debug, Default)]
+struct Termination {
+    suspected: BTreeSet<NodeId>,
+    backup: Option<Backup>,
+}
+
+const TICK: TimerId = TimerId(1);
+
+/// One 3PC node: the coordinator, or a participant.
+#[derive(Debug)]
+pub struct ThreePhaseCommit {
+    id: NodeId,
+    config: ThreePhaseConfig,
+    layout: Layout,
+    coord: BTreeMap<TxnId, CoordTxn>,
+    part: Participant,
+    terms: BTreeMap<TxnId, Termination>,
+    /// Undecided transactions found on disk at a restart: asked about, never decided here.
+    recovering: BTreeSet<TxnId>,
+}
+
+impl ThreePhaseCommit {
+    /// Whether this node coordinates.
+    pub fn is_coordinator(&self) -> bool {
+        self.id == self.layout.coordinator
+    }
+    /// The participant state (store, locks, transactions).
+    pub fn participant(&self) -> &Participant {
+        &self.part
+    }
+    /// Whether this node restarted with `txn` undecided and is asking about it.
+    pub fn is_recovering(&self, txn: TxnId) -> bool {
+        self.recovering.contains(&txn)
+    }
+
+    fn sync_votes(&self) -> bool {
+        true
+    }
+
+    fn answer(
+        ctx: &mut Ctx<'_, ThreePhaseMsg>,
+        clients: &[RequestId],
+        committed: bool,
+        reads: &[(u64, String)],
+    ) {
+        for &id in clients {
+            ctx.reply(
+                id,
+                Reply::Ok(OpOutput::Txn {
+                    committed,
+                    reads: if committed {
+                        reads.to_vec()
+                    } else {
+                        Vec::new()
+                    },
+                }),
+            );
+        }
+    }
+
+    // ---- coordinator ----
+
+    fn begin(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, req: ClientRequest) {
+        let Operation::Txn { reads, writes } = req.op else {
+            ctx.reply(req.id, Reply::Fail("3PC serves transactions only".into()));
+            return;
+        };
+        let txn = txn_id(req.id);
+        if let Some(t) = self.coord.get_mut(&txn) {
+            match t.phase {
+                Phase::Done(c) => Self::answer(ctx, &[req.id], c, &t.reads),
+                _ => t.clients.push(req.id),
+            }
+            return;
+        }
+        let shares = self.layout.split(&TxnBody { reads, writes });
+        if shares.is_empty() {
+            ctx.reply(
+                req.id,
+                Reply::Fail("no participant holds these keys".into()),
+            );
+            return;
+        }
+        let participants: Vec<NodeId> = shares.keys().copied().collect();
+        ctx.observe(obs::BEGIN, txn, mask(&participants));
+        for (&p, body) in &shares {
+            ctx.send(
+                p,
+                ThreePhaseMsg::CanCommit {
+                    txn,
+                    body: body.clone(),
+                    participants: participants.clone(),
+                },
+            );
+        }
+        let deadline = ctx.now() + self.config.vote_timeout;
+        self.coord.insert(
+            txn,
+            CoordTxn {
+                participants,
+                phase: Phase::Voting(BTreeSet::new()),
+                reads: Vec::new(),
+                clients: vec![req.id],
+                deadline,
+            },
+        );
+    }
+
+    fn on_vote(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, from: NodeId, txn: TxnId, vote: Vote) {
+        let Some(t) = self.coord.get_mut(&txn) else {
+            return;
+        };
+        let Phase::Voting(voted) = &mut t.phase else {
+            return;
+        };
+        if !t.participants.contains(&from) {
+            return;
+        }
+        match vote {
+            Vote::No => self.coord_abort(ctx, txn, false),
+            Vote::Yes(reads) => {
+                if voted.insert(from) {
+                    t.reads.extend(reads);
+                }
+                if voted.len() == t.participants.len() {
+                    t.reads.sort();
+                    for &p in &t.participants {
+                        ctx.send(p, ThreePhaseMsg::PreCommit { txn });
+                    }
+                    t.phase = Phase::PreCommitting(BTreeSet::new());
+                    t.deadline = ctx.now() + self.config.vote_timeout;
+                    if self.config.bugs.skip_precommit_ack {
+                        self.coord_commit(ctx, txn);
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_preack_at_coordinator(
+        &mut self,
+        ctx: &mut Ctx<'_, ThreePhaseMsg>,
+        from: NodeId,
+        txn: TxnId,
+    ) {
+        let Some(t) = self.coord.get_mut(&txn) else {
+            return;
+        };
+        let Phase::PreCommitting(acked) = &mut t.phase else {
+            return;
+        };
+        acked.insert(from);
+        if acked.len() == t.participants.len() {
+            self.coord_commit(ctx, txn);
+        }
+    }
+
+    fn coord_commit(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, txn: TxnId) {
+        let Some(t) = self.coord.get_mut(&txn) else {
+            return;
+        };
+        ctx.observe(obs::COORD_DECIDE, txn, 1);
+        for &p in &t.participants {
+            ctx.send(p, ThreePhaseMsg::DoCommit { txn });
+        }
+        t.phase = Phase::Done(true);
+        let clients = std::mem::take(&mut t.clients);
+        Self::answer(ctx, &clients, true, &t.reads);
+    }
+
+    fn coord_abort(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, txn: TxnId, timeout: bool) {
+        let Some(t) = self.coord.get_mut(&txn) else {
+            return;
+        };
+        if timeout {
+            ctx.observe(obs::TIMEOUT, txn, 0);
+        }
+        ctx.observe(obs::COORD_DECIDE, txn, 0);
+        for &p in &t.participants {
+            ctx.send(p, ThreePhaseMsg::Abort { txn });
+        }
+        t.phase = Phase::Done(false);
+        let clients = std::mem::take(&mut t.clients);
+        Self::answer(ctx, &clients, false, &[]);
+    }
+
+    fn coordinator_tick(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, now: SimTime) {
+        let due: Vec<(TxnId, bool)> = self
+            .coord
+            .iter()
+            .filter(|(_, t)| t.deadline <= now)
+            .filter_map(|(id, t)| match t.phase {
+                Phase::Voting(_) => Some((*id, false)),
+                Phase::PreCommitting(_) => Some((*id, true)),
+                Phase::Done(_) => None,
+            })
+            .collect();
+        for (txn, precommitting) in due {
+            if precommitting {
+                // The participants that did not acknowledge have crashed (crash failures,
+                // bounded delays): everyone alive is pre-committed.
+                ctx.observe(obs::TIMEOUT, txn, 0);
+                self.coord_commit(ctx, txn);
+            } else {
+                self.coord_abort(ctx, txn, true);
+            }
+        }
+    }
+
+    // ---- participant ----
+
+    fn send_votes(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, votes: Vec<VoteOut>) {
+        for (txn, to, vote) in votes {
+            if matches!(vote, Vote::Yes(_)) {
+                self.wait(ctx, txn);
+            }
+            ctx.send(to, ThreePhaseMsg::Vote { txn, vote });
+        }
+    }
+
+    /// Restarts the wait for the next protocol message about `txn`.
+    fn wait(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, txn: TxnId) {
+        let d = ctx.now() + self.config.timeout;
+        if let Some(t) = self.part.txns.get_mut(&txn) {
+            t.deadline = d;
+        }
+    }
+
+    fn on_can_commit(
+        &mut self,
+        ctx: &mut Ctx<'_, ThreePhaseMsg>,
+        from: NodeId,
+        txn: TxnId,
+        body: TxnBody,
+        participants: Vec<NodeId>,
+    ) {
+        match self.part.state(txn) {
+            Some(PartState::Aborted) => {
+                ctx.send(
+                    from,
+                    ThreePhaseMsg::Vote {
+                        txn,
+                        vote: Vote::No,
+                    },
+                );
+                return;
+            }
+            Some(_) => return,
+            None => {}
+        }
+        let no = self.config.vote_no_probability > 0.0
+            && ctx
+                .rng()
+                .random_bool(self.config.vote_no_probability.min(1.0));
+        let deadline = ctx.now() + self.config.lock_timeout;
+        let sync = self.sync_votes();
+        if let Some(vote) =
+            self.part
+                .on_vote_request(ctx, txn, body, participants, from, no, deadline, sync)
+        {
+            self.send_votes(ctx, vec![(txn, from, vote)]);
+        }
+    }
+
+    fn on_precommit(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, from: NodeId, txn: TxnId) {
+        match self.part.state(txn) {
+            Some(PartState::Prepared) => self.part.precommit(ctx, txn),
+            Some(PartState::PreCommitted | PartState::Committed) => {}
+            _ => return,
+        }
+        self.recovering.remove(&txn);
+        if let Some(t) = self.part.txns.get_mut(&txn) {
+            t.coordinator = from;
+        }
+        self.wait(ctx, txn);
+        ctx.send(from, ThreePhaseMsg::PreAck { txn });
+    }
+
+    fn apply(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, txn: TxnId, commit: bool) {
+        let sync = self.sync_votes();
+        let votes = if commit {
+            self.part.commit(ctx, txn, sync)
+        } else {
+            if self.part.state(txn) == Some(PartState::Committed) {
+                return;
+            }
+            self.part.abort_and_grant(ctx, txn, sync)
+        };
+        self.terms.remove(&txn);
+        self.recovering.remove(&txn);
+        self.send_votes(ctx, votes);
+    }
+
+    fn on_state_req(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, from: NodeId, txn: TxnId) {
+        let state = match self.part.state(txn) {
+            Some(s @ (PartState::Prepared | PartState::PreCommitted)) => {
+                // Follow this backup: it outranks everyone it suspects.
+                let term = self.terms.entry(txn).or_default();
+                if from > self.id && term.backup.is_some() {
+                    // A lower-ranked node is alive (this one): it stays the backup.
+                    return;
+                }
+                term.backup = None;
+                term.suspected.insert(self.layout.coordinator);
+                for p in self.layout.participants.iter().filter(|p| **p < from) {
+                    term.suspected.insert(*p);
+                }
+                if let Some(t) = self.part.txns.get_mut(&txn) {
+                    t.coordinator = from;
+                }
+                self.recovering.remove(&txn);
+                self.wait(ctx, txn);
+                s
+            }
+            Some(s @ (PartState::Committed | PartState::Aborted)) => s,
+            Some(PartState::Locking) | None => {
+                // Not voted yes: free to abort.
+                ctx.observe(obs::TIMEOUT, txn, 0);
+                let sync = self.sync_votes();
+                let votes = self.part.abort_and_grant(ctx, txn, sync);
+                self.send_votes(ctx, votes);
+                PartState::Aborted
+            }
+        };
+        ctx.send(from, ThreePhaseMsg::StateReport { txn, state });
+    }
+
+    fn on_state_report(
+        &mut self,
+        ctx: &mut Ctx<'_, ThreePhaseMsg>,
+        from: NodeId,
+        txn: TxnId,
+        state: PartState,
+    ) {
+        let Some(term) = self.terms.get_mut(&txn) else {
+            return;
+        };
+        let Some(Backup::Collect(states)) = &mut term.backup else {
+            return;
+        };
+        states.insert(from, state);
+        let everyone = self.part.txns.get(&txn).is_some_and(|t| {
+            t.participants
+                .iter()
+                .all(|p| term.suspected.contains(p) || states.contains_key(p))
+        });
+        if everyone || state.decided() {
+            self.backup_decide(ctx, txn);
+        }
+    }
+
+    fn on_preack_at_backup(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, from: NodeId, txn: TxnId) {
+        let Some(Termination {
+            backup: Some(Backup::PreCommit(waiting)),
+            ..
+        }) = self.terms.get_mut(&txn)
+        else {
+            return;
+        };
+        waiting.remove(&from);
+        if waiting.is_empty() {
+            self.backup_finish(ctx, txn, true);
+        }
+    }
+
+    /// The backup's decision rule, from the states collected.
+    fn backup_decide(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, txn: TxnId) {
+        let Some(Termination {
+            backup: Some(Backup::Collect(states)),
+            ..
+        }) = self.terms.get(&txn)
+        else {
+            return;
+        };
+        let mut states = states.clone();
+        if let Some(s) = self.part.state(txn) {
+            states.insert(self.id, s);
+        }
+        let any = |s: PartState| states.values().any(|x| *x == s);
+        if any(PartState::Committed) {
+            self.backup_finish(ctx, txn, true);
+        } else if any(PartState::Aborted) || !any(PartState::PreCommitted) {
+            self.backup_finish(ctx, txn, false);
+        } else {
+            self.part.precommit(ctx, txn);
+            let uncertain: BTreeSet<NodeId> = states
+                .iter()
+                .filter(|(p, s)| **s == PartState::Prepared && **p != self.id)
+                .map(|(p, _)| *p)
+                .collect();
+            for &p in &uncertain {
+                ctx.send(p, ThreePhaseMsg::PreCommit { txn });
+            }
+            if uncertain.is_empty() || self.config.bugs.skip_precommit_ack {
+                self.backup_finish(ctx, txn, true);
+            } else {
+                if let Some(term) = self.terms.get_mut(&txn) {
+                    term.backup = Some(Backup::PreCommit(uncertain));
+                }
+                self.wait(ctx, txn);
+            }
+        }
+    }
+
+    fn backup_finish(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, txn: TxnId, commit: bool) {
+        ctx.observe(obs::COORD_DECIDE, txn, u64::from(commit));
+        let others: Vec<NodeId> = self
+            .part
+            .txns
+            .get(&txn)
+            .map_or(Vec::new(), |t| t.participants.clone());
+        for p in others.into_iter().filter(|p| *p != self.id) {
+            let msg = if commit {
+                ThreePhaseMsg::DoCommit { txn }
+            } else {
+                ThreePhaseMsg::Abort { txn }
+            };
+            ctx.send(p, msg);
+        }
+        self.apply(ctx, txn, commit);
+    }
+
+    /// A timeout on an undecided transaction: the next step of termination.
+    fn on_overdue(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, txn: TxnId) {
+        let Some(t) = self.part.txns.get(&txn) else {
+            return;
+        };
+        let participants = t.participants.clone();
+        let expected = t.coordinator;
+        if self.recovering.contains(&txn) {
+            for p in participants.iter().filter(|p| **p != self.id) {
+                ctx.send(*p, ThreePhaseMsg::Query { txn });
+            }
+            self.wait(ctx, txn);
+            return;
+        }
+        ctx.observe(obs::TIMEOUT, txn, 0);
+        let term = self.terms.entry(txn).or_default();
+        match term.backup {
+            Some(Backup::Collect(_)) => return self.backup_decide(ctx, txn),
+            // The silent ones have crashed: everyone alive is pre-committed.
+            Some(Backup::PreCommit(_)) => return self.backup_finish(ctx, txn, true),
+            None => {}
+        }
+        term.suspected.insert(self.layout.coordinator);
+        if expected != self.id {
+            term.suspected.insert(expected);
+        }
+        let backup = participants
+            .iter()
+            .copied()
+            .find(|p| !term.suspected.contains(p))
+            .unwrap_or(self.id);
+        if backup == self.id {
+            term.backup = Some(Backup::Collect(BTreeMap::new()));
+            let suspected = term.suspected.clone();
+            for p in participants
+                .iter()
+                .filter(|p| **p != self.id && !suspected.contains(p))
+            {
+                ctx.send(*p, ThreePhaseMsg::StateReq { txn });
+            }
+        }
+        if let Some(t) = self.part.txns.get_mut(&txn) {
+            t.coordinator = backup;
+        }
+        self.wait(ctx, txn);
+        let alone = participants.iter().all(|p| {
+            *p == self.id
+                || self
+                    .terms
+                    .get(&txn)
+                    .is_some_and(|t| t.suspected.contains(p))
+        });
+        if backup == self.id && alone {
+            self.backup_decide(ctx, txn);
+        }
+    }
+
+    fn on_query(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, from: NodeId, txn: TxnId) {
+        let decided = if self.is_coordinator() {
+            match self.coord.get(&txn).map(|t| &t.phase) {
+                Some(Phase::Done(c)) => Some(*c),
+                _ => None,
+            }
+        } else {
+            match self.part.state(txn) {
+                Some(PartState::Committed) => Some(true),
+                Some(PartState::Aborted) => Some(false),
+                _ => None,
+            }
+        };
+        match decided {
+            Some(true) => ctx.send(from, ThreePhaseMsg::DoCommit { txn }),
+            Some(false) => ctx.send(from, ThreePhaseMsg::Abort { txn }),
+            None => {}
+        }
+    }
+
+    fn participant_tick(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, now: SimTime) {
+        let votes = self.part.expire_lock_waits(ctx, now);
+        self.send_votes(ctx, votes);
+        for txn in self.part.overdue(now) {
+            self.on_overdue(ctx, txn);
+        }
+    }
+}
+
+impl Protocol for ThreePhaseCommit {
+    type Msg = ThreePhaseMsg;
+    type Config = ThreePhaseConfig;
+
+    fn start(ctx: &mut Ctx<'_, ThreePhaseMsg>, config: &ThreePhaseConfig) -> Self {
+        let layout = Layout::new(ctx.cluster_size(), config.coordinator);
+        let now = ctx.now();
+        let part = Participant::load(ctx.disk(), layout.coordinator, now);
+        let recovering = part
+            .txns
+            .iter()
+            .filter(|(_, t)| !t.state.decided())
+            .map(|(id, _)| *id)
+            .collect();
+        ctx.set_timer(TICK, config.tick);
+        ThreePhaseCommit {
+            id: ctx.id(),
+            config: config.clone(),
+            layout,
+            coord: BTreeMap::new(),
+            part,
+            terms: BTreeMap::new(),
+            recovering,
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, from: NodeId, msg: ThreePhaseMsg) {
+        let coordinator = self.is_coordinator();
+        match msg {
+            ThreePhaseMsg::CanCommit {
+                txn,
+                body,
+                participants,
+            } if !coordinator => self.on_can_commit(ctx, from, txn, body, participants),
+            ThreePhaseMsg::Vote { txn, vote } if coordinator => self.on_vote(ctx, from, txn, vote),
+            ThreePhaseMsg::PreCommit { txn } if !coordinator => self.on_precommit(ctx, from, txn),
+            ThreePhaseMsg::PreAck { txn } if coordinator => {
+                self.on_preack_at_coordinator(ctx, from, txn)
+            }
+            ThreePhaseMsg::PreAck { txn } => self.on_preack_at_backup(ctx, from, txn),
+            ThreePhaseMsg::DoCommit { txn } if !coordinator => self.apply(ctx, txn, true),
+            ThreePhaseMsg::Abort { txn } if !coordinator => self.apply(ctx, txn, false),
+            ThreePhaseMsg::StateReq { txn } if !coordinator => self.on_state_req(ctx, from, txn),
+            ThreePhaseMsg::StateReport { txn, state } if !coordinator => {
+                self.on_state_report(ctx, from, txn, state)
+            }
+            ThreePhaseMsg::Query { txn } => self.on_query(ctx, from, txn),
+            _ => {}
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, timer: TimerId) {
+        if timer != TICK {
+            return;
+        }
+        let now = ctx.now();
+        if self.is_coordinator() {
+            self.coordinator_tick(ctx, now);
+        } else {
+            self.participant_tick(ctx, now);
+        }
+        ctx.set_timer(TICK, self.config.tick);
+    }
+
+    fn on_request(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, request: ClientRequest) {
+        if self.is_coordinator() {
+            self.begin(ctx, request);
+        } else {
+            ctx.reply(request.id, Reply::Redirect(Some(self.layout.coordinator)));
+        }
+    }
+
+    fn is_leader(&self) -> bool {
+        self.is_coordinator()
+    }
+}
+
+impl ProtocolSpec for ThreePhaseCommit {
+    const NAME: &'static str = "ThreePhaseCommit";
+    const FAMILY: Family = Family::AtomicCommit;
+    const BUGS: &'static [BugSwitch] = BUG_SWITCHES;
+
+    fn enable_bug(config: &mut ThreePhaseConfig, name: &str) -> bool {
+        let b = &mut config.bugs;
+        match name {
+            "skip_precommit_ack" => b.skip_precommit_ack = true,
+            _ => return false,
+        }
+        true
+    }
+
+    fn invariants(config: &ThreePhaseConfig) -> Vec<Box<dyn Invariant<Self>>> {
+        let mut all = super::invariants::all();
+        if config.check_commit_rule {
+            all.push(Box::new(CommitRule::default()));
+        }
+        all
+    }
+}
+
+/// 3PC's commit rule (Skeen): when anyone commits a transaction, no live participant of
+/// it is still uncertain (voted yes, not pre-committed). Termination relies on it: a
+/// backup that finds only uncertain participants aborts, which is safe only if nobody
+/// can have committed. Participants that restarted and are asking are exempt (they never
+/// decide on their own).
+#[derive(Default)]
+pub struct CommitRule {
+    participants: BTreeMap<TxnId, u64>,
+}
+
+impl Invariant<ThreePhaseCommit> for CommitRule {
+    fn name(&self) -> &str {
+        "commit_rule"
+    }
+    fn check(
+        &mut self,
+        world: &sim_core::invariant::World<'_, ThreePhaseCommit>,
+    ) -> Result<(), String> {
+        for o in world.observations {
+            let txn = o.obs.key;
+            match o.obs.kind {
+                obs::BEGIN => {
+                    self.participants.insert(txn, o.obs.value);
+                }
+                obs::DECIDE | obs::COORD_DECIDE if o.obs.value == 1 => {
+                    let mask = self.participants.get(&txn).copied().unwrap_or(0);
+                    for (n, node) in world.nodes() {
+                        let Some(node) = node else { continue };
+                        if n.0 >= 64 || mask & (1 << n.0) == 0 || node.is_recovering(txn) {
+                            continue;
+                        }
+                        if world.status(n) != sim_core::invariant::NodeStatus::Up {
+                            continue;
+                        }
+                        if let Some(s @ (PartState::Prepared | PartState::Locking)) =
+                            node.participant().state(txn)
+                        {
+                            return Err(format!(
+                                "{} committed transaction {txn:#x} while {n} was still \
+                                 uncertain ({s:?})",
+                                o.node
+                            ));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,678 @@
+//! Two-phase commit with presumed abort.
+//!
+//! The coordinator sends PREPARE; each participant locks its keys, logs PREPARED (synced)
+//! and votes yes, or votes no (by chance, or when its locks do not come free in time) and
+//! aborts on its own. All yes: the coordinator logs COMMIT (synced) — the commit point —
+//! sends it, answers the client, and resends it until every participant acknowledges;
+//! then it logs END lazily. A no vote or a missing vote aborts; nothing is logged for an
+//! abort, and a coordinator asked about a transaction it has no record of answers ABORT
+//! (presumed abort). A prepared participant that hears nothing must wait: it asks the
+//! coordinator again every `decision_timeout` and, with `cooperative_termination`, asks
+//! the other participants too (one that has not voted aborts and says so). A restarted
+//! coordinator resends every logged COMMIT without an END; a restarted participant
+//! retakes the locks of its prepared transactions and asks for their outcome.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use sim_core::history::{OpOutput, Operation};
+use sim_core::invariant::Invariant;
+use sim_core::{
+    ClientRequest, Ctx, Message, NodeId, Protocol, Reply, RequestId, SimDuration, SimTime, TimerId,
+};
+
+use super::obs;
+use super::txn::{Layout, PartState, Participant, TxnBody, TxnId, Vote, VoteOut, mask, txn_id};
+use crate::{BugSwitch, Family, ProtocolSpec};
+
+/// 2PC's deliberate mistakes; all off by default.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TwoPhaseBugs {
+    /// Vote yes before the PREPARED record is durable: a crash then forgets the vote.
+    pub vote_before_log: bool,
+    /// A prepared participant that hears nothing decides commit instead of waiting.
+    pub commit_on_timeout: bool,
+}
+
+/// 2PC's settings, the same on every node.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TwoPhaseConfig {
+    /// The coordinating node; every other node is a participant.
+    pub coordinator: u32,
+    /// Probability that a participant votes no on its own.
+    pub vote_no_probability: f64,
+    /// How long the coordinator waits for the votes before it aborts.
+    pub vote_timeout: SimDuration,
+    /// How long a participant waits for its locks before it votes no.
+    pub lock_timeout: SimDuration,
+    /// How long a prepared participant waits before asking for the outcome (again).
+    pub decision_timeout: SimDuration,
+    /// How often the coordinator resends an unacknowledged COMMIT.
+    pub resend_interval: SimDuration,
+    /// The period of the node's timer, which drives every timeout above.
+    pub tick: SimDuration,
+    /// A prepared participant that asks for the outcome asks the other participants too.
+    pub cooperative_termination: bool,
+    /// Deliberate mistakes.
+    pub bugs: TwoPhaseBugs,
+}
+
+impl Default for TwoPhaseConfig {
+    fn default() -> Self {
+        TwoPhaseConfig {
+            coordinator: 0,
+            vote_no_probability: 0.0,
+            vote_timeout: SimDuration::from_millis(100),
+            lock_timeout: SimDuration::from_millis(50),
+            decision_timeout: SimDuration::from_millis(100),
+            resend_interval: SimDuration::from_millis(50),
+            tick: SimDuration::from_millis(5),
+            cooperative_termination: false,
+            bugs: TwoPhaseBugs::default(),
+        }
+    }
+}
+
+/// 2PC's bug switches, with the check meant to catch each.
+pub const BUG_SWITCHES: &[BugSwitch] = &[
+    BugSwitch {
+        name: "vote_before_log",
+        description: "votes yes before the prepared record is durable, so a crash forgets \
+                      the vote and the writes; caught by atomicity",
+    },
+    BugSwitch {
+        name: "commit_on_timeout",
+        description: "a prepared participant commits when the outcome is late instead of \
+                      waiting; caught by atomicity",
+    },
+];
+
+/// What 2PC nodes say to each other.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum TwoPhaseMsg {
+    /// Coordinator → participant: vote on your share of this transaction.
+    Prepare {
+        /// The transaction.
+        txn: TxnId,
+        /// The participant's share.
+        body: TxnBody,
+        /// All its participants (for cooperative termination).
+        participants: Vec<NodeId>,
+    },
+    /// Participant → coordinator: the vote.
+    Vote {
+        /// The transaction.
+        txn: TxnId,
+        /// Yes with the values read, or no.
+        vote: Vote,
+    },
+    /// The outcome (from the coordinator, or from a participant that knows it).
+    Decision {
+        /// The transaction.
+        txn: TxnId,
+        /// Commit or abort.
+        commit: bool,
+    },
+    /// Participant → coordinator: the COMMIT is applied.
+    Ack {
+        /// The transaction.
+        txn: TxnId,
+    },
+    /// A prepared participant asks for the outcome.
+    Query {
+        /// The transaction.
+        txn: TxnId,
+    },
+}
+
+impl Message for TwoPhaseMsg {
+    fn kind(&self) -> &'static str {
+        match self {
+            TwoPhaseMsg::Prepare { .. } => "Prepare",
+            TwoPhaseMsg::Vote { .. } => "Vote",
+            TwoPhaseMsg::Decision { commit: true, .. } => "Commit",
+            TwoPhaseMsg::Decision { commit: false, .. } => "Abort",
+            TwoPhaseMsg::Ack { .. } => "Ack",
+            TwoPhaseMsg::Query { .. } => "Query",
+        }
+    }
+    fn size(&self) -> usize {
+        match self {
+            TwoPhaseMsg::Prepare {
+                body, participants, ..
+            } => 16 + body.size() + 4 * participants.len(),
+            TwoPhaseMsg::Vote {
+                vote: Vote::Yes(r), ..
+            } => 16 + r.iter().map(|(_, v)| 8 + v.len()).sum::<usize>(),
+            _ => 16,
+        }
+    }
+}
+
+/// Where a transaction stands at the coordinator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for votes; those received so far.
+    Voting(BTreeSet<NodeId>),
+    /// COMMIT logged and sent; acknowledged by these.
+    Committing(BTreeSet<NodeId>),
+    /// Done: committed and acknowledged by all, or aborted.
+    Done(bool),
+}
+
+/// The coordinator's view of one transaction.
+#[derive(Clone, Debug)]
+struct CoordTxn {
+    shares: BTreeMap<NodeId, TxnBody>,
+    phase: Phase,
+    reads: Vec<(u64, String)>,
+    clients: Vec<RequestId>,
+    deadline: SimTime,
+}
+
+/// The coordinator's durable COMMIT record (the values read are kept to answer a retry).
+#[derive(Clone, Debug)]
+struct CommitRecord {
+    participants: Vec<NodeId>,
+    reads: Vec<(u64, String)>,
+}
+
+const COMMIT_LOG: &str = "2pc.commit";
+const END_LOG: &str = "2pc.end";
+const TICK: TimerId = TimerId(1);
+
+/// One 2PC node: the coordinator, or a participant.
+#[derive(Debug)]
+pub struct TwoPhaseCommit {
+    id: NodeId,
+    config: TwoPhaseConfig,
+    layout: Layout,
+    coord: BTreeMap<TxnId, CoordTxn>,
+    part: Participant,
+}
+
+impl TwoPhaseCommit {
+    /// Whether this node coordinates.
+    pub fn is_coordinator(&self) -> bool {
+        self.id == self.layout.coordinator
+    }
+    /// The participant state (store, locks, transactions).
+    pub fn participant(&self) -> &Participant {
+        &self.part
+    }
+
+    fn sync_votes(&self) -> bool {
+        !self.config.bugs.vote_before_log
+    }
+
+    fn send_votes(ctx: &mut Ctx<'_, TwoPhaseMsg>, votes: Vec<VoteOut>) {
+        for (txn, to, vote) in votes {
+            ctx.send(to, TwoPhaseMsg::Vote { txn, vote });
+        }
+    }
+
+    fn answer(
+        ctx: &mut Ctx<'_, TwoPhaseMsg>,
+        clients: &[RequestId],
+        committed: bool,
+        reads: &[(u64, String)],
+    ) {
+        for &id in clients {
+            ctx.reply(
+                id,
+                Reply::Ok(OpOutput::Txn {
+                    committed,
+                    reads: if committed {
+                        reads.to_vec()
+                    } else {
+                        Vec::new()
+                    },
+                }),
+            );
+        }
+    }
+
+    // ---- coordinator ----
+
+    fn begin(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, req: ClientRequest) {
+        let Operation::Txn { reads, writes } = req.op else {
+            ctx.reply(req.id, Reply::Fail("2PC serves transactions only".into()));
+            return;
+        };
+        let txn = txn_id(req.id);
+        if let Some(t) = self.coord.get_mut(&txn) {
+            match t.phase {
+                Phase::Voting(_) => t.clients.push(req.id),
+                Phase::Committing(_) | Phase::Done(true) => {
+                    Self::answer(ctx, &[req.id], true, &t.reads)
+                }
+                Phase::Done(false) => Self::answer(ctx, &[req.id], false, &[]),
+            }
+            return;
+        }
+        if let Some(r) = ctx.disk().get::<CommitRecord>(COMMIT_LOG, txn) {
+            let reads = r.reads.clone();
+            Self::answer(ctx, &[req.id], true, &reads);
+            return;
+        }
+        let shares = self.layout.split(&TxnBody { reads, writes });
+        if shares.is_empty() {
+            ctx.reply(
+                req.id,
+                Reply::Fail("no participant holds these keys".into()),
+            );
+            return;
+        }
+        let participants: Vec<NodeId> = shares.keys().copied().collect();
+        ctx.observe(obs::BEGIN, txn, mask(&participants));
+        for (&p, body) in &shares {
+            ctx.send(
+                p,
+                TwoPhaseMsg::Prepare {
+                    txn,
+                    body: body.clone(),
+                    participants: participants.clone(),
+                },
+            );
+        }
+        let deadline = ctx.now() + self.config.vote_timeout;
+        self.coord.insert(
+            txn,
+            CoordTxn {
+                shares,
+                phase: Phase::Voting(BTreeSet::new()),
+                reads: Vec::new(),
+                clients: vec![req.id],
+                deadline,
+            },
+        );
+    }
+
+    fn on_vote(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, from: NodeId, txn: TxnId, vote: Vote) {
+        let Some(t) = self.coord.get_mut(&txn) else {
+            // Finished, or forgotten by a restart (then presumed aborted): a late yes
+            // learns the outcome.
+            if matches!(vote, Vote::Yes(_)) {
+                let commit = ctx.disk().get::<CommitRecord>(COMMIT_LOG, txn).is_some();
+                ctx.send(from, TwoPhaseMsg::Decision { txn, commit });
+            }
+            return;
+        };
+        let Phase::Voting(voted) = &mut t.phase else {
+            return;
+        };
+        if !t.shares.contains_key(&from) {
+            return;
+        }
+        match vote {
+            Vote::No => self.decide_abort(ctx, txn, false),
+            Vote::Yes(reads) => {
+                if voted.insert(from) {
+                    t.reads.extend(reads);
+                }
+                if voted.len() == t.shares.len() {
+                    self.decide_commit(ctx, txn);
+                }
+            }
+        }
+    }
+
+    fn decide_commit(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, txn: TxnId) {
+        let Some(t) = self.coord.get_mut(&txn) else {
+            return;
+        };
+        t.reads.sort();
+        let participants: Vec<NodeId> = t.shares.keys().copied().collect();
+        ctx.disk().put(
+            COMMIT_LOG,
+            txn,
+            CommitRecord {
+                participants: participants.clone(),
+                reads: t.reads.clone(),
+            },
+        );
+        // The commit point: nothing leaves before the record is durable.
+        ctx.disk().sync();
+        ctx.observe(obs::COORD_DECIDE, txn, 1);
+        for p in participants {
+            ctx.send(p, TwoPhaseMsg::Decision { txn, commit: true });
+        }
+        t.phase = Phase::Committing(BTreeSet::new());
+        t.deadline = ctx.now() + self.config.resend_interval;
+        let clients = std::mem::take(&mut t.clients);
+        Self::answer(ctx, &clients, true, &t.reads);
+    }
+
+    fn decide_abort(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, txn: TxnId, timeout: bool) {
+        let Some(t) = self.coord.get_mut(&txn) else {
+            return;
+        };
+        if timeout {
+            ctx.observe(obs::TIMEOUT, txn, 0);
+        }
+        ctx.observe(obs::COORD_DECIDE, txn, 0);
+        for &p in t.shares.keys() {
+            ctx.send(p, TwoPhaseMsg::Decision { txn, commit: false });
+        }
+        t.phase = Phase::Done(false);
+        let clients = std::mem::take(&mut t.clients);
+        Self::answer(ctx, &clients, false, &[]);
+    }
+
+    fn on_ack(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, from: NodeId, txn: TxnId) {
+        let Some(t) = self.coord.get_mut(&txn) else {
+            return;
+        };
+        let Phase::Committing(acked) = &mut t.phase else {
+            return;
+        };
+        acked.insert(from);
+        if acked.len() == t.shares.len() {
+            t.phase = Phase::Done(true);
+            // Lazily: a lost END only means resending COMMIT after a restart.
+            ctx.disk().put(END_LOG, txn, ());
+        }
+    }
+
+    fn on_query_at_coordinator(
+        &mut self,
+        ctx: &mut Ctx<'_, TwoPhaseMsg>,
+        from: NodeId,
+        txn: TxnId,
+    ) {
+        let commit = match self.coord.get(&txn).map(|t| &t.phase) {
+            Some(Phase::Voting(_)) => return,
+            Some(Phase::Committing(_) | Phase::Done(true)) => true,
+            Some(Phase::Done(false)) => false,
+            None => ctx.disk().get::<CommitRecord>(COMMIT_LOG, txn).is_some(),
+        };
+        ctx.send(from, TwoPhaseMsg::Decision { txn, commit });
+    }
+
+    fn coordinator_tick(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, now: SimTime) {
+        let due: Vec<TxnId> = self
+            .coord
+            .iter()
+            .filter(|(_, t)| t.deadline <= now && !matches!(t.phase, Phase::Done(_)))
+            .map(|(id, _)| *id)
+            .collect();
+        for txn in due {
+            let Some(t) = self.coord.get_mut(&txn) else {
+                continue;
+            };
+            match &t.phase {
+                Phase::Voting(_) => self.decide_abort(ctx, txn, true),
+                Phase::Committing(acked) => {
+                    for &p in t.shares.keys() {
+                        if !acked.contains(&p) {
+                            ctx.send(p, TwoPhaseMsg::Decision { txn, commit: true });
+                        }
+                    }
+                    t.deadline = now + self.config.resend_interval;
+                }
+                Phase::Done(_) => {}
+            }
+        }
+        // Finished transactions need no state beyond their log records.
+        self.coord.retain(|_, t| !matches!(t.phase, Phase::Done(_)));
+    }
+
+    // ---- participant ----
+
+    fn on_prepare(
+        &mut self,
+        ctx: &mut Ctx<'_, TwoPhaseMsg>,
+        from: NodeId,
+        txn: TxnId,
+        body: TxnBody,
+        participants: Vec<NodeId>,
+    ) {
+        match self.part.state(txn) {
+            Some(PartState::Prepared) => {
+                // A duplicate: say yes again.
+                let reads = body
+                    .reads
+                    .iter()
+                    .map(|&k| (k, self.part.value(k).0.to_string()))
+                    .collect();
+                ctx.send(
+                    from,
+                    TwoPhaseMsg::Vote {
+                        txn,
+                        vote: Vote::Yes(reads),
+                    },
+                );
+                return;
+            }
+            Some(PartState::Aborted) => {
+                ctx.send(
+                    from,
+                    TwoPhaseMsg::Vote {
+                        txn,
+                        vote: Vote::No,
+                    },
+                );
+                return;
+            }
+            Some(_) => return,
+            None => {}
+        }
+        let no = self.config.vote_no_probability > 0.0
+            && ctx
+                .rng()
+                .random_bool(self.config.vote_no_probability.min(1.0));
+        let deadline = ctx.now() + self.config.lock_timeout;
+        let sync = self.sync_votes();
+        if let Some(vote) =
+            self.part
+                .on_vote_request(ctx, txn, body, participants, from, no, deadline, sync)
+        {
+            if matches!(vote, Vote::Yes(_)) {
+                self.set_decision_deadline(ctx, txn);
+            }
+            ctx.send(from, TwoPhaseMsg::Vote { txn, vote });
+        }
+    }
+
+    fn set_decision_deadline(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, txn: TxnId) {
+        let d = ctx.now() + self.config.decision_timeout;
+        if let Some(t) = self.part.txns.get_mut(&txn) {
+            t.deadline = d;
+        }
+    }
+
+    fn on_decision(
+        &mut self,
+        ctx: &mut Ctx<'_, TwoPhaseMsg>,
+        from: NodeId,
+        txn: TxnId,
+        commit: bool,
+    ) {
+        let sync = self.sync_votes();
+        let votes = if commit {
+            let was = self.part.state(txn);
+            let v = self.part.commit(ctx, txn, sync);
+            if from == self.layout.coordinator || was != Some(PartState::Committed) {
+                ctx.send(self.layout.coordinator, TwoPhaseMsg::Ack { txn });
+            }
+            v
+        } else {
+            if self.part.state(txn) == Some(PartState::Committed) {
+                return;
+            }
+            self.part.abort_and_grant(ctx, txn, sync)
+        };
+        self.after_votes(ctx, votes);
+    }
+
+    fn after_votes(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, votes: Vec<VoteOut>) {
+        for (txn, _, v) in &votes {
+            if matches!(v, Vote::Yes(_)) {
+                self.set_decision_deadline(ctx, *txn);
+            }
+        }
+        Self::send_votes(ctx, votes);
+    }
+
+    /// Cooperative termination, the answering side.
+    fn on_query_at_participant(
+        &mut self,
+        ctx: &mut Ctx<'_, TwoPhaseMsg>,
+        from: NodeId,
+        txn: TxnId,
+    ) {
+        let commit = match self.part.state(txn) {
+            Some(PartState::Committed) => true,
+            Some(PartState::Aborted) => false,
+            Some(PartState::Prepared | PartState::PreCommitted) => return,
+            Some(PartState::Locking) | None => {
+                // Not voted yet: free to abort, and then the outcome is known.
+                ctx.observe(obs::TIMEOUT, txn, 0);
+                let sync = self.sync_votes();
+                let votes = self.part.abort_and_grant(ctx, txn, sync);
+                self.after_votes(ctx, votes);
+                false
+            }
+        };
+        ctx.send(from, TwoPhaseMsg::Decision { txn, commit });
+    }
+
+    fn participant_tick(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, now: SimTime) {
+        let votes = self.part.expire_lock_waits(ctx, now);
+        Self::send_votes(ctx, votes);
+        for txn in self.part.overdue(now) {
+            ctx.observe(obs::TIMEOUT, txn, 0);
+            if self.config.bugs.commit_on_timeout {
+                let sync = self.sync_votes();
+                let votes = self.part.commit(ctx, txn, sync);
+                ctx.send(self.layout.coordinator, TwoPhaseMsg::Ack { txn });
+                self.after_votes(ctx, votes);
+                continue;
+            }
+            ctx.send(self.layout.coordinator, TwoPhaseMsg::Query { txn });
+            if self.config.cooperative_termination {
+                let others: Vec<NodeId> = self
+                    .part
+                    .txns
+                    .get(&txn)
+                    .map_or(Vec::new(), |t| t.participants.clone());
+                for p in others.into_iter().filter(|p| *p != self.id) {
+                    ctx.send(p, TwoPhaseMsg::Query { txn });
+                }
+            }
+            self.set_decision_deadline(ctx, txn);
+        }
+    }
+}
+
+impl Protocol for TwoPhaseCommit {
+    type Msg = TwoPhaseMsg;
+    type Config = TwoPhaseConfig;
+
+    fn start(ctx: &mut Ctx<'_, TwoPhaseMsg>, config: &TwoPhaseConfig) -> Self {
+        let layout = Layout::new(ctx.cluster_size(), config.coordinator);
+        let now = ctx.now();
+        let part = Participant::load(ctx.disk(), layout.coordinator, now);
+        let mut coord = BTreeMap::new();
+        if ctx.id() == layout.coordinator {
+            // Recovery: every COMMIT without an END is resent at the first tick.
+            let ended: BTreeSet<u64> = ctx.disk().range::<()>(END_LOG).map(|(i, _)| i).collect();
+            for (txn, r) in ctx.disk().range::<CommitRecord>(COMMIT_LOG) {
+                if ended.contains(&txn) {
+                    continue;
+                }
+                coord.insert(
+                    txn,
+                    CoordTxn {
+                        shares: r
+                            .participants
+                            .iter()
+                            .map(|p| (*p, TxnBody::default()))
+                            .collect(),
+                        phase: Phase::Committing(BTreeSet::new()),
+                        reads: r.reads.clone(),
+                        clients: Vec::new(),
+                        deadline: now,
+                    },
+                );
+            }
+        }
+        ctx.set_timer(TICK, config.tick);
+        TwoPhaseCommit {
+            id: ctx.id(),
+            config: config.clone(),
+            layout,
+            coord,
+            part,
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, from: NodeId, msg: TwoPhaseMsg) {
+        let coordinator = self.is_coordinator();
+        match msg {
+            TwoPhaseMsg::Prepare {
+                txn,
+                body,
+                participants,
+            } if !coordinator => self.on_prepare(ctx, from, txn, body, participants),
+            TwoPhaseMsg::Vote { txn, vote } if coordinator => self.on_vote(ctx, from, txn, vote),
+            TwoPhaseMsg::Decision { txn, commit } if !coordinator => {
+                self.on_decision(ctx, from, txn, commit)
+            }
+            TwoPhaseMsg::Ack { txn } if coordinator => self.on_ack(ctx, from, txn),
+            TwoPhaseMsg::Query { txn } if coordinator => {
+                self.on_query_at_coordinator(ctx, from, txn)
+            }
+            TwoPhaseMsg::Query { txn } => self.on_query_at_participant(ctx, from, txn),
+            _ => {}
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, timer: TimerId) {
+        if timer != TICK {
+            return;
+        }
+        let now = ctx.now();
+        if self.is_coordinator() {
+            self.coordinator_tick(ctx, now);
+        } else {
+            self.participant_tick(ctx, now);
+        }
+        ctx.set_timer(TICK, self.config.tick);
+    }
+
+    fn on_request(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, request: ClientRequest) {
+        if self.is_coordinator() {
+            self.begin(ctx, request);
+        } else {
+            ctx.reply(request.id, Reply::Redirect(Some(self.layout.coordinator)));
+        }
+    }
+
+    fn is_leader(&self) -> bool {
+        self.is_coordinator()
+    }
+}
+
+impl ProtocolSpec for TwoPhaseCommit {
+    const NAME: &'static str = "TwoPhaseCommit";
+    const FAMILY: Family = Family::AtomicCommit;
+    const BUGS: &'static [BugSwitch] = BUG_SWITCHES;
+
+    fn enable_bug(config: &mut TwoPhaseConfig, name: &str) -> bool {
+        let b = &mut config.bugs;
+        match name {
+            "vote_before_log" => b.vote_before_log = true,
+            "commit_on_timeout" => b.commit_on_timeout = true,
+            _ => return false,
+        }
+        true
+    }
+
+    fn invariants(_config: &TwoPhaseConfig) -> Vec<Box<dyn Invariant<Self>>> {
+        super::invariants::all()
+    }
+}
