@@ -15,11 +15,13 @@ test:
 fuzz file seeds="1000" *args="":
     cargo run --release -- fuzz {{file}} --seeds {{seeds}} {{args}}
 
-# Engine throughput against a bare event loop, and fuzzing throughput.
+# Engine throughput against a bare event loop, fuzzing, Raft, checker and report speed.
 bench:
     cargo bench -p sim-core --bench engine
     cargo bench -p scenarios --bench fuzz
     cargo bench -p scenarios --bench raft
+    cargo bench -p scenarios --bench check
+    cargo bench -p reports --bench report
 
 # A run with its figures and HTML page in report/ (open report/index.html).
 report file="" dir="report":

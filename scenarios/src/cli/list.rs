@@ -33,6 +33,9 @@ pub fn run(args: &ListArgs) -> u8 {
         "             Broadcast((updates, interval, timeout, client_latency)), Replicated((clients, ops, rate, think, keys, mix: (get, put, delete), timeout, retry, client_latency))"
     );
     println!(
+        "             Transactions((clients, txns, think, keys, min_keys, max_keys, read_ratio, timeout, client_latency))"
+    );
+    println!(
         "faults:      At(\"<time>\", F) with F one of Crash(T), Restart(T), Pause(T), Resume(T), Partition([[..], ..]), Isolate(T), Cut(from: [..], to: [..]), Heal, Links(scope: .., latency/loss/duplicate: ..), ClockSkew(target: T, offset: \"-50ms\"), ClockDrift(target: T, ppm: N)"
     );
     println!(
