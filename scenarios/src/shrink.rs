@@ -1,7 +1,7 @@
 //! Shrinking a failing scenario: delta debugging over its faults, then its workload, then
 //! its duration, keeping a smaller candidate only if the same check still fails.
 
-use crate::format::{Scenario, WorkloadSpec};
+use crate::format::{BroadcastSpec, KvSpec, ReplicatedSpec, Scenario, TxnSpec, WorkloadSpec};
 use crate::runner::{self, RunOptions, Status};
 
 /// How much shrinking achieved.
@@ -39,6 +39,79 @@ pub fn still_fails(s: &Scenario, violation: &str) -> bool {
         }),
         Err(_) => false,
     }
+}
+
+/// One-step reductions of a workload, the biggest cut first: half the operations, one
+/// client fewer, half the keys.
+fn smaller_workloads(w: &WorkloadSpec) -> Vec<WorkloadSpec> {
+    use WorkloadSpec as W;
+    let mut out = Vec::new();
+    match w {
+        W::KeyValue(s) => {
+            if s.ops > 1 {
+                out.push(W::KeyValue(KvSpec {
+                    ops: s.ops / 2,
+                    ..s.clone()
+                }));
+            }
+            if s.clients > 1 {
+                out.push(W::KeyValue(KvSpec {
+                    clients: s.clients - 1,
+                    ..s.clone()
+                }));
+            }
+            if s.keys > 1 {
+                out.push(W::KeyValue(KvSpec {
+                    keys: s.keys / 2,
+                    ..s.clone()
+                }));
+            }
+        }
+        W::Replicated(s) => {
+            if s.ops > 1 {
+                out.push(W::Replicated(ReplicatedSpec {
+                    ops: s.ops / 2,
+                    ..s.clone()
+                }));
+            }
+            if s.clients > 1 {
+                out.push(W::Replicated(ReplicatedSpec {
+                    clients: s.clients - 1,
+                    ..s.clone()
+                }));
+            }
+            if s.keys > 1 {
+                out.push(W::Replicated(ReplicatedSpec {
+                    keys: s.keys / 2,
+                    ..s.clone()
+                }));
+            }
+        }
+        W::Transactions(s) => {
+            if s.txns > 1 {
+                out.push(W::Transactions(TxnSpec {
+                    txns: s.txns / 2,
+                    ..s.clone()
+                }));
+            }
+            if s.clients > 1 {
+                out.push(W::Transactions(TxnSpec {
+                    clients: s.clients - 1,
+                    ..s.clone()
+                }));
+            }
+        }
+        W::Broadcast(s) => {
+            if s.updates > 1 {
+                out.push(W::Broadcast(BroadcastSpec {
+                    updates: s.updates / 2,
+                    ..s.clone()
+                }));
+            }
+        }
+        W::None => {}
+    }
+    out
 }
 
 /// Shrinks `s` (explicit faults, no nemesis) while it still fails `violation`, within
@@ -79,63 +152,19 @@ pub fn shrink(s: &Scenario, violation: &str, budget: usize) -> (Scenario, usize)
         }
     }
 
-    // Workload: fewer operations, clients and keys.
-    while let WorkloadSpec::KeyValue(kv) = &best.workload {
-        let mut candidates = Vec::new();
-        if kv.ops > 1 {
-            let mut k = kv.clone();
-            k.ops /= 2;
-            candidates.push(k);
-        }
-        if kv.clients > 1 {
-            let mut k = kv.clone();
-            k.clients -= 1;
-            candidates.push(k);
-        }
-        if kv.keys > 1 {
-            let mut k = kv.clone();
-            k.keys = (k.keys / 2).max(1);
-            candidates.push(k);
-        }
+    // Workload: fewer operations, clients and keys, one step at a time.
+    while runs < budget {
         let mut progressed = false;
-        for k in candidates {
+        for w in smaller_workloads(&best.workload) {
             let mut c = best.clone();
-            c.workload = WorkloadSpec::KeyValue(k);
+            c.workload = w;
             if attempt(&c, &mut runs) {
                 best = c;
                 progressed = true;
                 break;
             }
         }
-        if !progressed || runs >= budget {
-            break;
-        }
-    }
-
-    // Transactions: fewer per client, fewer clients.
-    while let WorkloadSpec::Transactions(t) = &best.workload {
-        let mut candidates = Vec::new();
-        if t.txns > 1 {
-            let mut k = t.clone();
-            k.txns /= 2;
-            candidates.push(k);
-        }
-        if t.clients > 1 {
-            let mut k = t.clone();
-            k.clients -= 1;
-            candidates.push(k);
-        }
-        let mut progressed = false;
-        for k in candidates {
-            let mut c = best.clone();
-            c.workload = WorkloadSpec::Transactions(k);
-            if attempt(&c, &mut runs) {
-                best = c;
-                progressed = true;
-                break;
-            }
-        }
-        if !progressed || runs >= budget {
+        if !progressed {
             break;
         }
     }
