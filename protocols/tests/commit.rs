@@ -118,6 +118,59 @@ fn two_phase_commits_calm_transactions_and_aborts_on_no_votes() {
     assert_eq!(outcomes(&r), (0, 60), "a no vote aborts");
 }
 
+/// A calm run with one client has no lock contention, so every transaction commits and
+/// costs exactly one message of each kind per participant: 4P for 2PC (prepare, vote,
+/// decision, acknowledgement) and 6P for 3PC (the extra PreCommit round), P counted from
+/// the participants each transaction began with.
+#[test]
+fn calm_transactions_cost_4p_messages_in_2pc_and_6p_in_3pc() {
+    fn check<P: ProtocolSpec>(cfg: P::Config, kinds: &[&str]) {
+        let txns = 100;
+        // Run on past the last answer, so the last transaction's acknowledgements count.
+        let sim = SimConfig {
+            stop_when_done: false,
+            ..config(3, 5, 1, 20_000)
+        };
+        let r = run::<P>(sim, cfg, txns, &[]);
+        assert_eq!(violation(&r), None, "{}: {:?}", P::NAME, r.end);
+        assert_eq!(outcomes(&r), (txns as usize, 0), "{}: all commit", P::NAME);
+        let p: u64 = r
+            .observations
+            .iter()
+            .filter(|o| o.obs.kind == obs::BEGIN)
+            .map(|o| u64::from(o.obs.value.count_ones()))
+            .sum();
+        assert!(p > txns, "{}: some transactions span participants", P::NAME);
+        for kind in kinds {
+            let sent = r.metrics.messages.get(*kind).map_or(0, |c| c.sent);
+            assert_eq!(sent, p, "{}: {kind} messages for {p} participants", P::NAME);
+        }
+        let total = r.metrics.total().sent;
+        assert_eq!(
+            total,
+            kinds.len() as u64 * p,
+            "{}: {total} messages for {p} participants: {:?}",
+            P::NAME,
+            r.metrics.messages
+        );
+    }
+    check::<TwoPhaseCommit>(
+        TwoPhaseConfig::default(),
+        &["Prepare", "Vote", "Commit", "Ack"],
+    );
+    check::<ThreePhaseCommit>(
+        ThreePhaseConfig::default(),
+        &[
+            "CanCommit",
+            "Vote",
+            "PreCommit",
+            "PreAck",
+            "DoCommit",
+            "Ack",
+        ],
+    );
+}
+
 #[test]
 fn two_phase_blocks_while_the_coordinator_is_down_and_stays_atomic() {
     let faults = [

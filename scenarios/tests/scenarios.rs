@@ -110,6 +110,40 @@ fn fuzz_smoke_finds_nothing_in_correct_scenarios() {
     }
 }
 
+/// A scenario that expects a violation and has a nemesis (3PC under random partitions)
+/// shows that the fuzzer finds the failure on its own: within a few seeds, some seed must
+/// fail the expected check, and none may fail another one.
+#[test]
+fn fuzz_finds_the_expected_violation_of_nemesis_scenarios() {
+    let stop = AtomicBool::new(false);
+    let expecting: Vec<_> = shipped()
+        .into_iter()
+        .filter(|(_, s)| s.nemesis.is_some() && s.expect != Expect::Pass)
+        .collect();
+    assert!(
+        !expecting.is_empty(),
+        "3pc/partition-nemesis.ron is shipped"
+    );
+    for (file, scenario) in expecting {
+        let Expect::Violation(expected) = scenario.expect.clone() else {
+            unreachable!()
+        };
+        let files = vec![(file.display().to_string(), scenario)];
+        let (results, failures) = run_campaign(&files, &campaign(20, None), &stop, &|_| {});
+        assert!(
+            failures.iter().any(|f| f.violation == expected),
+            "{}: no seed of 20 found {expected}: {results:?}",
+            file.display()
+        );
+        assert!(
+            failures.iter().all(|f| f.violation == expected),
+            "{}: {:?}",
+            file.display(),
+            failures.iter().map(|f| &f.violation).collect::<Vec<_>>()
+        );
+    }
+}
+
 #[test]
 fn fingerprints_do_not_depend_on_jobs_or_shards() {
     let (f, s) = shipped().into_iter().next().unwrap();

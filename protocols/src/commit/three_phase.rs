@@ -1,6 +1,7 @@
 //! Three-phase commit (Skeen 1981) with its termination protocol.
 //!
-//! CanCommit → votes → PreCommit → acknowledgements → DoCommit. Participants log their
+//! CanCommit → votes → PreCommit → acknowledgements → DoCommit → acknowledgements (the
+//! coordinator resends DoCommit until each participant has answered). Participants log their
 //! vote and their pre-commit (synced) before answering. The extra round buys
 //! non-blocking termination under crash failures with bounded delays: a participant that
 //! hears nothing for `timeout` suspects whoever should speak (first the coordinator) and
@@ -119,6 +120,12 @@ pub enum ThreePhaseMsg {
         /// The transaction.
         txn: TxnId,
     },
+    /// Participant → coordinator: the commit is applied, so the coordinator may stop
+    /// resending DoCommit and forget the transaction (Skeen's final acknowledgement).
+    Ack {
+        /// The transaction.
+        txn: TxnId,
+    },
     /// Abort.
     Abort {
         /// The transaction.
@@ -151,6 +158,7 @@ impl Message for ThreePhaseMsg {
             ThreePhaseMsg::PreCommit { .. } => "PreCommit",
             ThreePhaseMsg::PreAck { .. } => "PreAck",
             ThreePhaseMsg::DoCommit { .. } => "DoCommit",
+            ThreePhaseMsg::Ack { .. } => "Ack",
             ThreePhaseMsg::Abort { .. } => "Abort",
             ThreePhaseMsg::StateReq { .. } => "StateReq",
             ThreePhaseMsg::StateReport { .. } => "StateReport",
@@ -175,6 +183,8 @@ impl Message for ThreePhaseMsg {
 enum Phase {
     Voting(BTreeSet<NodeId>),
     PreCommitting(BTreeSet<NodeId>),
+    /// Committed; waiting for these participants' acknowledgements.
+    Committing(BTreeSet<NodeId>),
     Done(bool),
 }
 
@@ -268,6 +278,7 @@ impl ThreePhaseCommit {
         if let Some(t) = self.coord.get_mut(&txn) {
             match t.phase {
                 Phase::Done(c) => Self::answer(ctx, &[req.id], c, &t.reads),
+                Phase::Committing(_) => Self::answer(ctx, &[req.id], true, &t.reads),
                 _ => t.clients.push(req.id),
             }
             return;
@@ -362,9 +373,25 @@ impl ThreePhaseCommit {
         for &p in &t.participants {
             ctx.send(p, ThreePhaseMsg::DoCommit { txn });
         }
-        t.phase = Phase::Done(true);
+        t.phase = Phase::Committing(BTreeSet::new());
+        t.deadline = ctx.now() + self.config.vote_timeout;
         let clients = std::mem::take(&mut t.clients);
         Self::answer(ctx, &clients, true, &t.reads);
+    }
+
+    fn on_ack(&mut self, from: NodeId, txn: TxnId) {
+        let Some(t) = self.coord.get_mut(&txn) else {
+            return;
+        };
+        let Phase::Committing(acked) = &mut t.phase else {
+            return;
+        };
+        if t.participants.contains(&from) {
+            acked.insert(from);
+        }
+        if acked.len() == t.participants.len() {
+            t.phase = Phase::Done(true);
+        }
     }
 
     fn coord_abort(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, txn: TxnId, timeout: bool) {
@@ -384,6 +411,16 @@ impl ThreePhaseCommit {
     }
 
     fn coordinator_tick(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, now: SimTime) {
+        // A lost DoCommit is sent again until acknowledged; the participant would
+        // otherwise commit only through the termination protocol, much later.
+        for (&txn, t) in self.coord.iter_mut().filter(|(_, t)| t.deadline <= now) {
+            if let Phase::Committing(acked) = &t.phase {
+                for p in t.participants.iter().filter(|p| !acked.contains(p)) {
+                    ctx.send(*p, ThreePhaseMsg::DoCommit { txn });
+                }
+                t.deadline = now + self.config.vote_timeout;
+            }
+        }
         let due: Vec<(TxnId, bool)> = self
             .coord
             .iter()
@@ -391,7 +428,7 @@ impl ThreePhaseCommit {
             .filter_map(|(id, t)| match t.phase {
                 Phase::Voting(_) => Some((*id, false)),
                 Phase::PreCommitting(_) => Some((*id, true)),
-                Phase::Done(_) => None,
+                Phase::Committing(_) | Phase::Done(_) => None,
             })
             .collect();
         for (txn, precommitting) in due {
@@ -680,6 +717,7 @@ impl ThreePhaseCommit {
         let decided = if self.is_coordinator() {
             match self.coord.get(&txn).map(|t| &t.phase) {
                 Some(Phase::Done(c)) => Some(*c),
+                Some(Phase::Committing(_)) => Some(true),
                 _ => None,
             }
         } else {
@@ -745,7 +783,13 @@ impl Protocol for ThreePhaseCommit {
                 self.on_preack_at_coordinator(ctx, from, txn)
             }
             ThreePhaseMsg::PreAck { txn } => self.on_preack_at_backup(ctx, from, txn),
-            ThreePhaseMsg::DoCommit { txn } if !coordinator => self.apply(ctx, txn, true),
+            ThreePhaseMsg::DoCommit { txn } if !coordinator => {
+                self.apply(ctx, txn, true);
+                if self.part.state(txn) == Some(PartState::Committed) {
+                    ctx.send(from, ThreePhaseMsg::Ack { txn });
+                }
+            }
+            ThreePhaseMsg::Ack { txn } if coordinator => self.on_ack(from, txn),
             ThreePhaseMsg::Abort { txn } if !coordinator => self.apply(ctx, txn, false),
             ThreePhaseMsg::StateReq { txn } if !coordinator => self.on_state_req(ctx, from, txn),
             ThreePhaseMsg::StateReport { txn, state } if !coordinator => {
