@@ -10,7 +10,9 @@ use sim_core::client::{ClientConfig, KeyDistribution, KvWorkload, Load, OpMix, R
 use sim_core::history::{ClientId, OpOutput, Operation, Outcome};
 use sim_core::invariant::{Invariant, World};
 use sim_core::rng::{Delay, RunSeed, SimRng, Stream};
-use sim_core::{EndReason, Fault, NodeId, RunResult, SimConfig, SimDuration, Simulation, Target};
+use sim_core::{
+    EndReason, Fault, LeaderAction, NodeId, RunResult, SimConfig, SimDuration, Simulation, Target,
+};
 
 fn ms(n: u64) -> SimDuration {
     SimDuration::from_millis(n)
@@ -192,6 +194,67 @@ fn same_seed_same_run() {
     let c = Run::new(8, 3, 2, 20).go().0;
     assert_eq!(a.fingerprint, b.fingerprint);
     assert_ne!(a.fingerprint, c.fingerprint);
+}
+
+/// `Fault::NextLeaders` answers elections, not a clock: each of the next two leaders
+/// elected after it is armed is crashed exactly `after` its election and restarted
+/// `down` later; the leader of the moment and the third election are let be.
+#[test]
+fn next_leaders_crashes_each_newly_elected_leader_after_its_election() {
+    let mut run = Run::new(3, 5, 3, 200);
+    run.sim.horizon = SimDuration::from_secs(6);
+    run.sim.stop_when_done = false;
+    run.faults = vec![
+        (
+            ms(1000),
+            Fault::NextLeaders {
+                times: 2,
+                after: Delay::Constant(ms(5)),
+                down: ms(100),
+                action: LeaderAction::Crash,
+                within: SimDuration::from_secs(3),
+                at_once: 1,
+            },
+        ),
+        (ms(1000), Fault::Crash(Target::Leader)),
+        (ms(1050), Fault::Restart(Target::All)),
+    ];
+    let (r, _) = run.go();
+    assert_eq!(violation(&r), None);
+    let elected: Vec<(u64, u32, u64)> = r
+        .observations
+        .iter()
+        .filter(|o| o.obs.kind == "leader" && o.time.as_nanos() > 1_000_000_000)
+        .map(|o| (o.time.as_nanos(), o.node.0, o.obs.key))
+        .collect();
+    let crashes: Vec<(u64, Vec<NodeId>)> = r
+        .faults
+        .iter()
+        .filter(|f| f.kind == "crash" && f.at.as_nanos() > 1_000_000_000)
+        .map(|f| (f.at.as_nanos(), f.nodes.clone()))
+        .collect();
+    assert!(elected.len() >= 3, "three elections after 1s: {elected:?}");
+    assert_eq!(crashes.len(), 2, "{crashes:?}");
+    for (k, (at, nodes)) in crashes.iter().enumerate() {
+        let (won, node, _) = elected[k];
+        assert_eq!(
+            *at,
+            won + 5_000_000,
+            "crash {k} lands 5ms after election {k}"
+        );
+        assert_eq!(
+            nodes,
+            &vec![NodeId(node)],
+            "the new leader is the one crashed"
+        );
+    }
+    let restarts = r
+        .faults
+        .iter()
+        .filter(|f| f.kind == "restart" && f.at.as_nanos() > 1_050_000_000)
+        .count();
+    assert_eq!(restarts, 2, "each comes back after its down time");
+    assert!(ok_count(&r) > 550, "the cluster serves between the crashes");
 }
 
 #[test]

@@ -6,9 +6,9 @@
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
-use sim_core::SimDuration;
 use sim_core::client::{KeyDistribution, OpMix, Retry};
 use sim_core::network::{InFlight, Ordering};
+use sim_core::{LeaderAction, SimDuration};
 
 use crate::checked::{BugName, DelaySpec, NodeRef, Positive, Prob, Signed};
 use crate::registry::ProtocolChoice;
@@ -467,6 +467,7 @@ pub enum LinkScopeSpec {
 
 /// One fault, as written in a scenario.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum FaultSpec {
     /// Crash nodes (volatile state, timers and unsynced writes lost).
     Crash(TargetSpec),
@@ -517,6 +518,29 @@ pub enum FaultSpec {
         /// Rate error (positive: fast).
         ppm: i64,
     },
+    /// Hit each of the next `times` newly elected leaders `after` its election, for
+    /// `down`: `NextLeaders(after: Uniform("0ms", "20ms"), down: "50ms", action: Crash)`.
+    NextLeaders {
+        /// How many elections to answer (default 1).
+        #[serde(default = "one")]
+        times: u32,
+        /// Delay from the election to the action.
+        after: DelaySpec,
+        /// How long the leader stays crashed, paused or cut off.
+        down: Positive,
+        /// `Crash` (then restart), `Pause` (then resume) or `Isolate` (then heal).
+        action: LeaderAction,
+        /// Stop watching for elections after this long (default: never).
+        #[serde(default)]
+        within: Option<Positive>,
+        /// At most this many of the leaders hit are down at a time (default 1).
+        #[serde(default = "one")]
+        at_once: u32,
+    },
+}
+
+fn one() -> u32 {
+    1
 }
 
 impl FaultSpec {
@@ -534,6 +558,29 @@ impl FaultSpec {
             FaultSpec::Links { .. } => "Links",
             FaultSpec::ClockSkew { .. } => "ClockSkew",
             FaultSpec::ClockDrift { .. } => "ClockDrift",
+            FaultSpec::NextLeaders { .. } => "NextLeaders",
+        }
+    }
+
+    /// For a fault whose effects come later than its time (`NextLeaders`): how long
+    /// after it the last of them can end — the watch, the delay after an election, the
+    /// down time. `None` for the others, whose effect is immediate.
+    pub fn latest_effect(&self) -> Option<SimDuration> {
+        match self {
+            FaultSpec::NextLeaders {
+                after,
+                down,
+                within,
+                ..
+            } => {
+                let after = match after.0 {
+                    sim_core::rng::Delay::Constant(d) | sim_core::rng::Delay::Uniform(_, d) => d,
+                    _ => SimDuration::MAX,
+                };
+                let within = within.map_or(SimDuration::MAX, |w| w.0);
+                Some(within + after + down.0)
+            }
+            _ => None,
         }
     }
 }
@@ -610,6 +657,12 @@ pub enum NemesisKind {
     /// nodes, isolate the leader or heal. New leaders often fail before their entries
     /// spread: the history of the Raft paper's Figure 8 (crash-recovery only).
     LeaderChurn,
+    /// On slow links, crash the leader, then each of the next one to three leaders
+    /// elected, within six message delays of its election; each is back 1–300 ms later.
+    /// A new leader fails while its first entries have reached only some followers, and
+    /// comes back to stand again: the history of the Raft paper's Figure 8
+    /// (crash-recovery only; protocols with leaders).
+    NewLeaderCrash,
 }
 
 /// A check to run.

@@ -1,7 +1,7 @@
 //! The system model's rules: which faults a scenario may schedule and the nemesis may draw.
 
-use sim_core::SimDuration;
 use sim_core::rng::Delay;
+use sim_core::{LeaderAction, SimDuration};
 
 use crate::format::{FaultSpec, Model, NemesisKind, NetModel, NodeModel, Timing};
 
@@ -9,7 +9,13 @@ use crate::format::{FaultSpec, Model, NemesisKind, NetModel, NodeModel, Timing};
 pub fn fault_allowed(model: &Model, at: SimDuration, fault: &FaultSpec) -> Result<(), String> {
     let network_fault = matches!(
         fault,
-        FaultSpec::Partition(_) | FaultSpec::Isolate(_) | FaultSpec::Cut { .. }
+        FaultSpec::Partition(_)
+            | FaultSpec::Isolate(_)
+            | FaultSpec::Cut { .. }
+            | FaultSpec::NextLeaders {
+                action: LeaderAction::Isolate,
+                ..
+            }
     );
     let lossy_links = matches!(fault, FaultSpec::Links { loss: Some(p), .. } if p.0 > 0.0);
     if model.network == NetModel::Reliable && (network_fault || lossy_links) {
@@ -18,14 +24,29 @@ pub fn fault_allowed(model: &Model, at: SimDuration, fault: &FaultSpec) -> Resul
             fault.kind()
         ));
     }
-    if model.nodes == NodeModel::CrashStop && matches!(fault, FaultSpec::Restart(_)) {
-        return Err("Restart is impossible under the CrashStop node model (crashed nodes never come back); use CrashRecovery".into());
+    let restarts = matches!(
+        fault,
+        FaultSpec::Restart(_)
+            | FaultSpec::NextLeaders {
+                action: LeaderAction::Crash,
+                ..
+            }
+    );
+    if model.nodes == NodeModel::CrashStop && restarts {
+        return Err(format!(
+            "{} restarts nodes, impossible under the CrashStop node model (crashed nodes never come back); use CrashRecovery",
+            fault.kind()
+        ));
     }
     let timing_fault = network_fault
         || matches!(
             fault,
             FaultSpec::Links { .. }
                 | FaultSpec::Pause(_)
+                | FaultSpec::NextLeaders {
+                    action: LeaderAction::Pause,
+                    ..
+                }
                 | FaultSpec::ClockSkew { .. }
                 | FaultSpec::ClockDrift { .. }
         );
@@ -58,7 +79,9 @@ pub fn kind_allowed(model: &Model, kind: NemesisKind, at: SimDuration) -> bool {
         return false;
     }
     // A burst of restarts needs nodes that come back.
-    if matches!(kind, K::Bounce | K::LeaderChurn) && model.nodes == NodeModel::CrashStop {
+    if matches!(kind, K::Bounce | K::LeaderChurn | K::NewLeaderCrash)
+        && model.nodes == NodeModel::CrashStop
+    {
         return false;
     }
     match model.timing {

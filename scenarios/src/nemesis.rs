@@ -7,10 +7,10 @@
 //! everything when the quiet period before the end of the run begins.
 
 use rand::Rng;
-use sim_core::SimDuration;
 use sim_core::rng::{Delay, RunSeed, SimRng, Stream};
+use sim_core::{LeaderAction, SimDuration};
 
-use crate::checked::{DelaySpec, NodeRef, Prob, Signed};
+use crate::checked::{DelaySpec, NodeRef, Positive, Prob, Signed};
 use crate::format::{
     FaultSpec, LinkScopeSpec, Model, NemesisKind, NemesisSpec, NodeModel, Scenario, TargetSpec,
     Timed,
@@ -106,6 +106,49 @@ pub fn schedule(scenario: &Scenario, spec: &NemesisSpec, seed: u64) -> Vec<Timed
             }
             NemesisKind::Bounce => {
                 t = bounce(&mut rng, &mut out, &mut down, max_down, nodes, t, stop);
+            }
+            NemesisKind::NewLeaderCrash => {
+                if down.len() >= max_down {
+                    continue;
+                }
+                // Crash the leader to cause an election; once it is back, watch the
+                // elections that follow, with up to two of the watch's victims down at
+                // once (a crashed leader that stays down while the next one is elected
+                // and fails is Figure 8's S5). Slow links (where the model and the
+                // other network faults allow) stretch the windows in which a new
+                // leader's entries have reached only some followers, against the
+                // election timeouts.
+                let slow_links =
+                    t >= net_free_at && nodes >= 2 && kind_allowed(model, NemesisKind::Latency, t);
+                let latency = if slow_links {
+                    slower(base_latency, &mut rng, 2.0, 8.0)
+                } else {
+                    base_latency.clone()
+                };
+                let up = (t + SimDuration::from_millis(rng.random_range(1..100))).min(stop);
+                let times = rng.random_range(1..=3);
+                let at_once = (max_down - down.len()).min(2) as u32;
+                let (window, room) = (end.saturating_sub(up), stop.saturating_sub(up));
+                let Some(f) = new_leader_crash(&mut rng, &latency, times, at_once, window, room)
+                else {
+                    continue;
+                };
+                let back = up + f.latest_effect().unwrap_or(SimDuration::ZERO);
+                if slow_links {
+                    let links = |latency: &Delay| FaultSpec::Links {
+                        scope: LinkScopeSpec::All,
+                        latency: Some(DelaySpec(latency.clone())),
+                        loss: None,
+                        duplicate: None,
+                    };
+                    out.push(at(t, links(&latency)));
+                    out.push(at(back, links(base_latency)));
+                    net_free_at = back;
+                }
+                out.push(at(t, FaultSpec::Crash(TargetSpec::Leader)));
+                out.push(at(up, FaultSpec::Restart(TargetSpec::All)));
+                out.push(at(up, f));
+                down.extend(std::iter::repeat_n((SOMEONE, back), at_once as usize));
             }
             _ if t < net_free_at || nodes < 2 => continue,
             NemesisKind::LeaderChurn => {
@@ -325,6 +368,32 @@ fn churn(
     out.push(Timed::At(end, links(base_latency.clone())));
 }
 
+/// Crash each of the next `times` leaders elected within `window`, at most six mean
+/// message delays after its election — while its first entries, and the older ones a
+/// lagging follower asks for, are still on their way — and restart it 1–300 ms later
+/// (`at_once` of them down at most); every restart comes within `room`.
+fn new_leader_crash(
+    rng: &mut SimRng,
+    base: &Delay,
+    times: u32,
+    at_once: u32,
+    window: SimDuration,
+    room: SimDuration,
+) -> Option<FaultSpec> {
+    let mean = base.mean().unwrap_or(5e6).max(1e5);
+    let after = SimDuration((6.0 * mean) as u64);
+    let down = SimDuration::from_millis(rng.random_range(1..300));
+    let within = window.min(SimDuration(room.0.checked_sub(after.0 + down.0)?));
+    (within > SimDuration::ZERO).then_some(FaultSpec::NextLeaders {
+        times,
+        after: DelaySpec(Delay::Uniform(SimDuration::ZERO, after)),
+        down: Positive(down),
+        action: LeaderAction::Crash,
+        within: Some(Positive(within)),
+        at_once,
+    })
+}
+
 /// A random split of the nodes into a minority side and the rest.
 fn split(rng: &mut SimRng, nodes: u32) -> (Vec<NodeRef>, Vec<NodeRef>) {
     let mut all: Vec<u32> = (0..nodes).collect();
@@ -363,7 +432,7 @@ mod tests {
         let text = r#"(name: "t", duration: "8s", nodes: 5, protocol: Raft(()),
             nemesis: (kinds: [Crash, Pause, Partition, Isolate, OneWay, Loss, Duplicate,
                 Latency, ClockSkew, ClockDrift, LeaderCrash, LeaderPause, LeaderIsolate,
-                Bounce, LeaderChurn], interval: "200ms"))"#;
+                Bounce, LeaderChurn, NewLeaderCrash], interval: "200ms"))"#;
         let mut s = crate::load::parse(text, "t.ron").expect("valid");
         s.model = model;
         let spec = s.nemesis.clone().expect("a nemesis");
@@ -374,6 +443,9 @@ mod tests {
     /// (the leader, a random one) is one more, until a restart or resume of all.
     fn most_down(faults: &[Timed]) -> usize {
         let (mut crashed, mut paused) = (Vec::new(), Vec::new());
+        // Crashes of leaders not yet elected: as many as a watch may have down at once,
+        // until its latest restart.
+        let mut elected: Vec<SimDuration> = Vec::new();
         let mut most = 0;
         let mut anon = u32::MAX;
         let mut id = |t: &TargetSpec| match t {
@@ -384,8 +456,13 @@ mod tests {
                 Some(anon)
             }
         };
-        for Timed::At(_, f) in faults {
+        for Timed::At(when, f) in faults {
+            elected.retain(|until| until > when);
             match f {
+                FaultSpec::NextLeaders { at_once, .. } => {
+                    let until = *when + f.latest_effect().expect("a watch");
+                    elected.extend(std::iter::repeat_n(until, *at_once as usize));
+                }
                 FaultSpec::Crash(t) => {
                     // Crashing a crashed node does nothing.
                     let n = id(t);
@@ -406,7 +483,7 @@ mod tests {
                 }
                 _ => {}
             }
-            most = most.max(crashed.len() + paused.len());
+            most = most.max(crashed.len() + paused.len() + elected.len());
         }
         most
     }
@@ -418,6 +495,10 @@ mod tests {
             let faults = schedule(&s, &spec, seed);
             assert!(most_down(&faults) <= 2, "seed {seed}: {faults:?}");
             assert!(faults.iter().all(|f| f.time() <= SimDuration::from_secs(6)));
+            for Timed::At(at, f) in &faults {
+                let last = *at + f.latest_effect().unwrap_or(SimDuration::ZERO);
+                assert!(last <= SimDuration::from_secs(6), "seed {seed}: {f:?}");
+            }
         }
     }
 

@@ -423,6 +423,21 @@ pub fn to_fault(f: &FaultSpec) -> Fault {
             target: target(t),
             ppm: *ppm,
         },
+        FaultSpec::NextLeaders {
+            times,
+            after,
+            down,
+            action,
+            within,
+            at_once,
+        } => Fault::NextLeaders {
+            times: *times,
+            after: after.0.clone(),
+            down: down.0,
+            action: *action,
+            within: within.map_or(SimDuration::MAX, |w| w.0),
+            at_once: *at_once,
+        },
     }
 }
 

@@ -2,6 +2,7 @@
 //! field and what was expected — and nothing makes it panic.
 
 use rand::{Rng, SeedableRng};
+use scenarios::format::FaultSpec;
 use scenarios::load::{LoadError, parse};
 
 const GOOD: &str = r#"(
@@ -117,7 +118,7 @@ fn faults_outside_the_model_say_why() {
     let e = err(&crash_stop);
     assert!(
         e.message
-            .contains("Restart is impossible under the CrashStop"),
+            .contains("Restart restarts nodes, impossible under the CrashStop"),
         "{e}"
     );
     let reliable = GOOD
@@ -141,6 +142,35 @@ fn faults_outside_the_model_say_why() {
     );
     let late = GOOD.replace("At(\"1s\"", "At(\"3s\"");
     assert!(err(&late).message.contains("after the end of the run"));
+}
+
+#[test]
+fn next_leaders_loads_with_defaults_and_respects_the_model() {
+    let watch = "NextLeaders(after: Uniform(\"0ms\", \"20ms\"), down: \"50ms\", action: Crash)";
+    let s = parse(&GOOD.replace("Crash(Node(2))", watch), "t.ron").unwrap();
+    let FaultSpec::NextLeaders {
+        times,
+        within,
+        at_once,
+        ..
+    } = s.faults[0].fault()
+    else {
+        panic!("{:?}", s.faults);
+    };
+    assert_eq!((*times, *within, *at_once), (1, None, 1));
+    let crash_stop = GOOD
+        .replace("nodes: 3,", "nodes: 3, model: (nodes: CrashStop),")
+        .replace("Crash(Node(2))", watch);
+    assert!(
+        err(&crash_stop)
+            .message
+            .contains("NextLeaders restarts nodes, impossible under the CrashStop"),
+        "{}",
+        err(&crash_stop)
+    );
+    let typo = GOOD.replace("Crash(Node(2))", &watch.replace("down:", "dwn:"));
+    let e = err(&typo);
+    assert!(e.message.contains("dwn"), "{e}");
 }
 
 #[test]

@@ -4,6 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::network::{LinkChange, LinkScope};
 use crate::protocol::NodeId;
+use crate::rng::Delay;
+use crate::time::SimDuration;
 
 /// Which nodes a fault hits, resolved when the fault happens (from the faults stream).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +72,69 @@ pub enum Fault {
         /// Rate error.
         ppm: i64,
     },
+    /// Answer each of the next `times` elections: a node that starts to lead in a term
+    /// above every term led so far is hit by `action` `after` it won, for `down` (an
+    /// election while `at_once` of those hit are still down is not answered). Faults
+    /// scheduled in advance can only guess when elections happen; this one lands in the
+    /// window right after an election, when a new leader's first entries have reached
+    /// only some followers — where Raft's subtle bugs (Figure 8) live. Needs a protocol
+    /// that reports [`crate::Protocol::leader_term`].
+    NextLeaders {
+        /// How many elections to answer.
+        times: u32,
+        /// How long after the election the leader is hit (drawn per election from the
+        /// faults stream).
+        after: Delay,
+        /// How long it stays down, paused or cut off.
+        down: SimDuration,
+        /// What happens to it.
+        action: LeaderAction,
+        /// Elections later than this after the fault are no longer answered.
+        within: SimDuration,
+        /// At most this many of the leaders it hit are down at a time.
+        at_once: u32,
+    },
+}
+
+/// An armed [`Fault::NextLeaders`]: the engine's side of it.
+#[derive(Clone, Debug)]
+pub(crate) struct LeaderWatch {
+    /// The highest term seen led; only a leader of a higher term is new.
+    pub above: u64,
+    /// Elections still to answer.
+    pub left: u32,
+    /// After this, the watch is over.
+    pub until: crate::time::SimTime,
+    /// At most this many victims down at a time.
+    pub at_once: u32,
+    /// When each victim still down comes back.
+    pub busy: Vec<crate::time::SimTime>,
+    pub after: Delay,
+    pub down: SimDuration,
+    pub action: LeaderAction,
+}
+
+/// What a [`Fault::NextLeaders`] does to a newly elected leader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LeaderAction {
+    /// Crash it; restart it when the down time is over.
+    Crash,
+    /// Pause it; resume it when the down time is over.
+    Pause,
+    /// Isolate it; heal every cut when the down time is over.
+    Isolate,
+}
+
+impl LeaderAction {
+    /// The fault that starts the action on `node`, and the one that ends it.
+    pub fn faults(self, node: NodeId) -> (Fault, Fault) {
+        let t = Target::Node(node);
+        match self {
+            LeaderAction::Crash => (Fault::Crash(t.clone()), Fault::Restart(t)),
+            LeaderAction::Pause => (Fault::Pause(t.clone()), Fault::Resume(t)),
+            LeaderAction::Isolate => (Fault::Isolate(t), Fault::Heal),
+        }
+    }
 }
 
 impl Fault {
@@ -87,6 +152,7 @@ impl Fault {
             Fault::Links { .. } => "links",
             Fault::ClockSkew { .. } => "clock_skew",
             Fault::ClockDrift { .. } => "clock_drift",
+            Fault::NextLeaders { .. } => "next_leaders",
         }
     }
 }

@@ -26,7 +26,7 @@ pub mod time;
 pub mod trace;
 pub mod txn_workload;
 
-pub use fault::{Fault, Target};
+pub use fault::{Fault, LeaderAction, Target};
 pub use history::{History, Operation};
 pub use protocol::{ClientRequest, Ctx, Message, NodeId, Protocol, Reply, RequestId, TimerId};
 pub use sim::{EndReason, RunResult, SimConfig, Simulation};

@@ -10,7 +10,7 @@ use crate::client::{ClientConfig, Load, Retry, Workload};
 use crate::clock::NodeClock;
 use crate::disk::{Disk, DiskConfig};
 use crate::fabric::{Event, Fabric};
-use crate::fault::{AppliedFault, Fault, Target};
+use crate::fault::{AppliedFault, Fault, LeaderWatch, Target};
 use crate::fingerprint::Fingerprint;
 use crate::history::{ClientId, History, Operation, Outcome};
 use crate::invariant::{Invariant, NodeStatus, Observed, World};
@@ -355,6 +355,7 @@ impl<P: Protocol> SimBuilder<P> {
             clients,
             active_clients: c.clients.as_ref().map_or(0, |cc| cc.count as usize),
             fault_list,
+            leader_watch: Vec::new(),
             invariants: self.invariants,
             trace: self.trace,
             trace_error: None,
@@ -389,6 +390,8 @@ pub struct Simulation<P: Protocol> {
     clients: Vec<ClientSlot>,
     active_clients: usize,
     fault_list: Vec<Fault>,
+    /// Armed [`Fault::NextLeaders`], waiting for elections.
+    leader_watch: Vec<LeaderWatch>,
     invariants: Vec<Box<dyn Invariant<P>>>,
     trace: Option<Box<dyn TraceSink>>,
     trace_error: Option<String>,
@@ -771,6 +774,57 @@ impl<P: Protocol> Simulation<P> {
         };
         f(&mut slot.proto, &mut ctx);
         self.apply_outputs(node);
+        // Leadership changes only inside a handler, so this is where an election shows.
+        if !self.leader_watch.is_empty() {
+            self.watch_leader(node);
+        }
+    }
+
+    /// Answers armed [`Fault::NextLeaders`] if `node` now leads in a term above every
+    /// term they have seen: schedules the action and its end.
+    #[inline(never)]
+    fn watch_leader(&mut self, node: NodeId) {
+        let Some(term) = self.nodes[node.index()]
+            .proto
+            .as_ref()
+            .and_then(|p| p.leader_term())
+        else {
+            return;
+        };
+        let now = self.now;
+        self.leader_watch.retain(|w| w.until >= now);
+        let mut i = 0;
+        while i < self.leader_watch.len() {
+            let w = &mut self.leader_watch[i];
+            if term <= w.above {
+                i += 1;
+                continue;
+            }
+            w.above = term;
+            // A leader elected while `at_once` victims are still down is let be, so the
+            // watch never has more nodes down than it was allowed.
+            w.busy.retain(|back| *back > now);
+            if w.busy.len() >= w.at_once as usize {
+                i += 1;
+                continue;
+            }
+            w.left -= 1;
+            let at = now + w.after.sample(&mut self.fault_rng);
+            w.busy.push(at + w.down);
+            let (down, action) = (w.down, w.action);
+            if w.left == 0 {
+                self.leader_watch.remove(i);
+            } else {
+                i += 1;
+            }
+            let (start, end) = action.faults(node);
+            for (when, f) in [(at, start), (at + down, end)] {
+                self.fabric
+                    .queue
+                    .push(when, Event::Fault(self.fault_list.len() as u32));
+                self.fault_list.push(f);
+            }
+        }
     }
 
     fn start_node(&mut self, node: NodeId) {
@@ -1220,6 +1274,40 @@ impl<P: Protocol> Simulation<P> {
                     self.nodes[n.index()].clock.set_drift(self.now, *ppm);
                 }
                 (hit, format!("clock drift {target:?} {ppm}ppm"))
+            }
+            Fault::NextLeaders {
+                times,
+                after,
+                down,
+                action,
+                within,
+                at_once,
+            } => {
+                // Only elections after this moment count: the current leaders' terms are
+                // already led.
+                let above = self
+                    .nodes
+                    .iter()
+                    .filter_map(|s| s.proto.as_ref()?.leader_term())
+                    .max()
+                    .unwrap_or(0);
+                if *times > 0 {
+                    self.leader_watch.push(LeaderWatch {
+                        above,
+                        left: *times,
+                        until: self.now + *within,
+                        at_once: *at_once,
+                        busy: Vec::new(),
+                        after: after.clone(),
+                        down: *down,
+                        action: *action,
+                    });
+                }
+                let what = format!("{action:?}").to_lowercase();
+                let description = format!(
+                    "{what} each of the next {times} leaders elected within {within}, {after} after its election, for {down}"
+                );
+                (Vec::new(), description)
             }
         };
         self.events += 1;

@@ -37,6 +37,10 @@ impl SimDuration {
     /// The longest representable span.
     pub const MAX: SimDuration = SimDuration(u64::MAX);
 
+    /// The span left after taking `other` away, zero if `other` is longer.
+    pub const fn saturating_sub(self, other: SimDuration) -> SimDuration {
+        SimDuration(self.0.saturating_sub(other.0))
+    }
     /// A span of `n` nanoseconds.
     pub const fn from_nanos(n: u64) -> Self {
         SimDuration(n)
