@@ -18,14 +18,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use sim_core::history::{OpOutput, Operation};
+use sim_core::history::Operation;
 use sim_core::invariant::Invariant;
 use sim_core::{
     ClientRequest, Ctx, Message, NodeId, Protocol, Reply, RequestId, SimDuration, SimTime, TimerId,
 };
 
 use super::obs;
-use super::txn::{Layout, PartState, Participant, TxnBody, TxnId, Vote, VoteOut, mask, txn_id};
+use super::txn::{
+    Layout, PartState, Participant, TxnBody, TxnId, Vote, VoteOut, answer, mask, txn_id,
+};
 use crate::{BugSwitch, Family, ProtocolSpec};
 
 /// 3PC's deliberate mistakes; all off by default.
@@ -246,27 +248,6 @@ impl ThreePhaseCommit {
         true
     }
 
-    fn answer(
-        ctx: &mut Ctx<'_, ThreePhaseMsg>,
-        clients: &[RequestId],
-        committed: bool,
-        reads: &[(u64, String)],
-    ) {
-        for &id in clients {
-            ctx.reply(
-                id,
-                Reply::Ok(OpOutput::Txn {
-                    committed,
-                    reads: if committed {
-                        reads.to_vec()
-                    } else {
-                        Vec::new()
-                    },
-                }),
-            );
-        }
-    }
-
     // ---- coordinator ----
 
     fn begin(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, req: ClientRequest) {
@@ -277,8 +258,8 @@ impl ThreePhaseCommit {
         let txn = txn_id(req.id);
         if let Some(t) = self.coord.get_mut(&txn) {
             match t.phase {
-                Phase::Done(c) => Self::answer(ctx, &[req.id], c, &t.reads),
-                Phase::Committing(_) => Self::answer(ctx, &[req.id], true, &t.reads),
+                Phase::Done(c) => answer(ctx, &[req.id], c, &t.reads),
+                Phase::Committing(_) => answer(ctx, &[req.id], true, &t.reads),
                 _ => t.clients.push(req.id),
             }
             return;
@@ -376,7 +357,7 @@ impl ThreePhaseCommit {
         t.phase = Phase::Committing(BTreeSet::new());
         t.deadline = ctx.now() + self.config.vote_timeout;
         let clients = std::mem::take(&mut t.clients);
-        Self::answer(ctx, &clients, true, &t.reads);
+        answer(ctx, &clients, true, &t.reads);
     }
 
     fn on_ack(&mut self, from: NodeId, txn: TxnId) {
@@ -407,7 +388,7 @@ impl ThreePhaseCommit {
         }
         t.phase = Phase::Done(false);
         let clients = std::mem::take(&mut t.clients);
-        Self::answer(ctx, &clients, false, &[]);
+        answer(ctx, &clients, false, &[]);
     }
 
     fn coordinator_tick(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, now: SimTime) {

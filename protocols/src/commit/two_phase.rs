@@ -16,14 +16,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use sim_core::history::{OpOutput, Operation};
+use sim_core::history::Operation;
 use sim_core::invariant::Invariant;
 use sim_core::{
     ClientRequest, Ctx, Message, NodeId, Protocol, Reply, RequestId, SimDuration, SimTime, TimerId,
 };
 
 use super::obs;
-use super::txn::{Layout, PartState, Participant, TxnBody, TxnId, Vote, VoteOut, mask, txn_id};
+use super::txn::{
+    Layout, PartState, Participant, TxnBody, TxnId, Vote, VoteOut, answer, mask, txn_id,
+};
 use crate::{BugSwitch, Family, ProtocolSpec};
 
 /// 2PC's deliberate mistakes; all off by default.
@@ -214,27 +216,6 @@ impl TwoPhaseCommit {
         }
     }
 
-    fn answer(
-        ctx: &mut Ctx<'_, TwoPhaseMsg>,
-        clients: &[RequestId],
-        committed: bool,
-        reads: &[(u64, String)],
-    ) {
-        for &id in clients {
-            ctx.reply(
-                id,
-                Reply::Ok(OpOutput::Txn {
-                    committed,
-                    reads: if committed {
-                        reads.to_vec()
-                    } else {
-                        Vec::new()
-                    },
-                }),
-            );
-        }
-    }
-
     // ---- coordinator ----
 
     fn begin(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, req: ClientRequest) {
@@ -246,16 +227,14 @@ impl TwoPhaseCommit {
         if let Some(t) = self.coord.get_mut(&txn) {
             match t.phase {
                 Phase::Voting(_) => t.clients.push(req.id),
-                Phase::Committing(_) | Phase::Done(true) => {
-                    Self::answer(ctx, &[req.id], true, &t.reads)
-                }
-                Phase::Done(false) => Self::answer(ctx, &[req.id], false, &[]),
+                Phase::Committing(_) | Phase::Done(true) => answer(ctx, &[req.id], true, &t.reads),
+                Phase::Done(false) => answer(ctx, &[req.id], false, &[]),
             }
             return;
         }
         if let Some(r) = ctx.disk().get::<CommitRecord>(COMMIT_LOG, txn) {
             let reads = r.reads.clone();
-            Self::answer(ctx, &[req.id], true, &reads);
+            answer(ctx, &[req.id], true, &reads);
             return;
         }
         let shares = self.layout.split(&TxnBody { reads, writes });
@@ -343,7 +322,7 @@ impl TwoPhaseCommit {
         t.phase = Phase::Committing(BTreeSet::new());
         t.deadline = ctx.now() + self.config.resend_interval;
         let clients = std::mem::take(&mut t.clients);
-        Self::answer(ctx, &clients, true, &t.reads);
+        answer(ctx, &clients, true, &t.reads);
     }
 
     fn decide_abort(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, txn: TxnId, timeout: bool) {
@@ -359,7 +338,7 @@ impl TwoPhaseCommit {
         }
         t.phase = Phase::Done(false);
         let clients = std::mem::take(&mut t.clients);
-        Self::answer(ctx, &clients, false, &[]);
+        answer(ctx, &clients, false, &[]);
     }
 
     fn on_ack(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, from: NodeId, txn: TxnId) {

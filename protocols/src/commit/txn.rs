@@ -4,7 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use sim_core::disk::Disk;
-use sim_core::{Ctx, Message, NodeId, RequestId, SimTime};
+use sim_core::history::OpOutput;
+use sim_core::{Ctx, Message, NodeId, Reply, RequestId, SimTime};
 
 use super::obs;
 
@@ -96,6 +97,24 @@ impl Layout {
 /// A bit mask of nodes (for the `begin` observation; nodes beyond 63 share bit 63).
 pub fn mask(nodes: &[NodeId]) -> u64 {
     nodes.iter().fold(0, |m, n| m | 1u64 << n.0.min(63))
+}
+
+/// Answers the clients waiting on a transaction: committed with the values it read, or
+/// aborted with none.
+pub fn answer<M: Message>(
+    ctx: &mut Ctx<'_, M>,
+    clients: &[RequestId],
+    committed: bool,
+    reads: &[(u64, String)],
+) {
+    for &id in clients {
+        let reads = if committed {
+            reads.to_vec()
+        } else {
+            Vec::new()
+        };
+        ctx.reply(id, Reply::Ok(OpOutput::Txn { committed, reads }));
+    }
 }
 
 /// A participant's state for one transaction.
