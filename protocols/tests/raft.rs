@@ -11,7 +11,8 @@ use sim_core::history::{ClientId, OpOutput, Operation, Outcome};
 use sim_core::invariant::{Invariant, World};
 use sim_core::rng::{Delay, RunSeed, SimRng, Stream};
 use sim_core::{
-    EndReason, Fault, LeaderAction, NodeId, RunResult, SimConfig, SimDuration, Simulation, Target,
+    EndReason, Fault, LeaderAction, MembershipChange, NodeId, RunResult, SimConfig, SimDuration,
+    Simulation, Target,
 };
 
 fn ms(n: u64) -> SimDuration {
@@ -255,6 +256,115 @@ fn next_leaders_crashes_each_newly_elected_leader_after_its_election() {
         .count();
     assert_eq!(restarts, 2, "each comes back after its down time");
     assert!(ok_count(&r) > 550, "the cluster serves between the crashes");
+}
+
+fn add(at: u64, n: u32) -> (SimDuration, Fault) {
+    (ms(at), Fault::Membership(MembershipChange::Add(NodeId(n))))
+}
+
+fn remove(at: u64, n: u32) -> (SimDuration, Fault) {
+    (
+        ms(at),
+        Fault::Membership(MembershipChange::Remove(NodeId(n))),
+    )
+}
+
+/// A cluster that starts as node 0 alone grows to five members one server at a time,
+/// then removes node 0 — necessarily its leader until then — which steps down once the
+/// configuration without it is committed and never leads again, while clients are
+/// served throughout.
+#[test]
+fn servers_are_added_and_removed_one_at_a_time_while_serving() {
+    let mut run = Run::new(5, 5, 3, 300);
+    run.raft.initial_members = vec![0];
+    run.faults = vec![
+        add(500, 1),
+        add(1000, 2),
+        add(1500, 3),
+        remove(2000, 0),
+        add(2500, 4),
+    ];
+    let (r, states) = run.go();
+    assert_eq!(violation(&r), None);
+    assert_eq!(r.end, EndReason::WorkDone, "{}", r.end);
+    assert!(ok_count(&r) >= 890, "{} of 900 operations", ok_count(&r));
+    assert!(linearizable(&r));
+    let configs: Vec<u64> = r
+        .observations
+        .iter()
+        .filter(|o| o.obs.kind == "config")
+        .map(|o| o.obs.value)
+        .collect();
+    assert_eq!(
+        configs,
+        [0b11, 0b111, 0b1111, 0b1110, 0b11110],
+        "{configs:?}"
+    );
+    let leaders_after_removal: Vec<u32> = r
+        .observations
+        .iter()
+        .filter(|o| o.obs.kind == "leader" && o.time.as_nanos() > 2_000_000_000)
+        .map(|o| o.node.0)
+        .collect();
+    assert!(
+        !leaders_after_removal.is_empty() && !leaders_after_removal.contains(&0),
+        "a new leader among the members, never node 0: {leaders_after_removal:?}"
+    );
+    let members: Vec<NodeId> = (1..5).map(NodeId).collect();
+    for n in states.iter().flatten() {
+        assert_eq!(
+            n.members(),
+            members,
+            "node {:?} sees the last configuration",
+            n
+        );
+    }
+    // The nodes that applied the most agree on the state they built.
+    let max = states.iter().flatten().map(|n| n.last_applied()).max();
+    let caught_up: Vec<_> = states
+        .iter()
+        .flatten()
+        .filter(|n| Some(n.last_applied()) == max)
+        .map(|n| n.kv())
+        .collect();
+    assert!(caught_up.windows(2).all(|w| w[0] == w[1]));
+}
+
+/// Two changes asked at once: the second is appended only after the first is committed
+/// (the 2015 fix); with `unsafe_membership_change` both go into the log together.
+#[test]
+fn a_change_waits_for_the_previous_one_to_commit_unless_the_bug_is_on() {
+    for unsafe_change in [false, true] {
+        let mut run = Run::new(6, 5, 2, 100);
+        run.raft.initial_members = vec![0, 1, 2];
+        run.raft.bugs.unsafe_membership_change = unsafe_change;
+        run.faults = vec![add(1000, 3), add(1000, 4)];
+        let (r, _) = run.go();
+        assert_eq!(violation(&r), None);
+        let configs: Vec<(u64, u64)> = r
+            .observations
+            .iter()
+            .filter(|o| o.obs.kind == "config")
+            .map(|o| (o.time.as_nanos(), o.obs.key))
+            .collect();
+        assert_eq!(configs.len(), 2, "{configs:?}");
+        let (first_at, first_index) = configs[0];
+        let committed_at = r
+            .observations
+            .iter()
+            .find(|o| o.obs.kind == "commit" && o.obs.key >= first_index)
+            .map(|o| o.time.as_nanos())
+            .expect("the first change commits");
+        if unsafe_change {
+            assert_eq!(configs[1].0, first_at, "appended together");
+        } else {
+            assert!(committed_at > first_at);
+            assert!(
+                configs[1].0 >= committed_at,
+                "the second change starts after the first commits: {configs:?}, committed at {committed_at}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -518,6 +518,11 @@ pub enum FaultSpec {
         /// Rate error (positive: fast).
         ppm: i64,
     },
+    /// Ask the cluster to make a node a voting member (protocols with reconfiguration:
+    /// Raft; the others ignore it).
+    AddNode(NodeRef),
+    /// Ask the cluster to take a node out of its membership.
+    RemoveNode(NodeRef),
     /// Hit each of the next `times` newly elected leaders `after` its election, for
     /// `down`: `NextLeaders(after: Uniform("0ms", "20ms"), down: "50ms", action: Crash)`.
     NextLeaders {
@@ -559,6 +564,8 @@ impl FaultSpec {
             FaultSpec::ClockSkew { .. } => "ClockSkew",
             FaultSpec::ClockDrift { .. } => "ClockDrift",
             FaultSpec::NextLeaders { .. } => "NextLeaders",
+            FaultSpec::AddNode(_) => "AddNode",
+            FaultSpec::RemoveNode(_) => "RemoveNode",
         }
     }
 
@@ -663,6 +670,13 @@ pub enum NemesisKind {
     /// comes back to stand again: the history of the Raft paper's Figure 8
     /// (crash-recovery only; protocols with leaders).
     NewLeaderCrash,
+    /// Remove a random node from the membership, or add back one removed before; never
+    /// fewer than three members (or all of a smaller cluster), everyone back in the quiet
+    /// period (protocols with reconfiguration).
+    Membership,
+    /// Remove a random node and add it back 1–100 ms later: two changes in quick
+    /// succession, often across a change of leader (the single-server bug of 2015).
+    MembershipChurn,
 }
 
 /// A check to run.

@@ -37,6 +37,8 @@ pub fn schedule(scenario: &Scenario, spec: &NemesisSpec, seed: u64) -> Vec<Timed
     // Nodes crashed or paused, with when they come back (MAX: never).
     let mut down: Vec<(u32, SimDuration)> = Vec::new();
     let mut net_free_at = SimDuration::ZERO;
+    // Nodes the nemesis took out of the membership, to add back.
+    let mut removed: Vec<u32> = Vec::new();
     let mut t = spec.start;
     loop {
         t += gap.sample(&mut rng);
@@ -103,6 +105,32 @@ pub fn schedule(scenario: &Scenario, spec: &NemesisSpec, seed: u64) -> Vec<Timed
                     out.push(at(end, FaultSpec::Resume(TargetSpec::All)));
                     down.push((SOMEONE, end));
                 }
+            }
+            NemesisKind::Membership => {
+                let members = nodes as usize - removed.len();
+                let add_back = !removed.is_empty() && (members <= 3 || rng.random_bool(0.5));
+                if add_back {
+                    let node = removed.swap_remove(rng.random_range(0..removed.len()));
+                    out.push(at(t, FaultSpec::AddNode(NodeRef(node))));
+                } else if members > 3 {
+                    let node = loop {
+                        let n = rng.random_range(0..nodes);
+                        if !removed.contains(&n) {
+                            break n;
+                        }
+                    };
+                    removed.push(node);
+                    out.push(at(t, FaultSpec::RemoveNode(NodeRef(node))));
+                }
+            }
+            NemesisKind::MembershipChurn => {
+                let node = NodeRef(rng.random_range(0..nodes));
+                if removed.contains(&node.0) || nodes <= 3 {
+                    continue;
+                }
+                let back = (t + SimDuration::from_millis(rng.random_range(1..100))).min(stop);
+                out.push(at(t, FaultSpec::RemoveNode(node)));
+                out.push(at(back, FaultSpec::AddNode(node)));
             }
             NemesisKind::Bounce => {
                 t = bounce(&mut rng, &mut out, &mut down, max_down, nodes, t, stop);
@@ -251,6 +279,9 @@ pub fn schedule(scenario: &Scenario, spec: &NemesisSpec, seed: u64) -> Vec<Timed
     }
     // The quiet period: everything back to normal.
     if !out.is_empty() {
+        for node in removed {
+            out.push(Timed::At(stop, FaultSpec::AddNode(NodeRef(node))));
+        }
         out.push(Timed::At(stop, FaultSpec::Heal));
         if recovers {
             out.push(Timed::At(stop, FaultSpec::Restart(TargetSpec::All)));
@@ -432,7 +463,8 @@ mod tests {
         let text = r#"(name: "t", duration: "8s", nodes: 5, protocol: Raft(()),
             nemesis: (kinds: [Crash, Pause, Partition, Isolate, OneWay, Loss, Duplicate,
                 Latency, ClockSkew, ClockDrift, LeaderCrash, LeaderPause, LeaderIsolate,
-                Bounce, LeaderChurn, NewLeaderCrash], interval: "200ms"))"#;
+                Bounce, LeaderChurn, NewLeaderCrash, Membership, MembershipChurn],
+                interval: "200ms"))"#;
         let mut s = crate::load::parse(text, "t.ron").expect("valid");
         s.model = model;
         let spec = s.nemesis.clone().expect("a nemesis");

@@ -13,7 +13,9 @@ use sim_core::network::{LinkChange, LinkConfig, LinkScope, NetworkConfig, Region
 use sim_core::replica_workload::{BroadcastWorkload, ReplicaKvWorkload};
 use sim_core::rng::Delay;
 use sim_core::trace::TraceSink;
-use sim_core::{EndReason, NodeId, RunResult, SimConfig, SimDuration, SimTime, Simulation};
+use sim_core::{
+    EndReason, MembershipChange, NodeId, RunResult, SimConfig, SimDuration, SimTime, Simulation,
+};
 
 use crate::format::{
     CheckSpec, Expect, FaultSpec, LinkScopeSpec, Scenario, TargetSpec, Timed, WorkloadSpec,
@@ -423,6 +425,8 @@ pub fn to_fault(f: &FaultSpec) -> Fault {
             target: target(t),
             ppm: *ppm,
         },
+        FaultSpec::AddNode(n) => Fault::Membership(MembershipChange::Add((*n).into())),
+        FaultSpec::RemoveNode(n) => Fault::Membership(MembershipChange::Remove((*n).into())),
         FaultSpec::NextLeaders {
             times,
             after,

@@ -145,6 +145,14 @@ fn faults_outside_the_model_say_why() {
 }
 
 #[test]
+fn membership_changes_name_existing_nodes() {
+    let s = parse(&GOOD.replace("Crash(Node(2))", "AddNode(2)"), "t.ron").unwrap();
+    assert_eq!(s.faults[0].fault().kind(), "AddNode");
+    let e = err(&GOOD.replace("Crash(Node(2))", "RemoveNode(3)"));
+    assert!(e.message.contains("node 3 does not exist"), "{e}");
+}
+
+#[test]
 fn next_leaders_loads_with_defaults_and_respects_the_model() {
     let watch = "NextLeaders(after: Uniform(\"0ms\", \"20ms\"), down: \"50ms\", action: Crash)";
     let s = parse(&GOOD.replace("Crash(Node(2))", watch), "t.ron").unwrap();

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::network::{LinkChange, LinkScope};
-use crate::protocol::NodeId;
+use crate::protocol::{MembershipChange, NodeId};
 use crate::rng::Delay;
 use crate::time::SimDuration;
 
@@ -72,6 +72,9 @@ pub enum Fault {
         /// Rate error.
         ppm: i64,
     },
+    /// Ask the cluster to add or remove a server; every node that is up hears it
+    /// ([`crate::Protocol::on_membership`]).
+    Membership(MembershipChange),
     /// Answer each of the next `times` elections: a node that starts to lead in a term
     /// above every term led so far is hit by `action` `after` it won, for `down` (an
     /// election while `at_once` of those hit are still down is not answered). Faults
@@ -153,6 +156,7 @@ impl Fault {
             Fault::ClockSkew { .. } => "clock_skew",
             Fault::ClockDrift { .. } => "clock_drift",
             Fault::NextLeaders { .. } => "next_leaders",
+            Fault::Membership(_) => "membership",
         }
     }
 }

@@ -28,6 +28,8 @@ pub mod txn_workload;
 
 pub use fault::{Fault, LeaderAction, Target};
 pub use history::{History, Operation};
-pub use protocol::{ClientRequest, Ctx, Message, NodeId, Protocol, Reply, RequestId, TimerId};
+pub use protocol::{
+    ClientRequest, Ctx, MembershipChange, Message, NodeId, Protocol, Reply, RequestId, TimerId,
+};
 pub use sim::{EndReason, RunResult, SimConfig, Simulation};
 pub use time::{SimDuration, SimTime};

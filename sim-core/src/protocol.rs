@@ -129,6 +129,22 @@ pub trait Protocol: Sized + 'static {
     fn leader_term(&self) -> Option<u64> {
         self.is_leader().then_some(0)
     }
+    /// An operator asks the cluster to add or remove a server (a scheduled
+    /// [`crate::Fault::Membership`]). Every node that is up hears it; a protocol that
+    /// supports reconfiguration acts where it can (in Raft, the leader), the default
+    /// ignores it.
+    fn on_membership(&mut self, ctx: &mut Ctx<'_, Self::Msg>, change: MembershipChange) {
+        let _ = (ctx, change);
+    }
+}
+
+/// A change of the cluster's membership that an operator asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum MembershipChange {
+    /// Make this node a voting member.
+    Add(NodeId),
+    /// Take this node out of the membership.
+    Remove(NodeId),
 }
 
 /// An output of a handler, applied by the engine when the handler returns.

@@ -1275,6 +1275,13 @@ impl<P: Protocol> Simulation<P> {
                 }
                 (hit, format!("clock drift {target:?} {ppm}ppm"))
             }
+            Fault::Membership(change) => {
+                let up = (0..self.nodes.len() as u32)
+                    .map(NodeId)
+                    .filter(|n| self.nodes[n.index()].status == NodeStatus::Up)
+                    .collect();
+                (up, format!("membership {change:?}"))
+            }
             Fault::NextLeaders {
                 times,
                 after,
@@ -1328,10 +1335,22 @@ impl<P: Protocol> Simulation<P> {
             nodes: nodes.clone(),
             description,
         });
-        if let Fault::Restart(_) = fault {
-            for n in nodes {
-                self.start_node(n);
+        match fault {
+            Fault::Restart(_) => {
+                for n in nodes {
+                    self.start_node(n);
+                }
             }
+            Fault::Membership(change) => {
+                for n in nodes {
+                    self.with_node(n, |proto, ctx| {
+                        if let Some(p) = proto {
+                            p.on_membership(ctx, change);
+                        }
+                    });
+                }
+            }
+            _ => {}
         }
     }
 

@@ -75,20 +75,13 @@ impl Raft {
         let Some(ls) = self.leading.as_ref() else {
             return 0;
         };
-        let mut acked: Vec<u64> = ls
-            .progress
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                if i == self.id.index() {
-                    ls.round
-                } else {
-                    p.acked_round
-                }
-            })
-            .collect();
-        acked.sort_unstable_by(|a, b| b.cmp(a));
-        acked[self.majority() - 1]
+        super::membership::quorum_value(self.members(), |node| {
+            if node == self.id {
+                ls.round
+            } else {
+                ls.progress[node.index()].acked_round
+            }
+        })
     }
 
     /// Answers the reads whose leadership check and read index are done.

@@ -30,6 +30,9 @@ pub struct RaftBugs {
     pub forget_vote_on_restart: bool,
     /// Serve lease reads without checking that the lease is still held.
     pub stale_lease_read: bool,
+    /// Start a membership change before an entry of the leader's term and the previous
+    /// change are committed.
+    pub unsafe_membership_change: bool,
 }
 
 /// Raft's settings, the same on every node.
@@ -64,6 +67,9 @@ pub struct RaftConfig {
     /// Take a snapshot (and drop the log before it) every this many applied entries;
     /// 0: never.
     pub snapshot_every: u64,
+    /// The voting members at the start (node ids); empty: every node. The others wait,
+    /// passive, to be added.
+    pub initial_members: Vec<u32>,
     /// Deliberate mistakes.
     pub bugs: RaftBugs,
 }
@@ -83,6 +89,7 @@ impl Default for RaftConfig {
             read_mode: ReadMode::ReadIndex,
             lease_margin: SimDuration::from_millis(30),
             snapshot_every: 1000,
+            initial_members: Vec::new(),
             bugs: RaftBugs::default(),
         }
     }
@@ -97,6 +104,7 @@ impl RaftConfig {
             "commit_prior_term_by_count" => &mut b.commit_prior_term_by_count,
             "forget_vote_on_restart" => &mut b.forget_vote_on_restart,
             "stale_lease_read" => &mut b.stale_lease_read,
+            "unsafe_membership_change" => &mut b.unsafe_membership_change,
             _ => return false,
         };
         *flag = true;

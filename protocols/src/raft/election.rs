@@ -1,6 +1,6 @@
 //! Elections and role changes: timeouts, (pre-)votes, stepping up and down, CheckQuorum.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use sim_core::{Ctx, NodeId, Reply, SimTime};
 
@@ -16,6 +16,12 @@ impl Raft {
         // on its behalf.
         self.leader = None;
         self.leader_contact = None;
+        if !self.is_member(self.id) {
+            // Not (or no longer) a voting member: wait to be added.
+            self.role = Role::Follower;
+            self.reset_election_timer(ctx);
+            return;
+        }
         self.campaign(ctx, self.config.pre_vote);
     }
 
@@ -58,7 +64,7 @@ impl Raft {
             pre_vote,
         };
         for p in ctx.peers() {
-            if !self.votes.contains(&p) {
+            if self.is_member(p) && !self.votes.contains(&p) {
                 self.send(ctx, p, RaftMsg::Vote(req.clone()));
             }
         }
@@ -66,7 +72,7 @@ impl Raft {
 
     /// Moves on once the votes gathered make a majority.
     fn tally(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
-        if self.votes.len() < self.majority() {
+        if self.members_among(&self.votes) < self.majority() {
             return;
         }
         match self.role {
@@ -223,6 +229,7 @@ impl Raft {
             round_sent: BTreeMap::new(),
             reads: Vec::new(),
             term_committed: false,
+            changes: VecDeque::new(),
         });
         ctx.cancel_timer(super::ELECTION_TIMER);
         ctx.set_timer(QUORUM_TIMER, self.config.election_timeout_max);
@@ -241,12 +248,14 @@ impl Raft {
     pub(super) fn on_check_quorum(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
         let me = self.id;
         let majority = self.majority();
+        let members = super::membership::members_of(&self.log, &self.initial);
         let Some(ls) = self.leading.as_mut() else {
             return;
         };
-        let mut heard = 1;
+        let mut heard = usize::from(members.contains(&me));
         for (i, p) in ls.progress.iter_mut().enumerate() {
-            if i != me.index() && std::mem::take(&mut p.active) {
+            let active = std::mem::take(&mut p.active);
+            if i != me.index() && active && members.contains(&NodeId(i as u32)) {
                 heard += 1;
             }
         }

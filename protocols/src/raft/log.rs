@@ -3,7 +3,11 @@
 //! gone (they are committed and folded into the snapshot's state), and that index keeps
 //! only its term. The disk copy is kept in step by `persist`.
 
-use super::messages::Entry;
+use std::collections::BTreeMap;
+
+use sim_core::NodeId;
+
+use super::messages::{Command, Entry};
 
 /// A node's log.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -12,6 +16,10 @@ pub struct RaftLog {
     snapshot_term: u64,
     /// The entries after the snapshot: `entries[0]` is at `snapshot_index + 1`.
     entries: Vec<Entry>,
+    /// The configuration as of the snapshot index (`None`: the initial one).
+    base_members: Option<Vec<NodeId>>,
+    /// The configuration entries after the snapshot, by index: the last is in force.
+    configs: BTreeMap<u64, Vec<NodeId>>,
 }
 
 impl RaftLog {
@@ -23,11 +31,53 @@ impl RaftLog {
     /// A log whose prefix up to `snapshot_index` (of `snapshot_term`) is compacted, holding
     /// `entries` after it.
     pub fn from_parts(snapshot_index: u64, snapshot_term: u64, entries: Vec<Entry>) -> Self {
+        let configs = entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| match &e.command {
+                Command::Config(m) => Some((snapshot_index + 1 + i as u64, m.clone())),
+                _ => None,
+            })
+            .collect();
         RaftLog {
             snapshot_index,
             snapshot_term,
             entries,
+            base_members: None,
+            configs,
         }
+    }
+
+    /// The same log, with the configuration of its snapshot.
+    pub fn with_base_members(mut self, members: Option<Vec<NodeId>>) -> Self {
+        self.base_members = members;
+        self
+    }
+
+    /// The configuration in force: that of the last configuration entry, or of the
+    /// snapshot; `None` if neither has one (the initial configuration).
+    pub fn members(&self) -> Option<&[NodeId]> {
+        self.configs
+            .values()
+            .next_back()
+            .or(self.base_members.as_ref())
+            .map(Vec::as_slice)
+    }
+
+    /// The configuration as of `index` (at or after the snapshot index), as
+    /// [`RaftLog::members`] for the log cut there.
+    pub fn members_at(&self, index: u64) -> Option<Vec<NodeId>> {
+        self.configs
+            .range(..=index)
+            .next_back()
+            .map(|(_, m)| m)
+            .or(self.base_members.as_ref())
+            .cloned()
+    }
+
+    /// The index of the last configuration entry still in the log (0 if none).
+    pub fn config_index(&self) -> u64 {
+        self.configs.keys().next_back().copied().unwrap_or(0)
     }
 
     /// The last index folded into a snapshot (0 if none).
@@ -118,8 +168,12 @@ impl RaftLog {
 
     /// Appends one entry and returns its index.
     pub fn push(&mut self, entry: Entry) -> u64 {
+        let index = self.last_index() + 1;
+        if let Command::Config(m) = &entry.command {
+            self.configs.insert(index, m.clone());
+        }
         self.entries.push(entry);
-        self.last_index()
+        index
     }
 
     /// Removes every entry from `index` on (never into the snapshot).
@@ -128,6 +182,9 @@ impl RaftLog {
             .position(index.max(self.snapshot_index + 1))
             .unwrap_or(0);
         self.entries.truncate(keep);
+        // A configuration entry that goes takes its configuration with it (the one
+        // before it is in force again).
+        self.configs.split_off(&(self.last_index() + 1));
     }
 
     /// Folds the prefix up to `index` into a snapshot; `index` must be present.
@@ -140,13 +197,18 @@ impl RaftLog {
         }
         let drop = (index - self.snapshot_index) as usize;
         self.entries.drain(..drop);
+        self.base_members = self.members_at(index);
+        self.configs = self.configs.split_off(&(index + 1));
         self.snapshot_index = index;
         self.snapshot_term = term;
     }
 
-    /// Replaces the whole log by a snapshot ending at `index` of `term`.
-    pub fn reset_to(&mut self, index: u64, term: u64) {
+    /// Replaces the whole log by a snapshot ending at `index` of `term`, taken in the
+    /// configuration `members`.
+    pub fn reset_to(&mut self, index: u64, term: u64, members: Option<Vec<NodeId>>) {
         self.entries.clear();
+        self.configs.clear();
+        self.base_members = members;
         self.snapshot_index = index;
         self.snapshot_term = term;
     }
@@ -225,7 +287,43 @@ mod tests {
         assert_eq!(l.last_index(), 4);
         l.truncate_from(2); // never into the snapshot
         assert_eq!(l.last_index(), 3);
-        l.reset_to(9, 4);
+        l.reset_to(9, 4, None);
         assert_eq!((l.last_index(), l.last_term(), l.iter().count()), (9, 4, 0));
+    }
+
+    #[test]
+    fn the_last_configuration_entry_is_in_force_until_truncated_or_compacted() {
+        let config = |nodes: &[u32]| Entry {
+            term: 1,
+            command: Command::Config(nodes.iter().map(|&n| NodeId(n)).collect()),
+        };
+        let ids = |nodes: &[u32]| nodes.iter().map(|&n| NodeId(n)).collect::<Vec<_>>();
+        let mut l = log(&[1, 1]);
+        assert_eq!(l.members(), None, "the initial configuration");
+        l.push(config(&[0, 1, 2]));
+        l.push(config(&[0, 1, 2, 3]));
+        l.push(Entry {
+            term: 1,
+            command: Command::Noop,
+        });
+        assert_eq!(l.members(), Some(&ids(&[0, 1, 2, 3])[..]));
+        assert_eq!(
+            (l.config_index(), l.members_at(3)),
+            (4, Some(ids(&[0, 1, 2])))
+        );
+        l.truncate_from(4);
+        assert_eq!(
+            l.members(),
+            Some(&ids(&[0, 1, 2])[..]),
+            "back to the one before"
+        );
+        l.push(config(&[1, 2]));
+        l.compact_to(4);
+        assert_eq!(l.members(), Some(&ids(&[1, 2])[..]), "kept by the snapshot");
+        assert_eq!(l.config_index(), 0);
+        let reloaded = RaftLog::from_parts(4, 1, Vec::new()).with_base_members(Some(ids(&[1, 2])));
+        assert_eq!(reloaded.members(), l.members());
+        l.reset_to(9, 2, None);
+        assert_eq!(l.members(), None);
     }
 }

@@ -1,7 +1,7 @@
 //! What Raft nodes say to each other, and what a log entry holds.
 
 use sim_core::history::Operation;
-use sim_core::{Message, RequestId};
+use sim_core::{Message, NodeId, RequestId};
 
 use crate::kv::KvStore;
 
@@ -18,6 +18,9 @@ pub enum Command {
         /// What to do.
         op: Operation,
     },
+    /// A new configuration: the voting members from this entry on (thesis §4.1: it takes
+    /// effect on every server as soon as it is in its log, committed or not).
+    Config(Vec<NodeId>),
 }
 
 /// One log entry.
@@ -34,6 +37,7 @@ impl Entry {
     pub fn size(&self) -> usize {
         let payload = match &self.command {
             Command::Noop => 0,
+            Command::Config(members) => 4 * members.len(),
             Command::Client { op, .. } => match op {
                 Operation::Put { value, .. } | Operation::Append { value, .. } => value.len(),
                 Operation::Cas { expected, new, .. } => expected.len() + new.len(),
@@ -117,6 +121,8 @@ pub struct Snapshot {
     pub term: u64,
     /// The key-value state (and client sessions) after applying it.
     pub kv: KvStore,
+    /// The configuration as of `index` (`None`: the initial one).
+    pub members: Option<Vec<NodeId>>,
 }
 
 /// InstallSnapshot: the leader's snapshot, for a follower that needs entries the leader

@@ -6,27 +6,32 @@
 //! term; durable term, vote, log and snapshots; client sessions for exactly-once commands; reads by
 //! ReadIndex, through the log, or under a leader lease.
 //!
-//! Not in this pass: membership changes (the engine cannot add nodes yet).
+//! Single-server membership change, with the leader's own-term commit before a change.
 //!
 //! The handlers live in `election.rs` (votes and roles), `replication.rs` (AppendEntries
-//! and commitment), `client.rs` (requests, reads, replies) and `snapshot.rs` (log
-//! compaction and InstallSnapshot).
+//! and commitment), `client.rs` (requests, reads, replies), `snapshot.rs` (log
+//! compaction and InstallSnapshot) and `membership.rs` (configurations and their
+//! changes).
 
 mod client;
 mod config;
 mod election;
 pub mod invariants;
 mod log;
+mod membership;
 mod messages;
 mod persist;
 mod replication;
 mod snapshot;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use rand::Rng;
 use sim_core::invariant::Invariant;
-use sim_core::{ClientRequest, Ctx, NodeId, Protocol, RequestId, SimDuration, SimTime, TimerId};
+use sim_core::{
+    ClientRequest, Ctx, MembershipChange, NodeId, Protocol, RequestId, SimDuration, SimTime,
+    TimerId,
+};
 
 pub use config::{RaftBugs, RaftConfig, ReadMode};
 pub use log::RaftLog;
@@ -67,6 +72,12 @@ pub const BUG_SWITCHES: &[BugSwitch] = &[
         name: "stale_lease_read",
         description: "serves lease reads after the lease ran out; caught by the \
                       linearizability checker",
+    },
+    BugSwitch {
+        name: "unsafe_membership_change",
+        description: "starts a configuration change before an entry of the leader's term \
+                      and the previous change are committed (the 2015 single-server bug); \
+                      caught by election safety / leader completeness",
     },
 ];
 
@@ -121,6 +132,8 @@ struct LeaderState {
     reads: Vec<PendingRead>,
     /// An entry of this term is committed, so `commit` is the true commit index.
     term_committed: bool,
+    /// Membership changes asked for and not yet started.
+    changes: VecDeque<MembershipChange>,
 }
 
 /// One Raft node.
@@ -147,6 +160,8 @@ pub struct Raft {
     waiting: BTreeMap<u64, RequestId>,
     /// The latest snapshot, to send to followers that fell behind it.
     snapshot: Option<Snapshot>,
+    /// The configuration before any configuration entry or snapshot says otherwise.
+    initial: Vec<NodeId>,
 }
 
 impl Raft {
@@ -181,10 +196,6 @@ impl Raft {
     /// The leader this node knows of in its term.
     pub fn leader(&self) -> Option<NodeId> {
         self.leader
-    }
-
-    fn majority(&self) -> usize {
-        self.cluster as usize / 2 + 1
     }
 
     /// Sends after making every durable write so far durable: nothing leaves a node
@@ -222,7 +233,20 @@ impl Protocol for Raft {
             Some(s) => (s.index, s.kv.clone()),
             None => (0, KvStore::new()),
         };
+        let cluster = ctx.cluster_size();
+        let mut initial: Vec<NodeId> = config
+            .initial_members
+            .iter()
+            .filter(|&&n| n < cluster)
+            .map(|&n| NodeId(n))
+            .collect();
+        initial.sort();
+        initial.dedup();
+        if initial.is_empty() {
+            initial = (0..cluster).map(NodeId).collect();
+        }
         let raft = Raft {
+            initial,
             id: ctx.id(),
             cluster: ctx.cluster_size(),
             config: config.clone(),
@@ -273,6 +297,10 @@ impl Protocol for Raft {
 
     fn leader_term(&self) -> Option<u64> {
         self.is_leader().then_some(self.term)
+    }
+
+    fn on_membership(&mut self, ctx: &mut Ctx<'_, RaftMsg>, change: MembershipChange) {
+        self.on_membership_change(ctx, change);
     }
 }
 

@@ -43,7 +43,8 @@ pub(crate) fn load(disk: &Disk) -> Durable {
     Durable {
         term,
         voted_for,
-        log: RaftLog::from_parts(base, base_term, entries),
+        log: RaftLog::from_parts(base, base_term, entries)
+            .with_base_members(snapshot.as_ref().and_then(|s| s.members.clone())),
         snapshot,
     }
 }
@@ -112,6 +113,7 @@ mod tests {
                 index: 1,
                 term: 1,
                 kv: KvStore::new(),
+                members: Some(vec![NodeId(0), NodeId(1)]),
             },
             1,
         );
@@ -119,5 +121,6 @@ mod tests {
         assert_eq!(snap.log.snapshot_index(), 1);
         assert_eq!((snap.log.last_index(), snap.log.last_term()), (2, 2));
         assert_eq!(snap.snapshot.map(|s| s.index), Some(1));
+        assert_eq!(snap.log.members(), Some(&[NodeId(0), NodeId(1)][..]));
     }
 }

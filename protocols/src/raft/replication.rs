@@ -283,21 +283,17 @@ impl Raft {
         let Some(ls) = self.leading.as_mut() else {
             return;
         };
-        let me = self.id.index();
-        let mut matches: Vec<u64> = ls
-            .progress
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                if i == me {
-                    self.log.last_index()
-                } else {
-                    p.match_index
-                }
-            })
-            .collect();
-        matches.sort_unstable_by(|a, b| b.cmp(a));
-        let n = matches[self.cluster as usize / 2];
+        let me = self.id;
+        let last = self.log.last_index();
+        let members = super::membership::members_of(&self.log, &self.initial);
+        // A leader outside the configuration (removing itself) does not count itself.
+        let n = super::membership::quorum_value(members, |node| {
+            if node == me {
+                last
+            } else {
+                ls.progress[node.index()].match_index
+            }
+        });
         if n <= self.commit {
             return;
         }
@@ -321,6 +317,8 @@ impl Raft {
         }
         self.apply_committed(ctx);
         self.serve_reads(ctx);
+        self.step_down_if_removed(ctx);
+        self.start_membership_change(ctx);
     }
 
     /// Applies committed entries in order and answers the clients waiting on them here.

@@ -22,6 +22,7 @@ impl Raft {
             index,
             term,
             kv: self.kv.clone(),
+            members: self.log.members_at(index),
         };
         persist::save_snapshot(ctx.disk(), snapshot.clone(), self.log.snapshot_index() + 1);
         self.log.compact_to(index);
@@ -85,7 +86,8 @@ impl Raft {
                 // The log goes on past the snapshot in agreement with it: keep the rest.
                 self.log.compact_to(snap.index);
             } else {
-                self.log.reset_to(snap.index, snap.term);
+                self.log
+                    .reset_to(snap.index, snap.term, snap.members.clone());
                 persist::truncate(ctx.disk(), snap.index + 1);
             }
             persist::save_snapshot(ctx.disk(), snap.clone(), old_base + 1);
