@@ -39,13 +39,13 @@ pub fn run(args: &ListArgs) -> u8 {
         "faults:      At(\"<time>\", F) with F one of Crash(T), Restart(T), Pause(T), Resume(T), Partition([[..], ..]), Isolate(T), Cut(from: [..], to: [..]), Heal, Links(scope: .., latency/loss/duplicate: ..), ClockSkew(target: T, offset: \"-50ms\"), ClockDrift(target: T, ppm: N),"
     );
     println!(
-        "             NextLeaders(after: Uniform(\"0ms\", \"30ms\"), down: \"100ms\", action: Crash | Pause | Isolate, times: 1, within: \"1s\", at_once: 1)"
+        "             NextLeaders(after: Uniform(\"0ms\", \"30ms\"), down: \"100ms\", action: Crash | Pause | Isolate, times: 1, within: \"1s\", at_once: 1), AddNode(i), RemoveNode(i)"
     );
     println!(
         "targets T:   Node(i), Nodes([..]), Leader, Random, RandomMinority, RandomMajority, All (node ids from 0)"
     );
     println!(
-        "nemesis:     kinds from Crash, Pause, Partition, Isolate, OneWay, Loss, Duplicate, Latency, ClockSkew, ClockDrift, LeaderCrash, LeaderPause, LeaderIsolate, Bounce, LeaderChurn, NewLeaderCrash"
+        "nemesis:     kinds from Crash, Pause, Partition, Isolate, OneWay, Loss, Duplicate, Latency, ClockSkew, ClockDrift, LeaderCrash, LeaderPause, LeaderIsolate, Bounce, LeaderChurn, NewLeaderCrash, Membership, MembershipChurn"
     );
     println!(
         "checks:      Invariants, Linearizable, Liveness(within: \"<time>\"), Coverage(fraction: 0.99), Convergence(within: \"<time>\"); expect: Pass | Violation(\"<check or invariant>\")"
