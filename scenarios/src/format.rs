@@ -7,7 +7,7 @@
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 use sim_core::client::{KeyDistribution, OpMix, Retry};
-use sim_core::network::{InFlight, Ordering};
+use sim_core::network::{InFlight, Ordering, SenderCrash};
 use sim_core::{LeaderAction, SimDuration};
 
 use crate::checked::{BugName, DelaySpec, NodeRef, Positive, Prob, Signed};
@@ -143,6 +143,9 @@ pub struct NetworkSpec {
     pub regions: Option<RegionSpec>,
     /// Messages in flight when a partition starts: `Drop` (default) or `Deliver`.
     pub in_flight: InFlight,
+    /// Messages in flight when their sender crashes: `Deliver` (default: they were on
+    /// the wire) or `Drop` (the crash loses the sender's buffers).
+    pub sender_crash: SenderCrash,
 }
 
 /// Settings of one directed link.

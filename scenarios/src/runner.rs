@@ -286,6 +286,7 @@ pub fn sim_config(s: &Scenario, seed: u64) -> SimConfig {
                 .collect(),
         }),
         in_flight: n.in_flight,
+        sender_crash: n.sender_crash,
     };
     let clients = match &s.workload {
         WorkloadSpec::None => None,

@@ -117,6 +117,17 @@ pub enum InFlight {
     Deliver,
 }
 
+/// The rule for messages still in flight when their sender crashes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SenderCrash {
+    /// Delivered: they were on the wire before the crash.
+    #[default]
+    Deliver,
+    /// Lost with the sender: the crash takes its unsent buffers with it, and an
+    /// interrupted stream delivers nothing after the last byte the receiver took.
+    Drop,
+}
+
 /// The network of a run, as configured.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -131,6 +142,8 @@ pub struct NetworkConfig {
     pub regions: Option<Regions>,
     /// The rule for messages in flight when a partition starts.
     pub in_flight: InFlight,
+    /// The rule for messages in flight when their sender crashes.
+    pub sender_crash: SenderCrash,
 }
 
 /// A change of link behaviour applied by a fault.
@@ -197,6 +210,8 @@ pub enum DropReason {
     NoLink,
     /// The receiver was crashed when the message arrived.
     NodeDown,
+    /// The sender crashed after sending it, under [`SenderCrash::Drop`].
+    SenderCrashed,
     /// A Byzantine node's adversary withheld it.
     Withheld,
 }
@@ -209,6 +224,7 @@ impl DropReason {
             DropReason::Partition => "partition",
             DropReason::NoLink => "no_link",
             DropReason::NodeDown => "node_down",
+            DropReason::SenderCrashed => "sender_crashed",
             DropReason::Withheld => "withheld",
         }
     }

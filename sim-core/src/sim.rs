@@ -15,7 +15,7 @@ use crate::fingerprint::Fingerprint;
 use crate::history::{ClientId, History, Operation, Outcome};
 use crate::invariant::{Invariant, NodeStatus, Observed, World};
 use crate::metrics::{Metrics, MetricsSummary};
-use crate::network::{DropReason, Network, NetworkConfig, NetworkError};
+use crate::network::{DropReason, Network, NetworkConfig, NetworkError, SenderCrash};
 use crate::protocol::{
     ClientRequest, Ctx, Message, NodeId, Output, Protocol, Reply, RequestId, TimerTable,
 };
@@ -195,6 +195,8 @@ pub(crate) struct NodeSlot<P: Protocol> {
     pub(crate) disk: Disk,
     timers: TimerTable,
     held: Vec<Event<P::Msg>>,
+    /// When it last crashed, for [`SenderCrash::Drop`].
+    last_crash: Option<SimTime>,
 }
 
 struct PendingOp {
@@ -299,6 +301,7 @@ impl<P: Protocol> SimBuilder<P> {
                 disk: Disk::new(c.disk.clone()),
                 timers: TimerTable::default(),
                 held: Vec::new(),
+                last_crash: None,
             })
             .collect();
         let mut adversaries: Vec<Option<Box<dyn Adversary<P>>>> = (0..n).map(|_| None).collect();
@@ -356,6 +359,7 @@ impl<P: Protocol> SimBuilder<P> {
             active_clients: c.clients.as_ref().map_or(0, |cc| cc.count as usize),
             fault_list,
             leader_watch: Vec::new(),
+            drop_from_crashed: c.network.sender_crash == SenderCrash::Drop,
             invariants: self.invariants,
             trace: self.trace,
             trace_error: None,
@@ -392,6 +396,8 @@ pub struct Simulation<P: Protocol> {
     fault_list: Vec<Fault>,
     /// Armed [`Fault::NextLeaders`], waiting for elections.
     leader_watch: Vec<LeaderWatch>,
+    /// The network's [`SenderCrash`] rule is `Drop`.
+    drop_from_crashed: bool,
     invariants: Vec<Box<dyn Invariant<P>>>,
     trace: Option<Box<dyn TraceSink>>,
     trace_error: Option<String>,
@@ -523,6 +529,14 @@ impl<P: Protocol> Simulation<P> {
         let status = self.nodes[to.index()].status;
         if status != NodeStatus::Up || (!held && !self.fabric.network.arrives(from, to)) {
             self.not_delivered(from, to, sent, msg, status);
+            return;
+        }
+        if self.drop_from_crashed
+            && self.nodes[from.index()]
+                .last_crash
+                .is_some_and(|c| c >= sent)
+        {
+            self.drop_message(from, to, sent, &msg, DropReason::SenderCrashed);
             return;
         }
         self.begin_event(FP_DELIVER, to, u64::from(from.0));
@@ -1210,6 +1224,7 @@ impl<P: Protocol> Simulation<P> {
                     slot.incarnation += 1;
                     slot.timers.clear();
                     slot.held.clear();
+                    slot.last_crash = Some(self.now);
                     slot.disk.crash(self.now);
                 }
                 (hit, format!("crash {t:?}"))

@@ -9,7 +9,7 @@ use sim_core::byzantine::{Adversary, Forged};
 use sim_core::client::{ClientConfig, KeyDistribution, KvWorkload, Load, OpMix, Retry};
 use sim_core::history::{OpOutput, Outcome};
 use sim_core::invariant::invariant_fn;
-use sim_core::network::{LinkChange, LinkConfig, LinkScope, Ordering};
+use sim_core::network::{LinkChange, LinkConfig, LinkScope, Ordering, SenderCrash};
 use sim_core::rng::{Delay, SimRng};
 use sim_core::trace::TraceKind;
 use sim_core::{
@@ -291,6 +291,59 @@ fn partition_blocks_exactly_the_cut_directions_and_heal_restores() {
     }
     for (a, b) in [(0, 2), (3, 1)] {
         assert!(within(&log(b, a), 620, 1000) > 30, "heal restores {a}→{b}");
+    }
+}
+
+/// Messages on the wire when their sender crashes arrive by default; under
+/// `SenderCrash::Drop` they are lost with the sender, and counted so.
+#[test]
+fn a_crashed_senders_messages_in_flight_follow_the_sender_crash_rule() {
+    for rule in [SenderCrash::Deliver, SenderCrash::Drop] {
+        let mut c = config(4, 2, ms(1000));
+        c.network.default_link.latency = Delay::Constant(ms(50));
+        c.network.sender_crash = rule;
+        let (r, states) = Simulation::<Chatter>::builder(c)
+            .protocol_config(ChatterConfig {
+                period: Some(ms(10)),
+                burst: 0,
+            })
+            .fault(ms(500), Fault::Crash(Target::Node(NodeId(0))))
+            .build()
+            .unwrap()
+            .run_with_final_states();
+        let from_0 = |lo: u64, hi: u64| {
+            states[1]
+                .as_ref()
+                .unwrap()
+                .log
+                .iter()
+                .filter(|e| e.0 == NodeId(0))
+                .filter(|e| e.3 > SimTime::ZERO + ms(lo) && e.3 <= SimTime::ZERO + ms(hi))
+                .count()
+        };
+        let dropped = r.metrics.drops.get("sender_crashed").copied().unwrap_or(0);
+        assert!(
+            from_0(100, 500) >= 30,
+            "{rule:?}: 0 talks to 1 before the crash: {}",
+            from_0(100, 500)
+        );
+        match rule {
+            SenderCrash::Deliver => {
+                assert!(
+                    from_0(500, 550) >= 4,
+                    "sent before the crash, delivered after"
+                );
+                assert_eq!(dropped, 0);
+            }
+            SenderCrash::Drop => {
+                assert_eq!(
+                    from_0(500, 1000),
+                    0,
+                    "nothing arrives from a crashed sender"
+                );
+                assert!(dropped >= 4, "{dropped} dropped");
+            }
+        }
     }
 }
 
