@@ -248,3 +248,17 @@ fn random_and_mutated_inputs_never_panic() {
     // Some mutations are harmless (inside comments or descriptions), most are not.
     assert!(parsed < 3000);
 }
+
+/// The annotated example in FORMAT.md is a scenario that loads, so the reference cannot
+/// drift from the format.
+#[test]
+fn the_format_reference_example_loads() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/FORMAT.md")).unwrap();
+    let start = doc.find("```ron\n").expect("an example") + "```ron\n".len();
+    let end = start + doc[start..].find("```").expect("its end");
+    let s = parse(&doc[start..end], "FORMAT.md").unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        s.faults.len() > 10 && s.nemesis.is_some(),
+        "the whole example"
+    );
+}
