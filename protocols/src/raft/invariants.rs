@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use sim_core::NodeId;
 use sim_core::invariant::{Invariant, World};
 
-use super::Raft;
+use super::log::RaftLog;
+use super::membership::members_of;
+use super::{Raft, persist};
 use crate::kv::digest;
 
 /// Every Raft invariant, fresh.
@@ -16,6 +18,7 @@ pub fn all() -> Vec<Box<dyn Invariant<Raft>>> {
         Box::new(ElectionSafety::default()),
         Box::new(LogMatching::default()),
         Box::new(LeaderCompleteness::default()),
+        Box::new(DurableCommit::default()),
         Box::new(StateMachineSafety::default()),
         Box::new(CommitMonotonic::default()),
     ]
@@ -139,6 +142,90 @@ impl Invariant<Raft> for LeaderCompleteness {
                     }
                 }
                 _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// When a leader commits an entry, no server without it could win an election with the
+/// logs as they stand: every majority of that server's configuration includes a log more
+/// up-to-date than its own, whose owner would refuse it a vote. This is the step on which
+/// the proof of leader completeness rests (§5.4.3). Checking it at the commit sees an
+/// unsafe commit the moment it is made — Figure 8(c), where S5 could still be elected —
+/// rather than only once a later leader has overwritten the entry (8(d)), which takes
+/// further crashes at the right moments. Votes are counted from the logs alone, without
+/// terms, PreVote or leases, which can only refuse more: a correct Raft never fails it.
+#[derive(Default)]
+pub struct DurableCommit {
+    /// The log on the disk of each crashed node, read once per incarnation: a disk does
+    /// not change while its node is down.
+    down: BTreeMap<NodeId, (u32, RaftLog)>,
+}
+
+impl DurableCommit {
+    /// Reads the disks of the nodes that are down and were not read since they crashed.
+    fn read_down_disks(&mut self, world: &World<'_, Raft>) {
+        for (id, node) in world.nodes() {
+            if node.is_some() {
+                continue;
+            }
+            let inc = world.incarnation(id);
+            if self.down.get(&id).is_none_or(|(i, _)| *i != inc) {
+                self.down
+                    .insert(id, (inc, persist::load(world.disk(id)).log));
+            }
+        }
+    }
+}
+
+impl Invariant<Raft> for DurableCommit {
+    fn name(&self) -> &str {
+        "durable_commit"
+    }
+    fn check(&mut self, world: &World<'_, Raft>) -> Result<(), String> {
+        for o in world.observations.iter().filter(|o| o.obs.kind == "commit") {
+            let Some(leader) = world.node(o.node) else {
+                continue;
+            };
+            let index = o.obs.key;
+            let Some(term) = leader.log().term_at(index) else {
+                continue;
+            };
+            self.read_down_disks(world);
+            let logs: Vec<&RaftLog> = world
+                .nodes()
+                .map(|(id, node)| match node {
+                    Some(n) => n.log(),
+                    None => &self.down[&id].1,
+                })
+                .collect();
+            let recency = |l: &RaftLog| (l.last_term(), l.last_index());
+            for (x, log) in logs.iter().enumerate() {
+                let x = NodeId(x as u32);
+                if log.snapshot_index() >= index || log.term_at(index) == Some(term) {
+                    continue;
+                }
+                let members = members_of(log, &leader.initial);
+                if !members.contains(&x) {
+                    // A non-member never stands for election.
+                    continue;
+                }
+                let own = recency(log);
+                let grants = members
+                    .iter()
+                    .filter(|v| logs.get(v.index()).is_some_and(|l| recency(l) <= own))
+                    .count();
+                if grants > members.len() / 2 {
+                    return Err(format!(
+                        "{} committed index {index} (term {term}) in term {}, yet {x}, \
+                         whose log lacks it, could still be elected: {grants} of the {} \
+                         members have logs no more up-to-date than its own",
+                        o.node,
+                        o.obs.value,
+                        members.len()
+                    ));
+                }
             }
         }
         Ok(())

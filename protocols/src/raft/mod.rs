@@ -56,12 +56,13 @@ pub const BUG_SWITCHES: &[BugSwitch] = &[
     BugSwitch {
         name: "vote_without_log_check",
         description: "grants votes to candidates with stale logs, so a leader can lack \
-                      committed entries; caught by leader completeness / state-machine safety",
+                      committed entries; caught by leader completeness / durable commit / state-machine safety",
     },
     BugSwitch {
         name: "commit_prior_term_by_count",
         description: "commits entries of earlier terms by counting replicas (Figure 8); \
-                      caught by state-machine safety / leader completeness",
+                      caught by durable commit (a node without the entry could still be \
+                      elected) / leader completeness / state-machine safety",
     },
     BugSwitch {
         name: "forget_vote_on_restart",
@@ -77,7 +78,7 @@ pub const BUG_SWITCHES: &[BugSwitch] = &[
         name: "unsafe_membership_change",
         description: "starts a configuration change before an entry of the leader's term \
                       and the previous change are committed (the 2015 single-server bug); \
-                      caught by election safety / leader completeness",
+                      caught by durable commit / election safety / leader completeness",
     },
 ];
 
