@@ -134,6 +134,7 @@ impl Raft {
         let granted = self.voted_for.is_none_or(|v| v == from) && log_ok;
         if granted {
             self.voted_for = Some(from);
+            ctx.observe("vote", self.term, u64::from(from.0));
             self.persist_hard_state(ctx);
             self.reset_election_timer(ctx);
         }

@@ -16,6 +16,7 @@ use crate::kv::digest;
 pub fn all() -> Vec<Box<dyn Invariant<Raft>>> {
     vec![
         Box::new(ElectionSafety::default()),
+        Box::new(VoteOnce::default()),
         Box::new(LogMatching::default()),
         Box::new(LeaderCompleteness::default()),
         Box::new(DurableCommit::default()),
@@ -44,6 +45,36 @@ impl Invariant<Raft> for ElectionSafety {
                 _ => {
                     self.leaders.insert(term, o.node);
                 }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Each node votes for at most one candidate in a term, across restarts (§5.2). Election
+/// safety rests on it; checking it names the node that broke it, at the vote, before two
+/// candidates have also gathered the rest of their majorities (which most double votes
+/// never lead to).
+#[derive(Default)]
+pub struct VoteOnce {
+    votes: BTreeMap<(NodeId, u64), u64>,
+}
+
+impl Invariant<Raft> for VoteOnce {
+    fn name(&self) -> &str {
+        "vote_once"
+    }
+    fn check(&mut self, world: &World<'_, Raft>) -> Result<(), String> {
+        for o in world.observations.iter().filter(|o| o.obs.kind == "vote") {
+            let (term, candidate) = (o.obs.key, o.obs.value);
+            match self.votes.insert((o.node, term), candidate) {
+                Some(earlier) if earlier != candidate => {
+                    return Err(format!(
+                        "{} voted for n{earlier} and then for n{candidate} in term {term}",
+                        o.node
+                    ));
+                }
+                _ => {}
             }
         }
         Ok(())

@@ -67,7 +67,7 @@ pub const BUG_SWITCHES: &[BugSwitch] = &[
     BugSwitch {
         name: "forget_vote_on_restart",
         description: "forgets its vote when it restarts and votes again in the same term; \
-                      caught by election safety",
+                      caught by vote once / election safety",
     },
     BugSwitch {
         name: "stale_lease_read",
