@@ -51,7 +51,7 @@ const HUNTS: &[Hunt] = &[
     Hunt {
         file: "raft/membership-nemesis.ron",
         bug: "unsafe_membership_change",
-        seeds: 20,
+        seeds: 150,
         caught_by: SAFETY,
     },
 ];

@@ -231,6 +231,7 @@ impl Raft {
             reads: Vec::new(),
             term_committed: false,
             changes: VecDeque::new(),
+            catch_up: None,
         });
         ctx.cancel_timer(super::ELECTION_TIMER);
         ctx.set_timer(QUORUM_TIMER, self.config.election_timeout_max);

@@ -4,13 +4,17 @@
 //! commitment, read confirmation, CheckQuorum — is counted over the configuration in
 //! force. Nodes outside it are passive: they never stand for election, but a leader
 //! replicates to them, so a server being added catches up and one being removed learns
-//! of it. A leader starts a change only after it has committed an entry of its own term
+//! of it. A server is added only once it has caught up (thesis §4.2.1): the leader
+//! replicates to it in rounds, each up to the leader's commit index at the round's start
+//! (entries still in flight to everyone do not hold it back), and adds it when a round takes less than an election timeout, so the new member does
+//! not stall commitment while it copies the log; a server that does not catch up within
+//! `CATCH_UP_ROUNDS` rounds is not added. A leader starts a change only after it has committed an entry of its own term
 //! and the previous change is committed (the fix for the single-server bug found in
 //! 2015: otherwise two changes from different leaders can leave overlapping
 //! configurations without a common majority). A leader that removes itself steps down
 //! once that configuration is committed.
 
-use sim_core::{Ctx, MembershipChange, NodeId};
+use sim_core::{Ctx, MembershipChange, NodeId, SimTime};
 
 use super::log::RaftLog;
 use super::messages::{Command, Entry, RaftMsg};
@@ -26,6 +30,29 @@ pub(super) fn quorum_value(members: &[NodeId], value: impl Fn(NodeId) -> u64) ->
     let mut values: Vec<u64> = members.iter().map(|&n| value(n)).collect();
     values.sort_unstable_by(|a, b| b.cmp(a));
     values.get(members.len() / 2).copied().unwrap_or(0)
+}
+
+/// Catch-up rounds a server gets before an addition is given up (the thesis suggests
+/// about ten).
+const CATCH_UP_ROUNDS: u32 = 10;
+
+/// A server being brought up to date before it is added.
+#[derive(Clone, Debug)]
+pub(super) struct CatchUp {
+    node: NodeId,
+    /// The round ends when the server holds the log up to here.
+    target: u64,
+    /// When the round started.
+    since: SimTime,
+    /// Rounds begun, this one included.
+    rounds: u32,
+}
+
+/// Whether a server to be added may be added now.
+enum Readiness {
+    Ready,
+    Wait,
+    GiveUp,
 }
 
 impl Raft {
@@ -76,6 +103,27 @@ impl Raft {
             if !settled && !unsafe_change {
                 return;
             }
+            if let Some(&MembershipChange::Add(n)) = ls.changes.front()
+                && n.0 < self.cluster
+                && !self.is_member(n)
+            {
+                match self.catch_up(ctx.now(), n) {
+                    Readiness::Ready => {}
+                    Readiness::Wait => return,
+                    Readiness::GiveUp => {
+                        ctx.count("raft.additions_given_up", 1);
+                        if let Some(ls) = self.leading.as_mut() {
+                            ls.changes.pop_front();
+                            ls.catch_up = None;
+                        }
+                        continue;
+                    }
+                }
+            }
+            let Some(ls) = self.leading.as_mut() else {
+                return;
+            };
+            ls.catch_up = None;
             let Some(change) = ls.changes.pop_front() else {
                 return;
             };
@@ -106,6 +154,51 @@ impl Raft {
                 return;
             }
         }
+    }
+
+    /// Moves the catch-up of `node` along: a round ends when it holds what the leader had
+    /// committed at the round's start; one that ended within an election timeout means it keeps
+    /// up, and it may be added.
+    fn catch_up(&mut self, now: SimTime, node: NodeId) -> Readiness {
+        let last = self.commit;
+        let timeout = self.config.election_timeout_min;
+        let Some(ls) = self.leading.as_mut() else {
+            return Readiness::Wait;
+        };
+        let matched = ls.progress[node.index()].match_index;
+        let fresh = CatchUp {
+            node,
+            target: last,
+            since: now,
+            rounds: 1,
+        };
+        let c = ls.catch_up.get_or_insert(fresh.clone());
+        if c.node != node {
+            *c = fresh;
+        }
+        let round_over = now >= c.since + timeout;
+        if matched < c.target {
+            // A server that is down or cut off never finishes its round.
+            return if round_over && c.rounds >= CATCH_UP_ROUNDS {
+                Readiness::GiveUp
+            } else if round_over {
+                c.rounds += 1;
+                c.since = now;
+                Readiness::Wait
+            } else {
+                Readiness::Wait
+            };
+        }
+        if !round_over {
+            return Readiness::Ready;
+        }
+        if c.rounds >= CATCH_UP_ROUNDS {
+            return Readiness::GiveUp;
+        }
+        c.rounds += 1;
+        c.target = last;
+        c.since = now;
+        Readiness::Wait
     }
 
     /// A leader outside the committed configuration steps down: it has handed over.

@@ -135,6 +135,9 @@ struct LeaderState {
     term_committed: bool,
     /// Membership changes asked for and not yet started.
     changes: VecDeque<MembershipChange>,
+    /// The server being brought up to date before the change at the head of `changes`
+    /// adds it.
+    catch_up: Option<membership::CatchUp>,
 }
 
 /// One Raft node.

@@ -20,6 +20,8 @@ impl Raft {
         for p in ctx.peers() {
             self.send_append(ctx, p, true);
         }
+        // Catch-up rounds run out even when the server being added never answers.
+        self.start_membership_change(ctx);
         ctx.set_timer(HEARTBEAT_TIMER, self.config.heartbeat_interval);
     }
 
@@ -274,6 +276,8 @@ impl Raft {
         }
         self.advance_commit(ctx);
         self.serve_reads(ctx);
+        // A server being caught up may have finished its round.
+        self.start_membership_change(ctx);
         self.send_append(ctx, from, false);
     }
 
