@@ -18,6 +18,7 @@ struct Hunt {
 
 const SAFETY: &[&str] = &[
     "durable_commit",
+    "vote_once",
     "leader_completeness",
     "state_machine_safety",
     "election_safety",
@@ -33,20 +34,26 @@ const HUNTS: &[Hunt] = &[
     Hunt {
         file: "raft/nemesis.ron",
         bug: "commit_prior_term_by_count",
-        seeds: 150,
+        seeds: 400,
         caught_by: SAFETY,
     },
     Hunt {
         file: "raft/nemesis.ron",
         bug: "forget_vote_on_restart",
-        seeds: 150,
+        seeds: 400,
         caught_by: &["vote_once", "election_safety"],
     },
     Hunt {
         file: "raft/nemesis.ron",
         bug: "stale_lease_read",
-        seeds: 150,
+        seeds: 100,
         caught_by: &["linearizability"],
+    },
+    Hunt {
+        file: "raft/nemesis.ron",
+        bug: "unsafe_membership_change",
+        seeds: 600,
+        caught_by: SAFETY,
     },
     Hunt {
         file: "raft/membership-nemesis.ron",

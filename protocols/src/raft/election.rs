@@ -43,6 +43,7 @@ impl Raft {
             self.role = Role::Candidate;
             self.term += 1;
             self.voted_for = Some(self.id);
+            ctx.observe("vote", self.term, u64::from(self.id.0));
             self.leader = None;
             self.persist_hard_state(ctx);
         }
