@@ -271,8 +271,8 @@ fn remove(at: u64, n: u32) -> (SimDuration, Fault) {
 
 /// A cluster that starts as node 0 alone grows to five members one server at a time,
 /// then removes node 0 — necessarily its leader until then — which steps down once the
-/// configuration without it is committed and never leads again, while clients are
-/// served throughout.
+/// configuration without it is committed, hands over to a successor, and never leads
+/// again, while clients are served throughout.
 #[test]
 fn servers_are_added_and_removed_one_at_a_time_while_serving() {
     let mut run = Run::new(5, 5, 3, 300);
@@ -310,6 +310,25 @@ fn servers_are_added_and_removed_one_at_a_time_while_serving() {
         !leaders_after_removal.is_empty() && !leaders_after_removal.contains(&0),
         "a new leader among the members, never node 0: {leaders_after_removal:?}"
     );
+    // Node 0 hands over as it steps down: its successor stands at once, without waiting
+    // out an election timeout (at least 150 ms).
+    let removed_at = r
+        .observations
+        .iter()
+        .find(|o| o.obs.kind == "config" && o.obs.value == 0b1110)
+        .map(|o| o.time.as_nanos())
+        .expect("node 0 is removed");
+    let next_leader_at = r
+        .observations
+        .iter()
+        .find(|o| o.obs.kind == "leader" && o.time.as_nanos() > removed_at)
+        .map(|o| o.time.as_nanos())
+        .expect("a new leader");
+    assert!(
+        next_leader_at - removed_at < 60_000_000,
+        "removal appended at {removed_at}, next leader at {next_leader_at}"
+    );
+    assert_eq!(r.metrics.counters.get("raft.handovers").copied(), Some(1));
     let members: Vec<NodeId> = (1..5).map(NodeId).collect();
     for n in states.iter().flatten() {
         assert_eq!(

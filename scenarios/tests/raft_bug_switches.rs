@@ -34,13 +34,13 @@ const HUNTS: &[Hunt] = &[
     Hunt {
         file: "raft/nemesis.ron",
         bug: "commit_prior_term_by_count",
-        seeds: 400,
+        seeds: 300,
         caught_by: SAFETY,
     },
     Hunt {
         file: "raft/nemesis.ron",
         bug: "forget_vote_on_restart",
-        seeds: 400,
+        seeds: 200,
         caught_by: &["vote_once", "election_safety"],
     },
     Hunt {
@@ -52,7 +52,7 @@ const HUNTS: &[Hunt] = &[
     Hunt {
         file: "raft/nemesis.ron",
         bug: "unsafe_membership_change",
-        seeds: 600,
+        seeds: 400,
         caught_by: SAFETY,
     },
     Hunt {

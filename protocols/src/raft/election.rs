@@ -25,6 +25,22 @@ impl Raft {
         self.campaign(ctx, self.config.pre_vote);
     }
 
+    /// A leader handing over asks this node to stand at once: no pre-vote (the leader
+    /// has stepped down, so there is no one to disrupt), and voters disregard the leader
+    /// they still hear from. Only from the leader of this node's term, and only to a
+    /// member.
+    pub(super) fn on_timeout_now(&mut self, ctx: &mut Ctx<'_, RaftMsg>, from: NodeId, term: u64) {
+        if term != self.term || self.leader != Some(from) || !self.is_member(self.id) {
+            return;
+        }
+        if self.role != Role::Follower {
+            return;
+        }
+        ctx.count("raft.handovers_received", 1);
+        self.handed_over = Some(self.term + 1);
+        self.campaign(ctx, false);
+    }
+
     /// Stands for election, or first asks for pre-votes.
     fn campaign(&mut self, ctx: &mut Ctx<'_, RaftMsg>, pre_vote: bool) {
         ctx.count(
@@ -63,6 +79,7 @@ impl Raft {
             last_log_index: self.log.last_index(),
             last_log_term: self.log.last_term(),
             pre_vote,
+            transfer: self.handed_over == Some(self.term) && !pre_vote,
         };
         for p in ctx.peers() {
             if self.is_member(p) && !self.votes.contains(&p) {
@@ -109,7 +126,8 @@ impl Raft {
             granted: false,
             pre_vote: req.pre_vote,
         };
-        if req.term < self.term || (req.term > self.term && self.in_lease(ctx)) {
+        let disruptive = req.term > self.term && self.in_lease(ctx) && !req.transfer;
+        if req.term < self.term || disruptive {
             self.send(ctx, from, RaftMsg::VoteReply(refuse(self.term)));
             return;
         }

@@ -201,15 +201,34 @@ impl Raft {
         Readiness::Wait
     }
 
-    /// A leader outside the committed configuration steps down: it has handed over.
+    /// A leader outside the committed configuration steps down, and hands over to the
+    /// member whose log is furthest along (thesis §3.10), which stands at once instead
+    /// of after an election timeout.
     pub(super) fn step_down_if_removed(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
-        if self.role == Role::Leader
-            && !self.is_member(self.id)
-            && self.log.config_index() <= self.commit
+        if self.role != Role::Leader
+            || self.is_member(self.id)
+            || self.log.config_index() > self.commit
         {
-            ctx.count("raft.removed_leader_stepdowns", 1);
-            let term = self.term;
-            self.become_follower(ctx, term, None);
+            return;
+        }
+        ctx.count("raft.removed_leader_stepdowns", 1);
+        // The member known to hold the most of the log: entries still in flight may be
+        // missing from it, and if that costs it the election, an ordinary one follows.
+        let successor = self.leading.as_ref().and_then(|ls| {
+            self.members()
+                .iter()
+                .filter(|&&m| m != self.id)
+                .max_by_key(|m| {
+                    let p = &ls.progress[m.index()];
+                    (p.match_index, p.acked_round)
+                })
+                .copied()
+        });
+        let term = self.term;
+        self.become_follower(ctx, term, None);
+        if let Some(to) = successor {
+            ctx.count("raft.handovers", 1);
+            self.send(ctx, to, RaftMsg::TimeoutNow { term });
         }
     }
 }

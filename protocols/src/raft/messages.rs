@@ -60,6 +60,9 @@ pub struct VoteRequest {
     pub last_log_term: u64,
     /// A pre-vote.
     pub pre_vote: bool,
+    /// The candidate stands because the leader handed over to it (TimeoutNow): voters
+    /// disregard a leader they still hear from (thesis §4.2.3).
+    pub transfer: bool,
 }
 
 /// The answer to a [`VoteRequest`].
@@ -150,6 +153,12 @@ pub enum RaftMsg {
     AppendReply(AppendResponse),
     /// Sends a snapshot.
     InstallSnapshot(SnapshotRequest),
+    /// A leader handing over (thesis §3.10) tells a member whose log is complete to
+    /// stand for election at once, in the term after `term`.
+    TimeoutNow {
+        /// The leader's term.
+        term: u64,
+    },
 }
 
 impl Message for RaftMsg {
@@ -162,6 +171,7 @@ impl Message for RaftMsg {
             RaftMsg::Append(_) => "AppendEntries",
             RaftMsg::AppendReply(_) => "AppendEntriesResponse",
             RaftMsg::InstallSnapshot(_) => "InstallSnapshot",
+            RaftMsg::TimeoutNow { .. } => "TimeoutNow",
         }
     }
 

@@ -154,6 +154,8 @@ pub struct Raft {
     /// When this node last heard from the leader of its term (for CheckQuorum's refusal
     /// to vote while a leader is alive).
     leader_contact: Option<SimTime>,
+    /// The term this node stands in because a leader handed over to it (TimeoutNow).
+    handed_over: Option<u64>,
     votes: BTreeSet<NodeId>,
     commit: u64,
     applied: u64,
@@ -260,6 +262,7 @@ impl Protocol for Raft {
             role: Role::Follower,
             leader: None,
             leader_contact: None,
+            handed_over: None,
             votes: BTreeSet::new(),
             commit: applied,
             applied,
@@ -279,6 +282,7 @@ impl Protocol for Raft {
             RaftMsg::Append(req) => self.on_append(ctx, from, req),
             RaftMsg::AppendReply(resp) => self.on_append_response(ctx, from, resp),
             RaftMsg::InstallSnapshot(req) => self.on_install_snapshot(ctx, from, req),
+            RaftMsg::TimeoutNow { term } => self.on_timeout_now(ctx, from, term),
         }
     }
 
