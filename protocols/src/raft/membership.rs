@@ -6,13 +6,15 @@
 //! replicates to them, so a server being added catches up and one being removed learns
 //! of it. A server is added only once it has caught up (thesis §4.2.1): the leader
 //! replicates to it in rounds, each up to the leader's commit index at the round's start
-//! (entries still in flight to everyone do not hold it back), and adds it when a round takes less than an election timeout, so the new member does
-//! not stall commitment while it copies the log; a server that does not catch up within
-//! `CATCH_UP_ROUNDS` rounds is not added. A leader starts a change only after it has committed an entry of its own term
+//! (entries still in flight to everyone do not hold it back), and adds it when a round
+//! ends within an election timeout, so the new member does not stall commitment while it
+//! copies the log; one that has not caught up after `CATCH_UP_ROUNDS` rounds is not
+//! added. A leader starts a change only after it has committed an entry of its own term
 //! and the previous change is committed (the fix for the single-server bug found in
 //! 2015: otherwise two changes from different leaders can leave overlapping
 //! configurations without a common majority). A leader that removes itself steps down
-//! once that configuration is committed.
+//! once that configuration is committed and hands over to the member furthest along
+//! (TimeoutNow, thesis §3.10), which stands at once.
 
 use sim_core::{Ctx, MembershipChange, NodeId, SimTime};
 
@@ -157,10 +159,10 @@ impl Raft {
     }
 
     /// Moves the catch-up of `node` along: a round ends when it holds what the leader had
-    /// committed at the round's start; one that ended within an election timeout means it keeps
-    /// up, and it may be added.
+    /// committed at the round's start; a round that ends within an election timeout
+    /// means it keeps up, and it may be added.
     fn catch_up(&mut self, now: SimTime, node: NodeId) -> Readiness {
-        let last = self.commit;
+        let committed = self.commit;
         let timeout = self.config.election_timeout_min;
         let Some(ls) = self.leading.as_mut() else {
             return Readiness::Wait;
@@ -168,7 +170,7 @@ impl Raft {
         let matched = ls.progress[node.index()].match_index;
         let fresh = CatchUp {
             node,
-            target: last,
+            target: committed,
             since: now,
             rounds: 1,
         };
@@ -177,27 +179,24 @@ impl Raft {
             *c = fresh;
         }
         let round_over = now >= c.since + timeout;
-        if matched < c.target {
-            // A server that is down or cut off never finishes its round.
-            return if round_over && c.rounds >= CATCH_UP_ROUNDS {
-                Readiness::GiveUp
-            } else if round_over {
-                c.rounds += 1;
-                c.since = now;
-                Readiness::Wait
-            } else {
-                Readiness::Wait
-            };
-        }
-        if !round_over {
+        let caught_up = matched >= c.target;
+        if caught_up && !round_over {
             return Readiness::Ready;
         }
+        if !round_over {
+            return Readiness::Wait;
+        }
         if c.rounds >= CATCH_UP_ROUNDS {
+            // Too slow, or down or cut off (its round never ends).
             return Readiness::GiveUp;
         }
+        // Another round: from the new commit index if this one was finished, else the
+        // same one carries on.
         c.rounds += 1;
-        c.target = last;
         c.since = now;
+        if caught_up {
+            c.target = committed;
+        }
         Readiness::Wait
     }
 

@@ -6,7 +6,8 @@
 //! term; durable term, vote, log and snapshots; client sessions for exactly-once commands; reads by
 //! ReadIndex, through the log, or under a leader lease.
 //!
-//! Single-server membership change, with the leader's own-term commit before a change.
+//! Single-server membership change, with the leader's own-term commit before a change,
+//! catch-up of a server before it is added, and hand-over by a leader that removes itself.
 //!
 //! The handlers live in `election.rs` (votes and roles), `replication.rs` (AppendEntries
 //! and commitment), `client.rs` (requests, reads, replies), `snapshot.rs` (log
