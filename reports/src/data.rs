@@ -142,6 +142,9 @@ pub struct FuzzLine {
     pub end_reason: String,
     /// Wall time of the run, ms.
     pub wall_ms: f64,
+    /// Checks that could neither pass nor fail (a search budget ran out, the run was cut
+    /// short): a pass of such a seed is weaker than it looks.
+    pub undecided: Vec<String>,
 }
 
 /// Latency percentiles, in milliseconds.

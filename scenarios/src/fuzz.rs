@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use sim_core::rng::{RunSeed, Stream};
 
 use crate::format::{NemesisKind, Scenario, WorkloadSpec};
-use crate::runner::{self, RunOptions, Verdict};
+use crate::runner::{self, RunOptions, Status, Verdict};
 
 /// One seed's result: one line of the results file. It is the type `reports` reads, so
 /// the writer and the reader cannot drift apart.
@@ -138,6 +138,13 @@ pub fn run_one(file: &str, s: &Scenario) -> (SeedResult, Option<String>) {
                 events: r.summary.events,
                 end_reason: r.summary.end_reason,
                 wall_ms,
+                undecided: r
+                    .summary
+                    .checks
+                    .iter()
+                    .filter(|c| c.status == Status::Unknown)
+                    .map(|c| c.check.clone())
+                    .collect(),
             };
             (res, violation)
         }
@@ -152,6 +159,7 @@ pub fn run_one(file: &str, s: &Scenario) -> (SeedResult, Option<String>) {
                 events: 0,
                 end_reason: String::new(),
                 wall_ms,
+                undecided: Vec::new(),
             },
             None,
         ),

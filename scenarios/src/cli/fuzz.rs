@@ -178,15 +178,26 @@ pub fn run(args: &FuzzArgs) -> u8 {
     let elapsed = started.elapsed().as_secs_f64();
     let interrupted = stop.load(Ordering::Relaxed) && (results.len() as u64) < total;
     let errors = results.iter().filter(|r| r.verdict == "error").count();
+    let undecided: Vec<&SeedResult> = results.iter().filter(|r| !r.undecided.is_empty()).collect();
     println!(
-        "fuzz         {} seeds in {:.1}s ({:.0} seeds/s){}; {} violation(s), {} error(s)",
+        "fuzz         {} seeds in {:.1}s ({:.0} seeds/s){}; {} violation(s), {} error(s), {} undecided",
         results.len(),
         elapsed,
         results.len() as f64 / elapsed.max(1e-9),
         if interrupted { ", stopped early" } else { "" },
         failures.len(),
-        errors
+        errors,
+        undecided.len()
     );
+    if let Some(first) = undecided.iter().min_by_key(|r| (&r.file, r.seed)) {
+        println!(
+            "undecided    {} seed(s) passed with a check undecided ({}), first {} seed {}: see `undecided` in the results",
+            undecided.len(),
+            first.undecided.join(", "),
+            first.file,
+            first.seed
+        );
+    }
     println!("results      {}", results_path.display());
     for r in results.iter().filter(|r| r.verdict == "error") {
         println!(

@@ -54,6 +54,31 @@ pub trait Model: Sync {
         0
     }
 
+    /// Whether the operation can only move the state forward in an order the model
+    /// knows, such as an append extending a string; read-only operations count as such
+    /// without saying so. `output` is `None` for an indeterminate operation. With
+    /// [`Model::can_grow_into`] it lets the search drop a state that can no longer reach
+    /// what an upcoming read returned; the default `false` is always correct.
+    fn only_grows(&self, input: &Self::Input, output: Option<&Self::Output>) -> bool {
+        let _ = (input, output);
+        false
+    }
+
+    /// Whether `state`, moved forward only by operations for which
+    /// [`Model::only_grows`] holds (or left as it is), could come to a state where `input`
+    /// gives the answer `output` (a read its value, a compare-and-set its success) or, for
+    /// an indeterminate operation (`output` is `None`), takes effect. Answer `false` only
+    /// where that is impossible; the default `true` is always correct.
+    fn can_grow_into(
+        &self,
+        state: &Self::State,
+        input: &Self::Input,
+        output: Option<&Self::Output>,
+    ) -> bool {
+        let _ = (state, input, output);
+        true
+    }
+
     /// A readable form of an operation for counterexamples; `output` is `None` when the
     /// answer is unknown.
     fn describe_op(&self, input: &Self::Input, output: Option<&Self::Output>) -> String;

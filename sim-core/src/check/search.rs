@@ -21,6 +21,9 @@
 //!   keeps a linearization valid). So each configuration first looks for such an
 //!   operation and, if there is one, tries nothing else; when the search backtracks out of
 //!   it, the configuration has failed and the search backtracks further.
+//! - Where the model orders its states (an append only extends a value), a state is
+//!   dropped when it cannot grow into what the next read returned before any operation
+//!   that might set the state back could take effect. See `Search::read_out_of_reach`.
 
 use rustc_hash::FxHashMap;
 
@@ -30,6 +33,8 @@ use super::model::{Indexed, Model};
 use super::verdict::{Counterexample, OpRef};
 
 const NONE: u32 = u32::MAX;
+/// How far ahead in the list the search looks for reads a new state must grow into.
+const ENTRIES_LOOKED_AT: u32 = 256;
 /// How many steps pass between looks at the clock and the cancel signal.
 const CHECK_EVERY: u64 = 1 << 12;
 
@@ -84,6 +89,8 @@ struct Search<'a, M: Model> {
     call_entry: Vec<u32>,
     ret_entry: Vec<u32>,
     read_only: Vec<bool>,
+    /// Whether the operation only moves the state forward ([`Model::only_grows`]).
+    grows: Vec<bool>,
     twin_before: Vec<u32>,
     // Per entry; entry 0 is the head sentinel and the last one the tail sentinel.
     entry_op: Vec<u32>,
@@ -130,6 +137,11 @@ impl<'a, M: Model> Search<'a, M> {
         let read_only = ops
             .iter()
             .map(|(_, op)| op.ret.is_some() && model.is_read_only(&op.input, op.output()))
+            .collect::<Vec<bool>>();
+        let grows = ops
+            .iter()
+            .zip(&read_only)
+            .map(|((_, op), &ro)| ro || model.only_grows(&op.input, op.output()))
             .collect();
         let mut twin_before = vec![NONE; n];
         let mut last_twin: FxHashMap<&M::Input, u32> = FxHashMap::default();
@@ -148,6 +160,7 @@ impl<'a, M: Model> Search<'a, M> {
             call_entry,
             ret_entry,
             read_only,
+            grows,
             twin_before,
             entry_op,
             entry_is_call,
@@ -228,6 +241,25 @@ impl<'a, M: Model> Search<'a, M> {
                     Some(ret) => self.model.step(current, &o.input, &ret.output),
                     None => self.model.step_indeterminate(current, &o.input),
                 };
+                let stepped = match stepped.map(|s| (self.read_out_of_reach(op, &s), s)) {
+                    Some((Some(read), s)) => {
+                        if deepest
+                            .as_ref()
+                            .is_none_or(|d| stack.len() >= d.prefix.len())
+                        {
+                            let mut prefix: Vec<u32> = stack.iter().map(|f| f.op).collect();
+                            prefix.push(op);
+                            let state = self.intern(s);
+                            deepest = Some(Deepest {
+                                prefix,
+                                state,
+                                stuck: vec![read],
+                            });
+                        }
+                        None
+                    }
+                    other => other.map(|(_, s)| s),
+                };
                 if let Some(new_state) = stepped {
                     let new_id = self.intern(new_state);
                     let read_only = self.read_only[op as usize];
@@ -299,6 +331,60 @@ impl<'a, M: Model> Search<'a, M> {
                 }
             }
         }
+    }
+
+    /// The operation still to be placed that sees the state soonest, if `state` (reached
+    /// by placing `op`) can no longer grow into what it saw. Every operation invoked before
+    /// another one returned has its call entry ahead of that return entry in the list. So
+    /// walking from the front to the first return of an operation that observes the state
+    /// (a read, or a compare-and-set that succeeded), if every call passed on the way only
+    /// grows the state (but the observer's own, and those that cannot take effect on a
+    /// grown state), that operation sees `state` grown, never set back, whichever of those
+    /// operations come first: the state is a dead end.
+    fn read_out_of_reach(&self, op: u32, state: &M::State) -> Option<u32> {
+        // The one operation passed on the way that may set the state back.
+        let mut setter = None;
+        let mut k = self.next[0];
+        // Later reads could still rule the state out, but the sooner ones do so most
+        // often: the walk stops after a while, to stay cheap next to the step it guards.
+        for _ in 0..ENTRIES_LOOKED_AT {
+            if k as usize == self.entry_op.len() - 1 {
+                break;
+            }
+            let e = k as usize;
+            let other = self.entry_op[e];
+            k = self.next[e];
+            if other == op {
+                continue;
+            }
+            if self.entry_is_call[e] {
+                let (_, o) = self.ops[other as usize];
+                // One that cannot take effect on any growth of `state` cannot be the first
+                // to set it back, so it cannot come before the observer at all.
+                if !self.grows[other as usize]
+                    && self.model.can_grow_into(state, &o.input, o.output())
+                {
+                    if setter.is_some() {
+                        return None;
+                    }
+                    setter = Some(other);
+                }
+                continue;
+            }
+            // An operation that returned while a setter is pending may come after it.
+            if setter.is_some_and(|s| s != other) {
+                continue;
+            }
+            let (_, o) = self.ops[other as usize];
+            if !self.model.can_grow_into(state, &o.input, o.output()) {
+                return Some(other);
+            }
+            // Past the setter nothing is known.
+            if setter.is_some() {
+                return None;
+            }
+        }
+        None
     }
 
     /// Whether placing `op` (reaching `new_id`) right after the indeterminate operation on

@@ -460,8 +460,14 @@ fn larger_random_sequential_histories_are_accepted() {
     }
 }
 
-/// Like [`generate`], on a key-value map with two keys.
-fn generate_kv(rng: &mut ChaCha8Rng, n: usize, clients: usize) -> Vec<Op<Operation, OpOutput>> {
+/// Like [`generate`], on a key-value map with two keys; `append_only` draws only gets and
+/// appends.
+fn generate_kv(
+    rng: &mut ChaCha8Rng,
+    n: usize,
+    clients: usize,
+    append_only: bool,
+) -> Vec<Op<Operation, OpOutput>> {
     let mut values = [String::new(), String::new()];
     let mut ops: Vec<Op<Operation, OpOutput>> = Vec::new();
     let mut open: Vec<Option<(usize, Option<OpOutput>)>> = vec![None; clients];
@@ -473,7 +479,11 @@ fn generate_kv(rng: &mut ChaCha8Rng, n: usize, clients: usize) -> Vec<Op<Operati
             None if ops.len() < n => {
                 let key = rng.random_range(0..2);
                 let word = |rng: &mut ChaCha8Rng| ["a", "b"][rng.random_range(0..2)].to_string();
-                let op = match rng.random_range(0..4) {
+                let kind = match rng.random_range(0..4) {
+                    k if append_only => 2 * (k % 2),
+                    k => k,
+                };
+                let op = match kind {
                     0 => Operation::Get { key },
                     1 => Operation::Put {
                         key,
@@ -535,12 +545,20 @@ fn generate_kv(rng: &mut ChaCha8Rng, n: usize, clients: usize) -> Vec<Op<Operati
 
 #[test]
 fn random_kv_histories_match_brute_force_before_and_after_altering_a_read() {
-    let mut rng = ChaCha8Rng::seed_from_u64(0x6b76);
+    for append_only in [false, true] {
+        random_kv_rounds(0x6b76 + u64::from(append_only), append_only);
+    }
+}
+
+/// Random key-value histories, accepted as generated and judged like brute force once a
+/// read is altered; append-only ones exercise [`KvModel`]'s state filter.
+fn random_kv_rounds(seed: u64, append_only: bool) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut rejected = 0;
     for round in 0..400 {
         let n = rng.random_range(1..=8);
         let clients = rng.random_range(1..=4);
-        let mut h = generate_kv(&mut rng, n, clients);
+        let mut h = generate_kv(&mut rng, n, clients, append_only);
         assert!(linearizable(&KvModel, &h), "round {round}: {h:?}");
         let reads: Vec<usize> = (0..h.len())
             .filter(|&i| matches!(h[i].output(), Some(OpOutput::Value(_))))
@@ -564,6 +582,130 @@ fn random_kv_histories_match_brute_force_before_and_after_altering_a_read() {
     assert!(
         rejected > 50,
         "the alterations should often be caught ({rejected})"
+    );
+}
+
+/// Thirty appends all concurrent, then a read of all of them in some order: without
+/// knowing that an append-only value only grows, the search tries orders of the appends
+/// that the read already rules out, exponentially many.
+fn thirty_concurrent_appends(read: &str) -> Vec<Op<Operation, OpOutput>> {
+    let mut h: Vec<_> = (0..30u8)
+        .map(|i| {
+            let value = char::from(b'A' + i % 26).to_string() + &"x".repeat(usize::from(i / 26));
+            let append = Operation::Append { key: 3, value };
+            Op::completed(u64::from(i), append, 0, 100, OpOutput::Done)
+        })
+        .collect();
+    let get = Operation::Get { key: 3 };
+    h.push(Op::completed(
+        99,
+        get,
+        101,
+        102,
+        OpOutput::Value(read.into()),
+    ));
+    h
+}
+
+#[test]
+fn append_only_keys_are_decided_without_trying_every_order() {
+    let options = CheckOptions {
+        max_steps: Some(20_000),
+        ..CheckOptions::default()
+    };
+    let verdict = |read: &str| check(&KvModel, &thirty_concurrent_appends(read), &options).verdict;
+    // The appends in an order no client issued them in.
+    let order = "QRSTUVWXYZAxBxCxDxABCDEFGHIJKLMNOP";
+    assert!(
+        matches!(verdict(order), Verdict::Linearizable),
+        "{:?}",
+        verdict(order)
+    );
+    // One append missing, one applied twice, a value nobody appended: each impossible.
+    for bad in [
+        "QRSTUVWXYZAxBxCxDxABCDEFGHIJKLMNO",
+        "QRSTUVWXYZAxBxCxDxABCDEFGHIJKLMNOPP",
+        "QRSTUVWXYZAxBxCxDxABCDEFGHIJKLMNOp",
+    ] {
+        assert!(
+            matches!(verdict(bad), Verdict::NotLinearizable { .. }),
+            "{bad}: {:?}",
+            verdict(bad)
+        );
+    }
+}
+
+/// [`KvModel`] without the hints that let the search prune ([`Model::only_grows`]), to
+/// check that pruning changes no verdict.
+struct UnhintedKv;
+
+impl Model for UnhintedKv {
+    type Input = Operation;
+    type Output = OpOutput;
+    type State = String;
+    fn name(&self) -> &str {
+        "kv-unhinted"
+    }
+    fn init(&self) -> String {
+        KvModel.init()
+    }
+    fn step(&self, state: &String, input: &Operation, output: &OpOutput) -> Option<String> {
+        KvModel.step(state, input, output)
+    }
+    fn step_indeterminate(&self, state: &String, input: &Operation) -> Option<String> {
+        KvModel.step_indeterminate(state, input)
+    }
+    fn is_read_only(&self, input: &Operation, output: Option<&OpOutput>) -> bool {
+        KvModel.is_read_only(input, output)
+    }
+    fn partition(&self, input: &Operation) -> u64 {
+        KvModel.partition(input)
+    }
+    fn describe_op(&self, input: &Operation, output: Option<&OpOutput>) -> String {
+        KvModel.describe_op(input, output)
+    }
+    fn describe_state(&self, state: &String) -> String {
+        KvModel.describe_state(state)
+    }
+}
+
+#[test]
+fn pruning_by_growth_changes_no_kv_verdict() {
+    let mut rng = ChaCha8Rng::seed_from_u64(0x9a0);
+    let (mut rejected, mut accepted) = (0, 0);
+    for round in 0..1500 {
+        let n = rng.random_range(9..=30);
+        let clients = rng.random_range(2..=6);
+        let mut h = generate_kv(&mut rng, n, clients, round % 2 == 0);
+        // Alter one read, or none, so that both verdicts occur.
+        let reads: Vec<usize> = (0..h.len())
+            .filter(|&i| matches!(h[i].output(), Some(OpOutput::Value(_))))
+            .collect();
+        if round % 3 != 0 && !reads.is_empty() {
+            let i = reads[rng.random_range(0..reads.len())];
+            if let Some(ret) = &mut h[i].ret
+                && let OpOutput::Value(v) = &mut ret.output
+            {
+                match rng.random_range(0..3) {
+                    0 => v.push('a'),
+                    1 => {
+                        v.pop();
+                    }
+                    _ => *v = v.chars().rev().collect(),
+                }
+            }
+        }
+        let expected = linearizable(&UnhintedKv, &h);
+        assert_eq!(linearizable(&KvModel, &h), expected, "round {round}: {h:?}");
+        if expected {
+            accepted += 1;
+        } else {
+            rejected += 1;
+        }
+    }
+    assert!(
+        rejected > 200 && accepted > 200,
+        "{rejected} rejected, {accepted} accepted"
     );
 }
 

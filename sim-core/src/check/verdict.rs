@@ -70,8 +70,8 @@ pub struct Counterexample {
     /// The model state after that prefix.
     pub state: String,
     /// The operations that could not be placed next: the first is one whose return was
-    /// reached without it being placed; the others were concurrent candidates that did not
-    /// fit either.
+    /// reached without it being placed, or a read the state can no longer grow into; the
+    /// others were concurrent candidates that did not fit either.
     pub unplaceable: Vec<OpRef>,
 }
 

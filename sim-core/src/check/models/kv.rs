@@ -66,6 +66,23 @@ impl Model for KvModel {
         )
     }
 
+    /// Appends only extend the value, so the search can drop orders of concurrent appends
+    /// that the next read has already ruled out instead of trying each (their number grows
+    /// as a factorial).
+    fn only_grows(&self, input: &Operation, output: Option<&OpOutput>) -> bool {
+        matches!(input, Operation::Append { .. }) || self.is_read_only(input, output)
+    }
+
+    fn can_grow_into(&self, state: &String, input: &Operation, output: Option<&OpOutput>) -> bool {
+        match (input, output) {
+            (Operation::Get { .. }, Some(OpOutput::Value(v))) => v.starts_with(state.as_str()),
+            (Operation::Cas { expected, .. }, Some(OpOutput::Cas(true)) | None) => {
+                expected.starts_with(state.as_str())
+            }
+            _ => true,
+        }
+    }
+
     fn partition(&self, input: &Operation) -> u64 {
         input.key()
     }
