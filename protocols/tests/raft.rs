@@ -455,6 +455,51 @@ fn adding_a_server_that_stays_down_is_given_up() {
     }
 }
 
+/// A server cut off in the middle of its catch-up is not added on reaching the target
+/// of a round begun long before: when it is added, it holds what the leader had committed
+/// an election timeout earlier.
+#[test]
+fn a_server_cut_off_while_catching_up_is_added_only_once_it_keeps_up_again() {
+    let mut run = Run::new(9, 5, 3, 3000);
+    run.raft.initial_members = vec![0, 1, 2];
+    run.raft.max_entries_per_append = 4;
+    run.faults = vec![
+        (ms(0), Fault::Crash(Target::Node(NodeId(3)))),
+        (ms(1000), Fault::Restart(Target::Node(NodeId(3)))),
+        add(1000, 3),
+        (ms(1030), Fault::Isolate(Target::Node(NodeId(3)))),
+        (ms(1800), Fault::Heal),
+    ];
+    let timeout = run.raft.election_timeout_min.as_nanos();
+    let (r, _) = run.go();
+    assert_eq!(violation(&r), None);
+    assert!(linearizable(&r));
+    let added_at = r
+        .observations
+        .iter()
+        .find(|o| o.obs.kind == "config")
+        .map(|o| o.time.as_nanos())
+        .expect("node 3 is added");
+    let committed_a_timeout_before = r
+        .observations
+        .iter()
+        .filter(|o| o.obs.kind == "commit" && o.time.as_nanos() + timeout <= added_at)
+        .map(|o| o.obs.key)
+        .max()
+        .unwrap_or(0);
+    let held = r
+        .observations
+        .iter()
+        .filter(|o| o.node == NodeId(3) && o.obs.kind == "entry" && o.time.as_nanos() <= added_at)
+        .map(|o| o.obs.key)
+        .max()
+        .unwrap_or(0);
+    assert!(
+        added_at > 1_800_000_000 && held >= committed_a_timeout_before,
+        "added at {added_at} holding index {held}; committed {committed_a_timeout_before} a timeout before"
+    );
+}
+
 #[test]
 fn crashes_partitions_and_restarts_keep_safety_and_progress() {
     for seed in 0..6 {

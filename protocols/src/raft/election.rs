@@ -239,6 +239,7 @@ impl Raft {
                 match_index: 0,
                 inflight: 0,
                 sent_at: SimTime::ZERO,
+                resend_from: next,
                 acked_round: 0,
                 active: false,
             })

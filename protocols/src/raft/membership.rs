@@ -8,15 +8,15 @@
 //! replicates to it in rounds, each up to the leader's commit index at the round's start
 //! (entries still in flight to everyone do not hold it back), and adds it when a round
 //! ends within an election timeout, so the new member does not stall commitment while it
-//! copies the log; one that has not caught up after `CATCH_UP_ROUNDS` rounds is not
-//! added. A leader starts a change only after it has committed an entry of its own term
+//! copies the log; one that has not caught up after `CATCH_UP_ROUNDS` rounds, or as
+//! many election timeouts, is not added. A leader starts a change only after it has committed an entry of its own term
 //! and the previous change is committed (the fix for the single-server bug found in
 //! 2015: otherwise two changes from different leaders can leave overlapping
 //! configurations without a common majority). A leader that removes itself steps down
 //! once that configuration is committed and hands over to the member furthest along
 //! (TimeoutNow, thesis §3.10), which stands at once.
 
-use sim_core::{Ctx, MembershipChange, NodeId, SimTime};
+use sim_core::{Ctx, MembershipChange, NodeId, SimDuration, SimTime};
 
 use super::log::RaftLog;
 use super::messages::{Command, Entry, RaftMsg};
@@ -48,6 +48,9 @@ pub(super) struct CatchUp {
     since: SimTime,
     /// Rounds begun, this one included.
     rounds: u32,
+    /// When the first round started: a server that never finishes a round (down, cut
+    /// off) is given up once the rounds' worth of time has passed.
+    started: SimTime,
 }
 
 /// Whether a server to be added may be added now.
@@ -160,7 +163,8 @@ impl Raft {
 
     /// Moves the catch-up of `node` along: a round ends when it holds what the leader had
     /// committed at the round's start; a round that ends within an election timeout
-    /// means it keeps up, and it may be added.
+    /// means it keeps up, and it may be added. A round that ends later starts another,
+    /// towards the commit index of then.
     fn catch_up(&mut self, now: SimTime, node: NodeId) -> Readiness {
         let committed = self.commit;
         let timeout = self.config.election_timeout_min;
@@ -173,30 +177,29 @@ impl Raft {
             target: committed,
             since: now,
             rounds: 1,
+            started: now,
         };
         let c = ls.catch_up.get_or_insert(fresh.clone());
         if c.node != node {
             *c = fresh;
         }
-        let round_over = now >= c.since + timeout;
-        let caught_up = matched >= c.target;
-        if caught_up && !round_over {
+        if matched < c.target {
+            let patience = SimDuration(timeout.0.saturating_mul(u64::from(CATCH_UP_ROUNDS)));
+            return if now >= c.started + patience {
+                Readiness::GiveUp
+            } else {
+                Readiness::Wait
+            };
+        }
+        if now < c.since + timeout {
             return Readiness::Ready;
         }
-        if !round_over {
-            return Readiness::Wait;
-        }
         if c.rounds >= CATCH_UP_ROUNDS {
-            // Too slow, or down or cut off (its round never ends).
             return Readiness::GiveUp;
         }
-        // Another round: from the new commit index if this one was finished, else the
-        // same one carries on.
         c.rounds += 1;
         c.since = now;
-        if caught_up {
-            c.target = committed;
-        }
+        c.target = committed;
         Readiness::Wait
     }
 

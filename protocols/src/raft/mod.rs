@@ -105,6 +105,8 @@ struct Progress {
     inflight: usize,
     /// When entries were last sent, to presume them lost after a heartbeat interval.
     sent_at: SimTime,
+    /// Where the oldest unanswered entries began: what a presumed loss resends from.
+    resend_from: u64,
     /// The latest heartbeat round the follower acknowledged.
     acked_round: u64,
     /// Heard from since the last CheckQuorum.

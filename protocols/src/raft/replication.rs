@@ -64,8 +64,10 @@ impl Raft {
         };
         let pr = &mut ls.progress[to.index()];
         if pr.inflight > 0 && now >= pr.sent_at + self.config.heartbeat_interval {
+            // Resend what went unanswered, not everything since the last known match: a
+            // new leader knows of no match, and would otherwise start over from index 1.
             pr.inflight = 0;
-            pr.next_index = pr.match_index + 1;
+            pr.next_index = pr.resend_from.max(pr.match_index + 1);
         }
         if pr.next_index <= base {
             // The entries it needs are compacted away.
@@ -95,6 +97,9 @@ impl Raft {
             (pr.next_index - 1, entries)
         };
         if !entries.is_empty() {
+            if pr.inflight == 0 {
+                pr.resend_from = pr.next_index;
+            }
             pr.inflight += 1;
             pr.sent_at = now;
             if pipeline {

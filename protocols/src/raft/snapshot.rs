@@ -46,6 +46,7 @@ impl Raft {
         }
         pr.inflight = 1;
         pr.sent_at = now;
+        pr.resend_from = pr.next_index;
         if pipeline {
             pr.next_index = snapshot.index + 1;
         }
