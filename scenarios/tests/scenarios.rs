@@ -353,3 +353,29 @@ fn large_scenarios_load_and_validate() {
     }
     assert!(n >= 8, "{n} large scenarios in {}", dir.display());
 }
+
+/// A seed whose check could not be decided passes, but says so: here every node is down
+/// from the last fault to the end, which comes before the liveness bound has passed.
+#[test]
+fn a_seed_with_an_undecided_check_is_marked_undecided() {
+    let text = r#"(
+        name: "t/undecided",
+        duration: "2s",
+        nodes: 3,
+        protocol: Raft(()),
+        workload: KeyValue((clients: 2, ops: 1000, keys: 2, timeout: "100ms")),
+        faults: [At("1s", Crash(All))],
+        checks: [Invariants, Linearizable, Liveness(within: "5s")],
+        expect: Pass,
+    )"#;
+    let s = scenarios::load::parse(text, "t.ron").unwrap_or_else(|e| panic!("{e}"));
+    let (result, violation) = scenarios::fuzz::run_one("t.ron", &s);
+    assert_eq!(violation, None);
+    assert_eq!(result.verdict, "pass");
+    assert_eq!(result.undecided, ["liveness"]);
+    // With the bound inside the run, the same stall is a violation, not undecided.
+    let s = scenarios::load::parse(&text.replace("5s", "500ms"), "t.ron").unwrap();
+    let (result, violation) = scenarios::fuzz::run_one("t.ron", &s);
+    assert_eq!(violation.as_deref(), Some("liveness"));
+    assert!(result.undecided.is_empty());
+}

@@ -91,6 +91,9 @@ struct Search<'a, M: Model> {
     read_only: Vec<bool>,
     /// Whether the operation only moves the state forward ([`Model::only_grows`]).
     grows: Vec<bool>,
+    /// Whether the model says any operation here only grows the state; without that,
+    /// looking ahead for reads to grow into cannot rule anything out.
+    growth_known: bool,
     twin_before: Vec<u32>,
     // Per entry; entry 0 is the head sentinel and the last one the tail sentinel.
     entry_op: Vec<u32>,
@@ -143,6 +146,9 @@ impl<'a, M: Model> Search<'a, M> {
             .zip(&read_only)
             .map(|((_, op), &ro)| ro || model.only_grows(&op.input, op.output()))
             .collect();
+        let growth_known = ops
+            .iter()
+            .any(|(_, op)| model.only_grows(&op.input, op.output()));
         let mut twin_before = vec![NONE; n];
         let mut last_twin: FxHashMap<&M::Input, u32> = FxHashMap::default();
         for &(_, _, op) in events.iter().filter(|(_, is_ret, _)| !is_ret) {
@@ -161,6 +167,7 @@ impl<'a, M: Model> Search<'a, M> {
             ret_entry,
             read_only,
             grows,
+            growth_known,
             twin_before,
             entry_op,
             entry_is_call,
@@ -342,6 +349,9 @@ impl<'a, M: Model> Search<'a, M> {
     /// grown state), that operation sees `state` grown, never set back, whichever of those
     /// operations come first: the state is a dead end.
     fn read_out_of_reach(&self, op: u32, state: &M::State) -> Option<u32> {
+        if !self.growth_known {
+            return None;
+        }
         // The one operation passed on the way that may set the state back.
         let mut setter = None;
         let mut k = self.next[0];
