@@ -390,21 +390,37 @@ fn a_change_waits_for_the_previous_one_to_commit_unless_the_bug_is_on() {
     }
 }
 
+/// Three members take writes while node 3 is down; at `at` ms it comes back and is asked
+/// to be added, with `more` faults after. Small batches make catching up take many round
+/// trips.
+fn adding_node_3(seed: u64, ops: u64, at: u64, more: Vec<(SimDuration, Fault)>) -> Run {
+    let mut run = Run::new(seed, 5, 3, ops);
+    run.raft.initial_members = vec![0, 1, 2];
+    run.raft.max_entries_per_append = 4;
+    run.faults = vec![
+        (ms(0), Fault::Crash(Target::Node(NodeId(3)))),
+        (ms(at), Fault::Restart(Target::Node(NodeId(3)))),
+        add(at, 3),
+    ];
+    run.faults.extend(more);
+    run
+}
+
+/// When the first configuration change was appended (ns).
+fn first_config_at(r: &RunResult) -> u64 {
+    r.observations
+        .iter()
+        .find(|o| o.obs.kind == "config")
+        .map(|o| o.time.as_nanos())
+        .expect("a configuration change")
+}
+
 /// A server that was down while the cluster took writes is added only once it has caught
 /// up: its configuration entry follows the entry at which it first held everything
 /// committed when the change was asked, so the new member never stalls commitment.
 #[test]
 fn a_server_is_added_only_once_it_has_caught_up() {
-    let mut run = Run::new(7, 5, 3, 2000);
-    run.raft.initial_members = vec![0, 1, 2];
-    // Small batches: catching up takes many round trips.
-    run.raft.max_entries_per_append = 4;
-    run.faults = vec![
-        (ms(0), Fault::Crash(Target::Node(NodeId(3)))),
-        (ms(1500), Fault::Restart(Target::Node(NodeId(3)))),
-        add(1500, 3),
-    ];
-    let (r, _) = run.go();
+    let (r, _) = adding_node_3(7, 2000, 1500, Vec::new()).go();
     assert_eq!(violation(&r), None);
     assert!(linearizable(&r));
     let asked = 1_500_000_000;
@@ -422,12 +438,7 @@ fn a_server_is_added_only_once_it_has_caught_up() {
         .find(|o| o.node == NodeId(3) && o.obs.kind == "entry" && o.obs.key >= committed)
         .map(|o| o.time.as_nanos())
         .expect("node 3 catches up");
-    let added_at = r
-        .observations
-        .iter()
-        .find(|o| o.obs.kind == "config")
-        .map(|o| o.time.as_nanos())
-        .expect("node 3 is added");
+    let added_at = first_config_at(&r);
     assert!(
         added_at >= held_at && held_at > asked,
         "asked at {asked}, node 3 held index {committed} at {held_at}, added at {added_at}"
@@ -460,26 +471,16 @@ fn adding_a_server_that_stays_down_is_given_up() {
 /// an election timeout earlier.
 #[test]
 fn a_server_cut_off_while_catching_up_is_added_only_once_it_keeps_up_again() {
-    let mut run = Run::new(9, 5, 3, 3000);
-    run.raft.initial_members = vec![0, 1, 2];
-    run.raft.max_entries_per_append = 4;
-    run.faults = vec![
-        (ms(0), Fault::Crash(Target::Node(NodeId(3)))),
-        (ms(1000), Fault::Restart(Target::Node(NodeId(3)))),
-        add(1000, 3),
+    let cut_off = vec![
         (ms(1030), Fault::Isolate(Target::Node(NodeId(3)))),
         (ms(1800), Fault::Heal),
     ];
+    let run = adding_node_3(9, 3000, 1000, cut_off);
     let timeout = run.raft.election_timeout_min.as_nanos();
     let (r, _) = run.go();
     assert_eq!(violation(&r), None);
     assert!(linearizable(&r));
-    let added_at = r
-        .observations
-        .iter()
-        .find(|o| o.obs.kind == "config")
-        .map(|o| o.time.as_nanos())
-        .expect("node 3 is added");
+    let added_at = first_config_at(&r);
     let committed_a_timeout_before = r
         .observations
         .iter()

@@ -178,7 +178,11 @@ pub fn run(args: &FuzzArgs) -> u8 {
     let elapsed = started.elapsed().as_secs_f64();
     let interrupted = stop.load(Ordering::Relaxed) && (results.len() as u64) < total;
     let errors = results.iter().filter(|r| r.verdict == "error").count();
-    let undecided: Vec<&SeedResult> = results.iter().filter(|r| !r.undecided.is_empty()).collect();
+    // A violation often leaves later checks undecided; only passes are weakened by it.
+    let undecided: Vec<&SeedResult> = results
+        .iter()
+        .filter(|r| r.verdict == "pass" && !r.undecided.is_empty())
+        .collect();
     println!(
         "fuzz         {} seeds in {:.1}s ({:.0} seeds/s){}; {} violation(s), {} error(s), {} undecided",
         results.len(),
