@@ -195,11 +195,11 @@ pub fn run(args: &FuzzArgs) -> u8 {
     );
     if let Some(first) = undecided.iter().min_by_key(|r| (&r.file, r.seed)) {
         println!(
-            "undecided    {} seed(s) passed with a check undecided ({}), first {} seed {}: see `undecided` in the results",
+            "undecided    {} seed(s) passed with a check undecided, the first {} seed {} ({}): see `undecided` in the results",
             undecided.len(),
-            first.undecided.join(", "),
             first.file,
-            first.seed
+            first.seed,
+            first.undecided.join(", ")
         );
     }
     println!("results      {}", results_path.display());

@@ -22,8 +22,8 @@
 //!   operation and, if there is one, tries nothing else; when the search backtracks out of
 //!   it, the configuration has failed and the search backtracks further.
 //! - Where the model orders its states (an append only extends a value), a state is
-//!   dropped when it cannot grow into what the next read returned before any operation
-//!   that might set the state back could take effect. See `Search::read_out_of_reach`.
+//!   dropped when it cannot grow into what a read returned that must come before any
+//!   operation that might set the state back. See `Search::read_out_of_reach`.
 
 use rustc_hash::FxHashMap;
 
@@ -91,8 +91,8 @@ struct Search<'a, M: Model> {
     read_only: Vec<bool>,
     /// Whether the operation only moves the state forward ([`Model::only_grows`]).
     grows: Vec<bool>,
-    /// Whether the model says any operation here only grows the state; without that,
-    /// looking ahead for reads to grow into cannot rule anything out.
+    /// Whether the model says some operation here, not read-only, only grows the state;
+    /// without one, looking ahead for reads to grow into seldom rules anything out.
     growth_known: bool,
     twin_before: Vec<u32>,
     // Per entry; entry 0 is the head sentinel and the last one the tail sentinel.
@@ -146,9 +146,9 @@ impl<'a, M: Model> Search<'a, M> {
             .zip(&read_only)
             .map(|((_, op), &ro)| ro || model.only_grows(&op.input, op.output()))
             .collect();
-        let growth_known = ops
-            .iter()
-            .any(|(_, op)| model.only_grows(&op.input, op.output()));
+        let growth_known = ops.iter().any(|(_, op)| {
+            !model.is_read_only(&op.input, op.output()) && model.only_grows(&op.input, op.output())
+        });
         let mut twin_before = vec![NONE; n];
         let mut last_twin: FxHashMap<&M::Input, u32> = FxHashMap::default();
         for &(_, _, op) in events.iter().filter(|(_, is_ret, _)| !is_ret) {
@@ -343,17 +343,16 @@ impl<'a, M: Model> Search<'a, M> {
     /// The operation still to be placed that sees the state soonest, if `state` (reached
     /// by placing `op`) can no longer grow into what it saw. Every operation invoked before
     /// another one returned has its call entry ahead of that return entry in the list. So
-    /// walking from the front to the first return of an operation that observes the state
-    /// (a read, or a compare-and-set that succeeded), if every call passed on the way only
-    /// grows the state (but the observer's own, and those that cannot take effect on a
-    /// grown state), that operation sees `state` grown, never set back, whichever of those
-    /// operations come first: the state is a dead end.
+    /// walking from the front to the return of an operation, if every call passed on the
+    /// way is of an operation that only grows the state, or of one that cannot take effect
+    /// on any growth of it (so cannot be the first to set it back), then that operation
+    /// sees `state` grown, whichever of those come first: if it cannot have seen what it
+    /// answered from there, the state is a dead end. The walk ends at the first call of an
+    /// operation that may set the state back.
     fn read_out_of_reach(&self, op: u32, state: &M::State) -> Option<u32> {
         if !self.growth_known {
             return None;
         }
-        // The one operation passed on the way that may set the state back.
-        let mut setter = None;
         let mut k = self.next[0];
         // Later reads could still rule the state out, but the sooner ones do so most
         // often: the walk stops after a while, to stay cheap next to the step it guards.
@@ -367,31 +366,16 @@ impl<'a, M: Model> Search<'a, M> {
             if other == op {
                 continue;
             }
-            if self.entry_is_call[e] {
-                let (_, o) = self.ops[other as usize];
-                // One that cannot take effect on any growth of `state` cannot be the first
-                // to set it back, so it cannot come before the observer at all.
-                if !self.grows[other as usize]
-                    && self.model.can_grow_into(state, &o.input, o.output())
-                {
-                    if setter.is_some() {
-                        return None;
-                    }
-                    setter = Some(other);
-                }
-                continue;
-            }
-            // An operation that returned while a setter is pending may come after it.
-            if setter.is_some_and(|s| s != other) {
+            let is_call = self.entry_is_call[e];
+            if is_call && self.grows[other as usize] {
                 continue;
             }
             let (_, o) = self.ops[other as usize];
-            if !self.model.can_grow_into(state, &o.input, o.output()) {
-                return Some(other);
-            }
-            // Past the setter nothing is known.
-            if setter.is_some() {
-                return None;
+            let reachable = self.model.can_grow_into(state, &o.input, o.output());
+            match (is_call, reachable) {
+                (true, true) => return None,
+                (false, false) => return Some(other),
+                _ => {}
             }
         }
         None

@@ -479,9 +479,10 @@ fn generate_kv(
             None if ops.len() < n => {
                 let key = rng.random_range(0..2);
                 let word = |rng: &mut ChaCha8Rng| ["a", "b"][rng.random_range(0..2)].to_string();
-                let kind = match rng.random_range(0..4) {
+                let kind = match rng.random_range(0..9) {
                     k if append_only => 2 * (k % 2),
-                    k => k,
+                    8 => 4,
+                    k => k / 2,
                 };
                 let op = match kind {
                     0 => Operation::Get { key },
@@ -493,11 +494,12 @@ fn generate_kv(
                         key,
                         value: word(rng),
                     },
-                    _ => Operation::Cas {
+                    3 => Operation::Cas {
                         key,
                         expected: ["", "a", "b"][rng.random_range(0..3)].to_string(),
                         new: word(rng),
                     },
+                    _ => Operation::Delete { key },
                 };
                 ops.push(Op::indeterminate(c as u64, op, t));
                 Some((ops.len() - 1, None))
@@ -523,11 +525,11 @@ fn generate_kv(
                         }
                         OpOutput::Cas(ok)
                     }
-                    // The generator draws neither; they only complete the match.
                     Operation::Delete { .. } => {
                         v.clear();
                         OpOutput::Done
                     }
+                    // Not drawn; it only completes the match.
                     Operation::Broadcast { .. } => OpOutput::Done,
                     Operation::Txn { .. } => unreachable!("the generator draws no transactions"),
                 };
@@ -633,6 +635,17 @@ fn append_only_keys_are_decided_without_trying_every_order() {
             verdict(bad)
         );
     }
+    // A compare-and-set whose answer was lost, from a value the key never passes through,
+    // cannot take effect among the appends, so it does not hide the read from them.
+    let mut h = thirty_concurrent_appends(order);
+    let cas = Operation::Cas {
+        key: 3,
+        expected: "never".into(),
+        new: "x".into(),
+    };
+    h.push(Op::indeterminate(98, cas, 0));
+    let verdict = check(&KvModel, &h, &options).verdict;
+    assert!(matches!(verdict, Verdict::Linearizable), "{verdict:?}");
 }
 
 /// [`KvModel`] without the hints that let the search prune ([`Model::only_grows`]), to
