@@ -9,12 +9,12 @@
 //! (entries still in flight to everyone do not hold it back), and adds it when a round
 //! ends within an election timeout, so the new member does not stall commitment while it
 //! copies the log; one that has not caught up after `CATCH_UP_ROUNDS` rounds, or as
-//! many election timeouts, is not added. A leader starts a change only after it has committed an entry of its own term
-//! and the previous change is committed (the fix for the single-server bug found in
-//! 2015: otherwise two changes from different leaders can leave overlapping
-//! configurations without a common majority). A leader that removes itself steps down
-//! once that configuration is committed and hands over to the member furthest along
-//! (TimeoutNow, thesis §3.10), which stands at once.
+//! many election timeouts, is not added. A leader starts a change only after it has
+//! committed an entry of its own term and the previous change is committed (the fix for
+//! the single-server bug found in 2015: otherwise two changes from different leaders can
+//! leave overlapping configurations without a common majority). A leader that removes
+//! itself steps down once that configuration is committed and hands over to the member
+//! furthest along (TimeoutNow, thesis §3.10), which stands at once.
 
 use sim_core::{Ctx, MembershipChange, NodeId, SimDuration, SimTime};
 
