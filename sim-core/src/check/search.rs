@@ -141,14 +141,14 @@ impl<'a, M: Model> Search<'a, M> {
             .iter()
             .map(|(_, op)| op.ret.is_some() && model.is_read_only(&op.input, op.output()))
             .collect::<Vec<bool>>();
-        let grows = ops
+        let grows: Vec<bool> = ops
             .iter()
             .zip(&read_only)
             .map(|((_, op), &ro)| ro || model.only_grows(&op.input, op.output()))
             .collect();
-        let growth_known = ops.iter().any(|(_, op)| {
-            !model.is_read_only(&op.input, op.output()) && model.only_grows(&op.input, op.output())
-        });
+        // (Indeterminate read-only operations were dropped above, so `read_only` covers
+        // every operation that leaves the state as it is.)
+        let growth_known = grows.iter().zip(&read_only).any(|(&g, &ro)| g && !ro);
         let mut twin_before = vec![NONE; n];
         let mut last_twin: FxHashMap<&M::Input, u32> = FxHashMap::default();
         for &(_, _, op) in events.iter().filter(|(_, is_ret, _)| !is_ret) {
