@@ -47,3 +47,7 @@ ci:
 # The blocking figure: uncertainty under coordinator crashes, 2PC against 3PC, 1000 seeds each.
 blocking-table:
     cargo test -p protocols --test commit -- --ignored --nocapture blocking_table
+
+# Rewrite scenarios/fingerprints.lock after an intended change of behaviour (say so in the commit).
+lock:
+    FAULTLINE_WRITE_LOCK=1 cargo test -p scenarios --test fingerprint_lock
