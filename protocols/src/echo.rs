@@ -74,7 +74,7 @@ impl Protocol for Echo {
 impl crate::ProtocolSpec for Echo {
     const NAME: &'static str = "Echo";
     const FAMILY: crate::Family = crate::Family::None;
-    const BUGS: &'static [crate::BugSwitch] = &[];
+    type Bugs = crate::NoBugs;
 
     fn enable_bug(_config: &mut EchoConfig, _name: &str) -> bool {
         false

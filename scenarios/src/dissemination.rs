@@ -11,20 +11,13 @@ use sim_core::history::{HistoryOp, Operation, Outcome};
 use sim_core::{RunResult, SimDuration, SimTime};
 
 use crate::format::Scenario;
-use crate::registry::ProtocolChoice;
 use crate::runner::Status;
 
 /// One round of the scenario: the rumor period (else the anti-entropy period, else 1 s).
 pub fn round_period(s: &Scenario) -> SimDuration {
-    match &s.protocol {
-        ProtocolChoice::Gossip(g) => g
-            .rumor
-            .as_ref()
-            .map(|r| r.period)
-            .or_else(|| g.anti_entropy.as_ref().map(|a| a.period))
-            .unwrap_or(SimDuration::from_secs(1)),
-        _ => SimDuration::from_secs(1),
-    }
+    s.protocol
+        .round_period()
+        .unwrap_or(SimDuration::from_secs(1))
 }
 
 /// Which nodes are up (or paused) at the end of the run, from the faults as they happened.

@@ -164,7 +164,7 @@ fn describe(code: &ron::Error) -> String {
             format!("missing field `{field}`, which has no default")
         }
         E::DuplicateStructField { field, .. } => format!("field `{field}` is given twice"),
-        E::Message(m) => m.clone(),
+        E::Message(m) => recover(m),
         other => {
             let s = other.to_string();
             let mut c = s.chars();
@@ -174,6 +174,38 @@ fn describe(code: &ron::Error) -> String {
             }
         }
     }
+}
+
+/// A protocol's settings are read through a type-erased deserializer (so that any
+/// registered protocol's can be), which hands RON's structured errors back as their text.
+/// Read the names back out of that text, so the message is the same as anywhere else.
+fn recover(message: &str) -> String {
+    let ticked = |s: &str| -> Vec<String> {
+        s.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    for (prefix, head, what) in [
+        ("Unexpected field named `", "unknown field", "fields"),
+        ("Unexpected enum variant named `", "unknown name", "names"),
+        ("Unexpected variant named `", "unknown name", "names"),
+    ] {
+        if message.starts_with(prefix) {
+            let (found, rest) = match message.split_once(", expected") {
+                Some((f, r)) => (ticked(f), ticked(r)),
+                None => (ticked(message), Vec::new()),
+            };
+            let Some(found) = found.first() else { break };
+            let expected: Vec<&str> = rest.iter().map(String::as_str).collect();
+            return suggest(&format!("{head} `{found}`"), found, &expected, what);
+        }
+    }
+    if let Some(rest) = message.strip_prefix("Expected ") {
+        return format!("expected {rest}");
+    }
+    message.to_string()
 }
 
 fn suggest(head: &str, found: &str, expected: &[&str], what: &str) -> String {

@@ -1,25 +1,30 @@
-//! The protocols a scenario can name, and the one place that maps a name to its type.
+//! The protocols a scenario can name. A protocol joins with one registration,
+//! [`Registry::with`], in [`Registry::builtin`] for the protocols of this repository or in
+//! a user's own crate for theirs; its name in files, its settings, bug switches, family and
+//! the generic run all follow from its [`ProtocolSpec`].
 
-use protocols::commit::{ThreePhaseCommit, ThreePhaseConfig, TwoPhaseCommit, TwoPhaseConfig};
-use protocols::echo::{Echo, EchoConfig};
-use protocols::gossip::{Gossip, GossipConfig};
-use protocols::raft::{Raft, RaftConfig};
-use protocols::{Family, ProtocolSpec};
-use serde::{Deserialize, Serialize};
+use std::any::Any;
+use std::cell::RefCell;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::{Arc, OnceLock};
 
-/// The protocol of a scenario with its settings: `Echo((max_hops: 10))`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum ProtocolChoice {
-    /// Ping-pong between every pair of nodes (engine exercise; no clients).
-    Echo(EchoConfig),
-    /// Raft, serving a replicated key-value store.
-    Raft(RaftConfig),
-    /// Rumor mongering and anti-entropy (dissemination family).
-    Gossip(GossipConfig),
-    /// Two-phase commit (presumed abort), serving transactions.
-    TwoPhaseCommit(TwoPhaseConfig),
-    /// Three-phase commit with its termination protocol, serving transactions.
-    ThreePhaseCommit(ThreePhaseConfig),
+use protocols::{BugSwitch, Family, ProtocolSpec};
+use serde::de::{DeserializeSeed, EnumAccess, Error as _, VariantAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sim_core::SimDuration;
+
+use crate::format::Scenario;
+use crate::runner::{Run, RunError, RunOptions};
+
+/// The protocols of this repository: the one list a new in-tree protocol joins.
+fn builtin_list() -> Registry {
+    Registry::new()
+        .with::<protocols::echo::Echo>()
+        .with::<protocols::raft::Raft>()
+        .with::<protocols::gossip::Gossip>()
+        .with::<protocols::commit::TwoPhaseCommit>()
+        .with::<protocols::commit::ThreePhaseCommit>()
 }
 
 /// Static facts of a protocol, for validation and `faultline list`.
@@ -30,73 +35,439 @@ pub struct ProtocolInfo {
     /// The workload family it serves.
     pub family: Family,
     /// Its bug switches.
-    pub bugs: &'static [protocols::BugSwitch],
+    pub bugs: &'static [BugSwitch],
     /// Its default settings, as RON.
     pub defaults: String,
 }
 
-fn info<P: ProtocolSpec>() -> ProtocolInfo
+/// A protocol's settings, with its type erased so that a [`Scenario`] can hold any
+/// registered protocol's. Implemented for every settings type a registration accepts.
+pub trait ProtocolConfig: fmt::Debug + Send + Sync + erased_serde::Serialize + 'static {
+    /// The settings, to be downcast by the protocol's own entry.
+    fn as_any(&self) -> &dyn Any;
+    /// The settings, mutably.
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+    /// A copy.
+    fn clone_box(&self) -> Box<dyn ProtocolConfig>;
+    /// Whether `other` holds the same settings of the same type.
+    fn eq_dyn(&self, other: &dyn ProtocolConfig) -> bool;
+}
+
+erased_serde::serialize_trait_object!(ProtocolConfig);
+
+impl<T> ProtocolConfig for T
 where
-    P::Config: Serialize,
+    T: Clone + fmt::Debug + PartialEq + Serialize + Send + Sync + 'static,
 {
-    ProtocolInfo {
-        name: P::NAME,
-        family: P::FAMILY,
-        bugs: P::BUGS,
-        defaults: ron::ser::to_string(&P::Config::default()).unwrap_or_default(),
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+    fn clone_box(&self) -> Box<dyn ProtocolConfig> {
+        Box::new(self.clone())
+    }
+    fn eq_dyn(&self, other: &dyn ProtocolConfig) -> bool {
+        other.as_any().downcast_ref::<T>() == Some(self)
     }
 }
 
-/// Every protocol a scenario can use.
+/// A registered protocol, as the scenario layer uses it without knowing its type. Made
+/// only by [`Registry::with`]; each method is the generic code monomorphised for it.
+pub trait ProtocolEntry: Send + Sync {
+    /// Its static facts.
+    fn info(&self) -> ProtocolInfo;
+    /// Reads its settings from a scenario file.
+    fn read_config(
+        &self,
+        de: &mut dyn erased_serde::Deserializer<'_>,
+    ) -> Result<Box<dyn ProtocolConfig>, erased_serde::Error>;
+    /// Its default settings.
+    fn default_config(&self) -> Box<dyn ProtocolConfig>;
+    /// Turns on bug switch `name` in `config`; `false` if it has none of that name.
+    fn enable_bug(&self, config: &mut dyn ProtocolConfig, name: &str) -> bool;
+    /// How long one round lasts under `config`, for protocols that work in rounds.
+    fn round_period(&self, config: &dyn ProtocolConfig) -> Option<SimDuration>;
+    /// Runs `scenario` (whose protocol this is) with `config`.
+    fn run(
+        &self,
+        scenario: &Scenario,
+        config: &dyn ProtocolConfig,
+        options: RunOptions,
+    ) -> Result<Run, RunError>;
+}
+
+struct Entry<P>(PhantomData<fn() -> P>);
+
+impl<P> Entry<P>
+where
+    P: ProtocolSpec,
+    P::Config: Serialize + PartialEq + Send + Sync,
+{
+    fn config(config: &dyn ProtocolConfig) -> &P::Config {
+        config
+            .as_any()
+            .downcast_ref::<P::Config>()
+            .expect("a scenario's settings belong to its protocol")
+    }
+}
+
+impl<P> ProtocolEntry for Entry<P>
+where
+    P: ProtocolSpec,
+    P::Config: Serialize + PartialEq + Send + Sync,
+{
+    fn info(&self) -> ProtocolInfo {
+        ProtocolInfo {
+            name: P::NAME,
+            family: P::FAMILY,
+            bugs: P::BUGS,
+            defaults: ron::ser::to_string(&P::Config::default()).unwrap_or_default(),
+        }
+    }
+
+    fn read_config(
+        &self,
+        de: &mut dyn erased_serde::Deserializer<'_>,
+    ) -> Result<Box<dyn ProtocolConfig>, erased_serde::Error> {
+        let config: P::Config = erased_serde::deserialize(de)?;
+        Ok(Box::new(config))
+    }
+
+    fn default_config(&self) -> Box<dyn ProtocolConfig> {
+        Box::new(P::Config::default())
+    }
+
+    fn enable_bug(&self, config: &mut dyn ProtocolConfig, name: &str) -> bool {
+        config
+            .as_any_mut()
+            .downcast_mut::<P::Config>()
+            .is_some_and(|c| P::enable_bug(c, name))
+    }
+
+    fn round_period(&self, config: &dyn ProtocolConfig) -> Option<SimDuration> {
+        P::round_period(Self::config(config))
+    }
+
+    fn run(
+        &self,
+        scenario: &Scenario,
+        config: &dyn ProtocolConfig,
+        options: RunOptions,
+    ) -> Result<Run, RunError> {
+        crate::runner::run_typed::<P>(scenario, Self::config(config).clone(), options)
+    }
+}
+
+/// The protocols scenario files may name.
+#[derive(Clone, Default)]
+pub struct Registry {
+    entries: Vec<Arc<dyn ProtocolEntry>>,
+    /// The names, leaked once per registry: serde wants them `'static`.
+    names: OnceLock<&'static [&'static str]>,
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.entries.iter().map(|e| e.info().name))
+            .finish()
+    }
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Registry::default()
+    }
+
+    /// The protocols of this repository.
+    pub fn builtin() -> Self {
+        builtin_list()
+    }
+
+    /// Registers protocol `P`; a protocol of the same name registered before is replaced.
+    pub fn with<P>(mut self) -> Self
+    where
+        P: ProtocolSpec,
+        P::Config: Serialize + PartialEq + Send + Sync,
+    {
+        self.entries.retain(|e| e.info().name != P::NAME);
+        self.entries.push(Arc::new(Entry::<P>(PhantomData)));
+        self.names = OnceLock::new();
+        self
+    }
+
+    /// The protocol named `name`.
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn ProtocolEntry>> {
+        self.entries.iter().find(|e| e.info().name == name)
+    }
+
+    /// Every registered protocol's facts, in registration order.
+    pub fn infos(&self) -> Vec<ProtocolInfo> {
+        self.entries.iter().map(|e| e.info()).collect()
+    }
+
+    /// The names scenario files may use.
+    pub fn names(&self) -> &'static [&'static str] {
+        self.names.get_or_init(|| {
+            let names: Vec<&'static str> = self.entries.iter().map(|e| e.info().name).collect();
+            Box::leak(names.into_boxed_slice())
+        })
+    }
+
+    /// Makes this the registry of the process, for files read from now on by the
+    /// command line or [`crate::load::load`]. Only the first call can install one (and
+    /// only before any file was read); `Err` gives this registry back otherwise.
+    pub fn install(self) -> Result<(), Registry> {
+        INSTALLED.set(self)
+    }
+
+    /// Reads and validates the scenario in `path`, whose protocol may be any of this
+    /// registry's.
+    pub fn load(&self, path: &std::path::Path) -> Result<Scenario, crate::load::LoadError> {
+        self.scoped(|| crate::load::load(path))
+    }
+
+    /// Parses and validates scenario text (`file` names it in errors), whose protocol may
+    /// be any of this registry's.
+    pub fn parse(&self, text: &str, file: &str) -> Result<Scenario, crate::load::LoadError> {
+        self.scoped(|| crate::load::parse(text, file))
+    }
+
+    fn scoped<T>(&self, f: impl FnOnce() -> T) -> T {
+        struct Restore(Option<Registry>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                SCOPED.with(|s| *s.borrow_mut() = self.0.take());
+            }
+        }
+        let previous = SCOPED.with(|s| s.borrow_mut().replace(self.clone()));
+        let _restore = Restore(previous);
+        f()
+    }
+}
+
+static INSTALLED: OnceLock<Registry> = OnceLock::new();
+
+thread_local! {
+    /// The registry of a [`Registry::load`] in progress on this thread.
+    static SCOPED: RefCell<Option<Registry>> = const { RefCell::new(None) };
+}
+
+/// The registry of the process: the installed one, else the built-in protocols.
+pub fn installed() -> &'static Registry {
+    INSTALLED.get_or_init(Registry::builtin)
+}
+
+/// The registry files are read against on this thread: that of a [`Registry::load`] in
+/// progress, else the process's.
+pub fn current() -> Registry {
+    SCOPED
+        .with(|s| s.borrow().clone())
+        .unwrap_or_else(|| installed().clone())
+}
+
+/// Every protocol a scenario can use (of the current registry).
 pub fn all() -> Vec<ProtocolInfo> {
-    vec![
-        info::<Echo>(),
-        info::<Raft>(),
-        info::<Gossip>(),
-        info::<TwoPhaseCommit>(),
-        info::<ThreePhaseCommit>(),
-    ]
+    current().infos()
+}
+
+/// The protocol of a scenario with its settings, written `Raft((election_timeout_min:
+/// "150ms"))` in a file.
+pub struct ProtocolChoice {
+    entry: Arc<dyn ProtocolEntry>,
+    config: Box<dyn ProtocolConfig>,
 }
 
 impl ProtocolChoice {
+    /// Protocol `name` of the current registry with its default settings.
+    pub fn named(name: &str) -> Option<Self> {
+        let entry = current().get(name)?.clone();
+        let config = entry.default_config();
+        Some(ProtocolChoice { entry, config })
+    }
+
+    /// Protocol `P` with `config`, whether or not it is registered.
+    pub fn new<P>(config: P::Config) -> Self
+    where
+        P: ProtocolSpec,
+        P::Config: Serialize + PartialEq + Send + Sync,
+    {
+        ProtocolChoice {
+            entry: Arc::new(Entry::<P>(PhantomData)),
+            config: Box::new(config),
+        }
+    }
+
     /// The static facts of this protocol.
     pub fn info(&self) -> ProtocolInfo {
-        match self {
-            ProtocolChoice::Echo(_) => info::<Echo>(),
-            ProtocolChoice::Raft(_) => info::<Raft>(),
-            ProtocolChoice::Gossip(_) => info::<Gossip>(),
-            ProtocolChoice::TwoPhaseCommit(_) => info::<TwoPhaseCommit>(),
-            ProtocolChoice::ThreePhaseCommit(_) => info::<ThreePhaseCommit>(),
+        self.entry.info()
+    }
+
+    /// Its name in scenario files.
+    pub fn name(&self) -> &'static str {
+        self.entry.info().name
+    }
+
+    /// The settings, if they are of type `C`.
+    pub fn config<C: 'static>(&self) -> Option<&C> {
+        self.config.as_any().downcast_ref()
+    }
+
+    /// The settings, mutably, if they are of type `C`.
+    pub fn config_mut<C: 'static>(&mut self) -> Option<&mut C> {
+        self.config.as_any_mut().downcast_mut()
+    }
+
+    /// Turns on bug switch `name`; `false` if the protocol has none of that name.
+    pub fn enable_bug(&mut self, name: &str) -> bool {
+        self.entry.enable_bug(&mut *self.config, name)
+    }
+
+    /// How long one round lasts, for protocols that work in rounds (gossip).
+    pub fn round_period(&self) -> Option<SimDuration> {
+        self.entry.round_period(&*self.config)
+    }
+
+    /// Runs `scenario`, whose protocol this is.
+    pub(crate) fn run(&self, scenario: &Scenario, options: RunOptions) -> Result<Run, RunError> {
+        self.entry.run(scenario, &*self.config, options)
+    }
+}
+
+impl Clone for ProtocolChoice {
+    fn clone(&self) -> Self {
+        ProtocolChoice {
+            entry: self.entry.clone(),
+            config: self.config.clone_box(),
         }
     }
 }
 
-/// Calls `$body` with `$P` bound to the protocol type and `$cfg` to its settings — the
-/// single dispatch from a scenario's protocol name to generic code.
-#[macro_export]
-macro_rules! with_protocol {
-    ($choice:expr, |$P:ident, $cfg:ident| $body:expr) => {
-        match $choice {
-            $crate::registry::ProtocolChoice::Echo($cfg) => {
-                type $P = protocols::echo::Echo;
-                $body
+impl fmt::Debug for ProtocolChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple(self.name()).field(&self.config).finish()
+    }
+}
+
+impl PartialEq for ProtocolChoice {
+    fn eq(&self, other: &Self) -> bool {
+        self.name() == other.name() && self.config.eq_dyn(&*other.config)
+    }
+}
+
+impl Serialize for ProtocolChoice {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // Text formats (RON, JSON) go by the variant's name; the index is not used.
+        s.serialize_newtype_variant("ProtocolChoice", 0, self.name(), &*self.config)
+    }
+}
+
+impl<'de> Deserialize<'de> for ProtocolChoice {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let registry = current();
+        let names = registry.names();
+        d.deserialize_enum("ProtocolChoice", names, ChoiceVisitor(registry))
+    }
+}
+
+struct ChoiceVisitor(Registry);
+
+impl<'de> Visitor<'de> for ChoiceVisitor {
+    type Value = ProtocolChoice;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a protocol: one of {}", self.0.names().join(", "))
+    }
+
+    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<ProtocolChoice, A::Error> {
+        let (VariantName(name), variant) = data.variant()?;
+        let Some(entry) = self.0.get(&name) else {
+            return Err(A::Error::unknown_variant(&name, self.0.names()));
+        };
+        let config = variant.newtype_variant_seed(ConfigSeed(entry))?;
+        Ok(ProtocolChoice {
+            entry: entry.clone(),
+            config,
+        })
+    }
+}
+
+/// A protocol's name as it stands in a file: an identifier, not a quoted string.
+struct VariantName(String);
+
+impl<'de> Deserialize<'de> for VariantName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Name;
+        impl Visitor<'_> for Name {
+            type Value = VariantName;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a protocol name")
             }
-            $crate::registry::ProtocolChoice::Raft($cfg) => {
-                type $P = protocols::raft::Raft;
-                $body
-            }
-            $crate::registry::ProtocolChoice::Gossip($cfg) => {
-                type $P = protocols::gossip::Gossip;
-                $body
-            }
-            $crate::registry::ProtocolChoice::TwoPhaseCommit($cfg) => {
-                type $P = protocols::commit::TwoPhaseCommit;
-                $body
-            }
-            $crate::registry::ProtocolChoice::ThreePhaseCommit($cfg) => {
-                type $P = protocols::commit::ThreePhaseCommit;
-                $body
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<VariantName, E> {
+                Ok(VariantName(v.to_string()))
             }
         }
-    };
+        d.deserialize_identifier(Name)
+    }
+}
+
+/// Reads one protocol's settings through its entry.
+struct ConfigSeed<'a>(&'a Arc<dyn ProtocolEntry>);
+
+impl<'de> DeserializeSeed<'de> for ConfigSeed<'_> {
+    type Value = Box<dyn ProtocolConfig>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        let mut erased = <dyn erased_serde::Deserializer>::erase(d);
+        self.0.read_config(&mut erased).map_err(D::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bug_switch_of_every_protocol_can_be_enabled_and_unknown_ones_cannot() {
+        let registry = Registry::builtin();
+        for info in registry.infos() {
+            for b in info.bugs {
+                let mut c = ProtocolChoice::named(info.name).unwrap();
+                let default = c.clone();
+                assert!(c.enable_bug(b.name), "{} {}", info.name, b.name);
+                assert_ne!(c, default, "{} {} changed nothing", info.name, b.name);
+                assert!(!b.describe().is_empty() && !b.caught_by.is_empty());
+            }
+            let mut c = ProtocolChoice::named(info.name).unwrap();
+            assert!(!c.enable_bug("no_such_bug"), "{}", info.name);
+        }
+    }
+
+    #[test]
+    fn names_are_unique_and_a_later_registration_replaces_an_earlier_one() {
+        let registry = Registry::builtin();
+        let mut names = registry.names().to_vec();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), registry.names().len());
+        let again = registry.with::<protocols::raft::Raft>();
+        assert_eq!(again.names().len(), names.len());
+        assert_eq!(again.names().last(), Some(&"Raft"));
+    }
+
+    #[test]
+    fn settings_survive_a_round_trip_through_ron() {
+        let mut c = ProtocolChoice::named("Raft").unwrap();
+        c.config_mut::<protocols::raft::RaftConfig>()
+            .unwrap()
+            .snapshot_every = 7;
+        let text = ron::ser::to_string(&c).unwrap();
+        assert!(text.starts_with("Raft("), "{text}");
+        let back: ProtocolChoice = ron::from_str(&text).unwrap();
+        assert_eq!(back, c);
+        assert_ne!(back, ProtocolChoice::named("Raft").unwrap());
+    }
 }

@@ -155,11 +155,7 @@ pub enum RunError {
 
 /// Runs `scenario` once.
 pub fn run(scenario: &Scenario, options: RunOptions) -> Result<Run, RunError> {
-    crate::with_protocol!(&scenario.protocol, |P, cfg| run_typed::<P>(
-        scenario,
-        cfg.clone(),
-        options
-    ))
+    scenario.protocol.run(scenario, options)
 }
 
 /// The faults of a run with `seed`: the scheduled ones and the nemesis's, in time order.
@@ -172,7 +168,8 @@ pub fn faults_for(scenario: &Scenario, seed: u64) -> Vec<Timed> {
     all
 }
 
-fn run_typed<P: ProtocolSpec>(
+/// Runs `s` with protocol `P` (the scenario's) and its settings `cfg`.
+pub(crate) fn run_typed<P: ProtocolSpec>(
     s: &Scenario,
     mut cfg: P::Config,
     options: RunOptions,

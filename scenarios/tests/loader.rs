@@ -48,6 +48,33 @@ fn unknown_protocol_suggests_the_closest() {
 }
 
 #[test]
+fn mistakes_in_a_protocols_settings_name_the_setting_and_suggest() {
+    let e = err(&GOOD.replace("Echo(())", "Raft((red_mode: Lease))"));
+    assert_eq!(
+        (e.line, e.col, e.path.as_str()),
+        (5, 21, "protocol.Raft.red_mode"),
+        "{e}"
+    );
+    assert!(
+        e.message
+            .starts_with("unknown field `red_mode`; expected one of "),
+        "{e}"
+    );
+    assert!(e.message.contains("did you mean `read_mode`?"), "{e}");
+    let e = err(&GOOD.replace("Echo(())", "Raft((read_mode: Leese))"));
+    assert_eq!(e.path, "protocol.Raft.read_mode", "{e}");
+    assert!(
+        e.message.contains(
+            "unknown name `Leese`; expected one of ReadIndex, Log, Lease; did you mean `Lease`?"
+        ),
+        "{e}"
+    );
+    let e = err(&GOOD.replace("Echo(())", "Raft((snapshot_every: \"x\"))"));
+    assert_eq!(e.path, "protocol.Raft.snapshot_every", "{e}");
+    assert_eq!(e.message, "expected integer", "{e}");
+}
+
+#[test]
 fn unknown_fault_kind_has_its_path() {
     let e = err(&GOOD.replace("Crash(Node(2))", "Crsh(Node(2))"));
     assert_eq!(e.line, 7, "{e}");

@@ -28,14 +28,15 @@ use super::obs;
 use super::txn::{
     Layout, PartState, Participant, TxnBody, TxnId, Vote, VoteOut, answer, mask, txn_id,
 };
-use crate::{BugSwitch, Family, ProtocolSpec};
+use crate::{BugSet, Family, ProtocolSpec};
 
-/// 3PC's deliberate mistakes; all off by default.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ThreePhaseBugs {
-    /// The coordinator sends DoCommit without waiting for every PreCommit acknowledgement.
-    pub skip_precommit_ack: bool,
+crate::bug_switches! {
+    /// 3PC's deliberate mistakes; all off by default.
+    pub struct ThreePhaseBugs {
+        /// The coordinator sends DoCommit without waiting for every PreCommit
+        /// acknowledgement, so a participant can commit while another is still uncertain.
+        skip_precommit_ack => "commit_rule",
+    }
 }
 
 /// 3PC's settings, the same on every node.
@@ -79,14 +80,6 @@ impl Default for ThreePhaseConfig {
         }
     }
 }
-
-/// 3PC's bug switches, with the check meant to catch each.
-pub const BUG_SWITCHES: &[BugSwitch] = &[BugSwitch {
-    name: "skip_precommit_ack",
-    description: "the coordinator sends DoCommit without waiting for every PreCommit \
-                      acknowledgement, so a participant can commit while another is still \
-                      uncertain; caught by the commit rule",
-}];
 
 /// What 3PC nodes say to each other.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -810,15 +803,10 @@ impl Protocol for ThreePhaseCommit {
 impl ProtocolSpec for ThreePhaseCommit {
     const NAME: &'static str = "ThreePhaseCommit";
     const FAMILY: Family = Family::AtomicCommit;
-    const BUGS: &'static [BugSwitch] = BUG_SWITCHES;
+    type Bugs = ThreePhaseBugs;
 
     fn enable_bug(config: &mut ThreePhaseConfig, name: &str) -> bool {
-        let b = &mut config.bugs;
-        match name {
-            "skip_precommit_ack" => b.skip_precommit_ack = true,
-            _ => return false,
-        }
-        true
+        config.bugs.enable(name)
     }
 
     fn invariants(config: &ThreePhaseConfig) -> Vec<Box<dyn Invariant<Self>>> {

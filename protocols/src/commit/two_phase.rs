@@ -26,16 +26,17 @@ use super::obs;
 use super::txn::{
     Layout, PartState, Participant, TxnBody, TxnId, Vote, VoteOut, answer, mask, txn_id,
 };
-use crate::{BugSwitch, Family, ProtocolSpec};
+use crate::{BugSet, Family, ProtocolSpec};
 
-/// 2PC's deliberate mistakes; all off by default.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct TwoPhaseBugs {
-    /// Vote yes before the PREPARED record is durable: a crash then forgets the vote.
-    pub vote_before_log: bool,
-    /// A prepared participant that hears nothing decides commit instead of waiting.
-    pub commit_on_timeout: bool,
+crate::bug_switches! {
+    /// 2PC's deliberate mistakes; all off by default.
+    pub struct TwoPhaseBugs {
+        /// Votes yes before the PREPARED record is durable, so a crash forgets the vote
+        /// and the writes.
+        vote_before_log => "atomicity",
+        /// A prepared participant that hears nothing decides commit instead of waiting.
+        commit_on_timeout => "atomicity",
+    }
 }
 
 /// 2PC's settings, the same on every node.
@@ -77,20 +78,6 @@ impl Default for TwoPhaseConfig {
         }
     }
 }
-
-/// 2PC's bug switches, with the check meant to catch each.
-pub const BUG_SWITCHES: &[BugSwitch] = &[
-    BugSwitch {
-        name: "vote_before_log",
-        description: "votes yes before the prepared record is durable, so a crash forgets \
-                      the vote and the writes; caught by atomicity",
-    },
-    BugSwitch {
-        name: "commit_on_timeout",
-        description: "a prepared participant commits when the outcome is late instead of \
-                      waiting; caught by atomicity",
-    },
-];
 
 /// What 2PC nodes say to each other.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -639,16 +626,10 @@ impl Protocol for TwoPhaseCommit {
 impl ProtocolSpec for TwoPhaseCommit {
     const NAME: &'static str = "TwoPhaseCommit";
     const FAMILY: Family = Family::AtomicCommit;
-    const BUGS: &'static [BugSwitch] = BUG_SWITCHES;
+    type Bugs = TwoPhaseBugs;
 
     fn enable_bug(config: &mut TwoPhaseConfig, name: &str) -> bool {
-        let b = &mut config.bugs;
-        match name {
-            "vote_before_log" => b.vote_before_log = true,
-            "commit_on_timeout" => b.commit_on_timeout = true,
-            _ => return false,
-        }
-        true
+        config.bugs.enable(name)
     }
 
     fn invariants(_config: &TwoPhaseConfig) -> Vec<Box<dyn Invariant<Self>>> {

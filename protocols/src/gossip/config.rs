@@ -105,14 +105,16 @@ impl Default for AntiEntropyConfig {
     }
 }
 
-/// Gossip's deliberate mistakes (DESIGN.md, "Bug switches"); all off by default.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct GossipBugs {
-    /// Deletes forget the key instead of writing a tombstone.
-    pub no_tombstones: bool,
-    /// Anti-entropy never runs, whatever the settings say.
-    pub rumor_only: bool,
+crate::bug_switches! {
+    /// Gossip's deliberate mistakes (DESIGN.md, "Bug switches"); all off by default.
+    pub struct GossipBugs {
+        /// Deletes forget the key instead of keeping a tombstone, so anti-entropy brings
+        /// an older value back.
+        no_tombstones => "no_resurrection / convergence",
+        /// Anti-entropy never runs, whatever the settings say, so updates that rumors
+        /// miss (dead rumors, loss, crashes) never arrive.
+        rumor_only => "coverage / convergence",
+    }
 }
 
 /// Gossip's settings, the same on every node. Rumor mongering, anti-entropy, or both
@@ -141,12 +143,7 @@ impl Default for GossipConfig {
 impl GossipConfig {
     /// Turns on bug switch `name`; `false` if there is no such switch.
     pub fn enable_bug(&mut self, name: &str) -> bool {
-        match name {
-            "no_tombstones" => self.bugs.no_tombstones = true,
-            "rumor_only" => self.bugs.rumor_only = true,
-            _ => return false,
-        }
-        true
+        crate::BugSet::enable(&mut self.bugs, name)
     }
 
     /// Anti-entropy as it actually runs (off under `rumor_only`).

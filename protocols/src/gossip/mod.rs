@@ -38,7 +38,7 @@ pub use config::{
 };
 pub use messages::{GossipMsg, Update, is_rumor_kind};
 
-use crate::{BugSwitch, Family, ProtocolSpec};
+use crate::{Family, ProtocolSpec};
 use crdt::Lww;
 use store::{BROADCAST_KEYS, Store, broadcast_key, value_digest};
 
@@ -48,20 +48,6 @@ const RUMOR_TIMER: TimerId = TimerId(1);
 const ANTI_ENTROPY_TIMER: TimerId = TimerId(2);
 /// The disk namespace of the registers, indexed by key.
 const DISK_NS: &str = "gossip";
-
-/// Gossip's bug switches, with the check meant to catch each.
-pub const BUG_SWITCHES: &[BugSwitch] = &[
-    BugSwitch {
-        name: "no_tombstones",
-        description: "deletes forget the key instead of keeping a tombstone, so anti-entropy \
-                      brings an older value back; caught by no_resurrection and convergence",
-    },
-    BugSwitch {
-        name: "rumor_only",
-        description: "anti-entropy never runs, so updates that rumors miss (dead rumors, \
-                      loss, crashes) never arrive; caught by coverage and convergence",
-    },
-];
 
 /// How much a rumor has been spread to no purpose.
 #[derive(Clone, Copy, Debug, Default)]
@@ -330,7 +316,7 @@ impl Protocol for Gossip {
 impl ProtocolSpec for Gossip {
     const NAME: &'static str = "Gossip";
     const FAMILY: Family = Family::Dissemination;
-    const BUGS: &'static [BugSwitch] = BUG_SWITCHES;
+    type Bugs = GossipBugs;
 
     fn enable_bug(config: &mut GossipConfig, name: &str) -> bool {
         config.enable_bug(name)
@@ -338,5 +324,13 @@ impl ProtocolSpec for Gossip {
 
     fn invariants(_config: &GossipConfig) -> Vec<Box<dyn Invariant<Self>>> {
         invariants::all()
+    }
+
+    fn round_period(config: &GossipConfig) -> Option<SimDuration> {
+        config
+            .rumor
+            .as_ref()
+            .map(|r| r.period)
+            .or_else(|| config.anti_entropy.as_ref().map(|a| a.period))
     }
 }

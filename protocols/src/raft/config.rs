@@ -18,21 +18,22 @@ pub enum ReadMode {
     Lease,
 }
 
-/// Raft's deliberate mistakes (DESIGN.md, "Bug switches"); all off by default.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RaftBugs {
-    /// Grant votes without checking that the candidate's log is at least as up to date.
-    pub vote_without_log_check: bool,
-    /// Commit entries of earlier terms by counting replicas (the paper's Figure 8).
-    pub commit_prior_term_by_count: bool,
-    /// Do not reload the vote from disk on restart: a node can vote twice in one term.
-    pub forget_vote_on_restart: bool,
-    /// Serve lease reads without checking that the lease is still held.
-    pub stale_lease_read: bool,
-    /// Start a membership change before an entry of the leader's term and the previous
-    /// change are committed.
-    pub unsafe_membership_change: bool,
+crate::bug_switches! {
+    /// Raft's deliberate mistakes (DESIGN.md, "Bug switches"); all off by default.
+    pub struct RaftBugs {
+        /// Grants votes to candidates with stale logs, so a leader can lack committed
+        /// entries.
+        vote_without_log_check => "leader_completeness / durable_commit / state_machine_safety",
+        /// Commits entries of earlier terms by counting replicas (the paper's Figure 8).
+        commit_prior_term_by_count => "durable_commit / leader_completeness / state_machine_safety",
+        /// Forgets its vote when it restarts and votes again in the same term.
+        forget_vote_on_restart => "vote_once / election_safety",
+        /// Serves lease reads after the lease ran out (turns lease reads on).
+        stale_lease_read => "linearizability",
+        /// Starts a configuration change before an entry of the leader's term and the
+        /// previous change are committed (the 2015 single-server bug).
+        unsafe_membership_change => "durable_commit / election_safety / leader_completeness",
+    }
 }
 
 /// Raft's settings, the same on every node.
@@ -98,16 +99,9 @@ impl Default for RaftConfig {
 impl RaftConfig {
     /// Turns on the bug switch `name`; `false` if there is none of that name.
     pub fn enable_bug(&mut self, name: &str) -> bool {
-        let b = &mut self.bugs;
-        let flag = match name {
-            "vote_without_log_check" => &mut b.vote_without_log_check,
-            "commit_prior_term_by_count" => &mut b.commit_prior_term_by_count,
-            "forget_vote_on_restart" => &mut b.forget_vote_on_restart,
-            "stale_lease_read" => &mut b.stale_lease_read,
-            "unsafe_membership_change" => &mut b.unsafe_membership_change,
-            _ => return false,
-        };
-        *flag = true;
+        if !crate::BugSet::enable(&mut self.bugs, name) {
+            return false;
+        }
         if name == "stale_lease_read" {
             // The mistake lives in the lease read path: switching it on means serving
             // reads from leases, or it could never show.
@@ -132,7 +126,7 @@ mod tests {
 
     #[test]
     fn every_listed_bug_can_be_enabled_and_unknown_ones_cannot() {
-        for b in super::super::BUG_SWITCHES {
+        for b in <RaftBugs as crate::BugSet>::SWITCHES {
             let mut c = RaftConfig::default();
             assert!(c.enable_bug(b.name), "{}", b.name);
             assert_ne!(c, RaftConfig::default());

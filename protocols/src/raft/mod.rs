@@ -42,7 +42,7 @@ pub use messages::{
 };
 
 use crate::kv::KvStore;
-use crate::{BugSwitch, Family, ProtocolSpec};
+use crate::{Family, ProtocolSpec};
 
 /// Fires when a follower or candidate has heard nothing from a leader for too long.
 const ELECTION_TIMER: TimerId = TimerId(1);
@@ -51,37 +51,6 @@ const ELECTION_TIMER: TimerId = TimerId(1);
 const HEARTBEAT_TIMER: TimerId = TimerId(2);
 /// Fires every election timeout on a leader, to check it still hears from a majority.
 const QUORUM_TIMER: TimerId = TimerId(3);
-
-/// Raft's bug switches, with the check meant to catch each.
-pub const BUG_SWITCHES: &[BugSwitch] = &[
-    BugSwitch {
-        name: "vote_without_log_check",
-        description: "grants votes to candidates with stale logs, so a leader can lack \
-                      committed entries; caught by leader completeness / durable commit / state-machine safety",
-    },
-    BugSwitch {
-        name: "commit_prior_term_by_count",
-        description: "commits entries of earlier terms by counting replicas (Figure 8); \
-                      caught by durable commit (a node without the entry could still be \
-                      elected) / leader completeness / state-machine safety",
-    },
-    BugSwitch {
-        name: "forget_vote_on_restart",
-        description: "forgets its vote when it restarts and votes again in the same term; \
-                      caught by vote once / election safety",
-    },
-    BugSwitch {
-        name: "stale_lease_read",
-        description: "serves lease reads after the lease ran out; caught by the \
-                      linearizability checker",
-    },
-    BugSwitch {
-        name: "unsafe_membership_change",
-        description: "starts a configuration change before an entry of the leader's term \
-                      and the previous change are committed (the 2015 single-server bug); \
-                      caught by durable commit / election safety / leader completeness",
-    },
-];
 
 /// What a node currently is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -318,7 +287,7 @@ impl Protocol for Raft {
 impl ProtocolSpec for Raft {
     const NAME: &'static str = "Raft";
     const FAMILY: Family = Family::KeyValue;
-    const BUGS: &'static [BugSwitch] = BUG_SWITCHES;
+    type Bugs = RaftBugs;
 
     fn enable_bug(config: &mut RaftConfig, name: &str) -> bool {
         config.enable_bug(name)

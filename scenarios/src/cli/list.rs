@@ -23,7 +23,12 @@ pub fn run(args: &ListArgs) -> u8 {
             println!("      no bug switches");
         }
         for b in p.bugs {
-            println!("      bug {:<28} {}", b.name, b.description);
+            println!(
+                "      bug {:<28} {} (caught by {})",
+                b.name,
+                b.describe(),
+                b.caught_by
+            );
         }
     }
     println!(
