@@ -6,6 +6,7 @@
 
 #![allow(clippy::disallowed_types)] // wall-clock time per seed, outside any run
 
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -13,8 +14,9 @@ use rand::Rng;
 use rayon::prelude::*;
 use sim_core::rng::{RunSeed, Stream};
 
-use crate::format::{NemesisKind, Scenario, WorkloadSpec};
+use crate::format::{Expect, NemesisKind, Scenario, WorkloadSpec};
 use crate::runner::{self, RunOptions, Status, Verdict};
+use crate::shrink::{self, Sizes};
 
 /// One seed's result: one line of the results file. It is the type `reports` reads, so
 /// the writer and the reader cannot drift apart.
@@ -49,6 +51,38 @@ pub struct Campaign {
 }
 
 impl Campaign {
+    /// Seeds `seeds` of a scenario as it is written: no shard, no swarm, no extra bugs.
+    pub fn seeds(seeds: std::ops::Range<u64>) -> Self {
+        Campaign {
+            from: seeds.start,
+            seeds: seeds.end.saturating_sub(seeds.start),
+            shard: None,
+            swarm: false,
+            bugs: Vec::new(),
+        }
+    }
+
+    /// Turns bug switch `name` on in every seed.
+    pub fn with_bug(mut self, name: &str) -> Self {
+        self.bugs.push(name.to_string());
+        self
+    }
+
+    /// Runs this campaign on one scenario (`file` names it in results) on the current
+    /// rayon pool, to the end: every seed's result, and the failing seeds in seed order.
+    /// The library route for `cargo test`.
+    pub fn run(&self, file: &str, scenario: &Scenario) -> (Vec<SeedResult>, Vec<Failure>) {
+        let stop = AtomicBool::new(false);
+        let (results, mut failures) = run_campaign(
+            &[(file.to_string(), scenario.clone())],
+            self,
+            &stop,
+            &|_| {},
+        );
+        failures.sort_by_key(|f| f.seed);
+        (results, failures)
+    }
+
     /// The seeds this campaign (and shard) runs.
     pub fn seed_list(&self) -> Vec<u64> {
         (self.from..self.from.saturating_add(self.seeds))
@@ -205,4 +239,109 @@ pub fn run_campaign(
         failures.extend(f);
     }
     (results, failures)
+}
+
+/// A failure made ready to save: shrunk if asked, expecting its violation, described.
+#[derive(Clone, Debug)]
+pub struct Reproducer {
+    /// The scenario to write.
+    pub scenario: Scenario,
+    /// The seed that failed.
+    pub seed: u64,
+    /// Sizes before shrinking.
+    pub before: Sizes,
+    /// Sizes after shrinking (the same if not shrunk).
+    pub after: Sizes,
+    /// Runs spent shrinking, if it was shrunk.
+    pub shrink_runs: Option<usize>,
+}
+
+/// Where a reproducer was written.
+#[derive(Clone, Debug)]
+pub struct Saved {
+    /// The scenario file (`faultline replay` it).
+    pub path: PathBuf,
+    /// Its trace, as JSON lines.
+    pub trace: PathBuf,
+    /// Why the run that records the trace and fingerprint failed, if it did (the file is
+    /// written without a fingerprint then).
+    pub rerun_error: Option<String>,
+}
+
+impl Failure {
+    /// The reproducer of this failure of campaign file `file`: shrunk within
+    /// `shrink_budget` runs (none: as it is), expecting the violation it showed.
+    pub fn reproducer(&self, file: &str, shrink_budget: Option<usize>) -> Reproducer {
+        let before = shrink::sizes(&self.scenario);
+        let (mut scenario, shrink_runs) = match shrink_budget {
+            Some(budget) => {
+                let (s, runs) = shrink::shrink(&self.scenario, &self.violation, budget);
+                (s, Some(runs))
+            }
+            None => (self.scenario.clone(), None),
+        };
+        scenario.expect = Expect::Violation(self.violation.clone());
+        scenario.description = format!(
+            "reproducer of seed {} of {file} ({} violated){}",
+            self.seed,
+            self.violation,
+            if shrink_runs.is_some() {
+                ", shrunk"
+            } else {
+                ""
+            }
+        );
+        Reproducer {
+            after: shrink::sizes(&scenario),
+            scenario,
+            seed: self.seed,
+            before,
+            shrink_runs,
+        }
+    }
+}
+
+impl Reproducer {
+    /// Writes `out/<name>-seed<N>.ron` with the fingerprint it produces, and its trace
+    /// beside it.
+    pub fn save(&self, out: &Path) -> Result<Saved, String> {
+        let mut s = self.scenario.clone();
+        let stem = format!("{}-seed{}", s.name.replace(['/', ' '], "-"), self.seed);
+        let trace = out.join(format!("{stem}.trace.jsonl"));
+        let sink: Option<Box<dyn sim_core::trace::TraceSink>> = std::fs::File::create(&trace)
+            .ok()
+            .map(|w| Box::new(sim_core::trace::JsonLines(std::io::BufWriter::new(w))) as _);
+        let rerun = runner::run(
+            &s,
+            RunOptions {
+                trace: sink,
+                ..Default::default()
+            },
+        );
+        let rerun_error = match rerun {
+            Ok(r) => {
+                s.fingerprint = Some(r.summary.fingerprint);
+                None
+            }
+            Err(e) => Some(e.to_string()),
+        };
+        let path = out.join(format!("{stem}.ron"));
+        write_scenario(&path, &s).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        Ok(Saved {
+            path,
+            trace,
+            rerun_error,
+        })
+    }
+}
+
+/// Writes a scenario as RON that `load` reads back to the same scenario.
+pub fn write_scenario(path: &Path, s: &Scenario) -> std::io::Result<()> {
+    let body = ron::ser::to_string_pretty(s, ron::ser::PrettyConfig::default())
+        .map_err(std::io::Error::other)?;
+    let text = format!(
+        "// Written by `faultline fuzz`. Replay with: faultline replay {}\n{body}\n",
+        path.display()
+    );
+    std::fs::write(path, text)
 }

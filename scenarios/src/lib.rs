@@ -1,4 +1,9 @@
 //! faultline's scenarios: the RON format, the runner, fuzzing and the command line.
+//!
+//! It is also the library that brings a protocol from another crate into faultline: implement
+//! [`sim_core::Protocol`] and [`ProtocolSpec`], register it with [`Registry::with`], and hand
+//! the registry to [`faultline_main`] for the whole command line, or load and fuzz scenarios
+//! through [`Registry::load`] and [`fuzz::Campaign`] from `cargo test`.
 
 pub mod checked;
 pub mod cli;
@@ -13,3 +18,18 @@ pub mod registry;
 pub mod report_data;
 pub mod runner;
 pub mod shrink;
+
+pub use protocols::{BugSet, BugSwitch, Family, NoBugs, ProtocolSpec, bug_switches};
+pub use registry::Registry;
+pub use {protocols, sim_core};
+
+/// The `faultline` command line over the protocols of `registry`: a crate with protocols
+/// of its own makes its `main` this one call (the built-in binary passes
+/// [`Registry::builtin`]). Reads the process's arguments; returns the exit status.
+pub fn faultline_main(registry: Registry) -> std::process::ExitCode {
+    if registry.install().is_err() {
+        eprintln!("error: a protocol registry was installed before faultline_main");
+        return std::process::ExitCode::from(cli::exit::BAD_INPUT);
+    }
+    cli::main_with_args(std::env::args_os())
+}

@@ -42,7 +42,9 @@ fn shipped() -> Vec<(String, Scenario)> {
         entries.sort();
         for p in entries {
             let name = p.file_name().unwrap().to_string_lossy().to_string();
-            if p.is_dir() && !["src", "tests", "benches", "fuzz", "target"].contains(&name.as_str())
+            if p.is_dir()
+                && !["src", "tests", "benches", "fuzz", "target", "examples"]
+                    .contains(&name.as_str())
             {
                 walk(&p, out);
             } else if p.extension().is_some_and(|x| x == "ron") {

@@ -14,7 +14,10 @@ fn shipped() -> Vec<(PathBuf, Scenario)> {
             let p = e.path();
             let name = p.file_name().unwrap().to_string_lossy().to_string();
             if p.is_dir()
-                && !["src", "tests", "benches", "fuzz", "target", "large"].contains(&name.as_str())
+                && ![
+                    "src", "tests", "benches", "fuzz", "target", "large", "examples",
+                ]
+                .contains(&name.as_str())
             {
                 walk(&p, out);
             } else if p.extension().is_some_and(|x| x == "ron") {
@@ -177,7 +180,7 @@ fn a_concrete_seed_round_trips_through_ron_and_replays_identically() {
             let concrete = concretize(&s, 17, swarm, &[]);
             let dir = tempdir();
             let path = dir.join("repro.ron");
-            scenarios::cli::fuzz::write_scenario(&path, &concrete).unwrap();
+            scenarios::fuzz::write_scenario(&path, &concrete).unwrap();
             let back =
                 scenarios::load::load(&path).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
             assert_eq!(back, concrete, "{}", file.display());

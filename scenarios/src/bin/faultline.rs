@@ -1,5 +1,6 @@
-//! The `faultline` binary; everything lives in [`scenarios::cli`].
+//! The `faultline` binary over the protocols of this repository; everything lives in
+//! [`scenarios::cli`].
 
 fn main() -> std::process::ExitCode {
-    scenarios::cli::main_with_args(std::env::args_os())
+    scenarios::faultline_main(scenarios::Registry::builtin())
 }

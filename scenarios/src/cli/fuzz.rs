@@ -11,10 +11,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 
 use super::exit;
-use crate::format::{Expect, Scenario};
 use crate::fuzz::{Campaign, Failure, SeedResult, run_campaign};
-use crate::runner::{self, RunOptions};
-use crate::shrink;
 
 /// Arguments of `faultline fuzz`.
 #[derive(Debug, Args)]
@@ -241,73 +238,41 @@ fn install_ctrl_c() {
     });
 }
 
-/// Shrinks (optionally) and writes one failure as a replayable scenario with its trace.
+/// Shrinks (optionally) and writes one failure as a replayable scenario with its trace,
+/// and says where.
 fn save_failure(out: &Path, file: &str, f: &Failure, shrink_it: bool) {
-    let before = shrink::sizes(&f.scenario);
-    let (mut s, runs) = if shrink_it {
-        shrink::shrink(&f.scenario, &f.violation, 200)
-    } else {
-        (f.scenario.clone(), 0)
-    };
-    let after = shrink::sizes(&s);
-    s.expect = Expect::Violation(f.violation.clone());
-    s.description = format!(
-        "reproducer of seed {} of {file} ({} violated){}",
-        f.seed,
-        f.violation,
-        if shrink_it { ", shrunk" } else { "" }
-    );
-    let stem = format!("{}-seed{}", s.name.replace(['/', ' '], "-"), f.seed);
-    let trace_path = out.join(format!("{stem}.trace.jsonl"));
-    let trace: Option<Box<dyn sim_core::trace::TraceSink>> = std::fs::File::create(&trace_path)
-        .ok()
-        .map(|w| Box::new(sim_core::trace::JsonLines(std::io::BufWriter::new(w))) as _);
-    match runner::run(
-        &s,
-        RunOptions {
-            trace,
-            ..Default::default()
-        },
-    ) {
-        Ok(r) => s.fingerprint = Some(r.summary.fingerprint),
-        Err(e) => eprintln!("warning: rerunning seed {} failed: {e}", f.seed),
-    }
-    let path = out.join(format!("{stem}.ron"));
-    match write_scenario(&path, &s) {
-        Ok(()) => println!(
-            "violation    {} seed {}: {} -> {}{}",
-            file,
-            f.seed,
-            f.violation,
-            path.display(),
-            if shrink_it {
-                format!(
-                    " (shrunk in {runs} runs: faults {} -> {}, ops {} -> {}, duration {} -> {})",
-                    before.faults,
-                    after.faults,
-                    before.ops,
-                    after.ops,
-                    sim_core::SimDuration(before.duration_ns),
-                    sim_core::SimDuration(after.duration_ns)
-                )
-            } else {
-                String::new()
+    let rep = f.reproducer(file, shrink_it.then_some(SHRINK_BUDGET));
+    match rep.save(out) {
+        Ok(saved) => {
+            if let Some(e) = &saved.rerun_error {
+                eprintln!("warning: rerunning seed {} failed: {e}", f.seed);
             }
-        ),
-        Err(e) => eprintln!("error: cannot write {}: {e}", path.display()),
+            println!(
+                "violation    {} seed {}: {} -> {}{}",
+                file,
+                f.seed,
+                f.violation,
+                saved.path.display(),
+                match rep.shrink_runs {
+                    Some(runs) => format!(
+                        " (shrunk in {runs} runs: faults {} -> {}, ops {} -> {}, duration {} -> {})",
+                        rep.before.faults,
+                        rep.after.faults,
+                        rep.before.ops,
+                        rep.after.ops,
+                        sim_core::SimDuration(rep.before.duration_ns),
+                        sim_core::SimDuration(rep.after.duration_ns)
+                    ),
+                    None => String::new(),
+                }
+            )
+        }
+        Err(e) => eprintln!("error: {e}"),
     }
 }
 
-/// Writes a scenario as RON that `load` reads back to the same scenario.
-pub fn write_scenario(path: &Path, s: &Scenario) -> std::io::Result<()> {
-    let body = ron::ser::to_string_pretty(s, ron::ser::PrettyConfig::default())
-        .map_err(std::io::Error::other)?;
-    let text = format!(
-        "// Written by `faultline fuzz`. Replay with: faultline replay {}\n{body}\n",
-        path.display()
-    );
-    std::fs::write(path, text)
-}
+/// Runs at most this many candidates to shrink one failure.
+const SHRINK_BUDGET: usize = 200;
 
 /// A progress bar on a terminal; a plain line every few seconds otherwise (CI logs).
 struct Progress {

@@ -83,7 +83,12 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     for e in entries.flatten() {
         let p = e.path();
         let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if p.is_dir() && !matches!(name, "src" | "tests" | "benches" | "target" | "fuzz") {
+        if p.is_dir()
+            && !matches!(
+                name,
+                "src" | "tests" | "benches" | "target" | "fuzz" | "examples"
+            )
+        {
             collect(&p, out);
         } else if p.extension().is_some_and(|x| x == "ron") {
             out.push(p);
