@@ -22,12 +22,8 @@ pub struct Context {
     pub protocol: &'static str,
     /// The protocol's bug switches.
     pub bugs: Vec<&'static str>,
-    /// Whether the protocol serves key-value clients.
-    pub serves_kv: bool,
-    /// Whether the protocol is of the dissemination family (broadcasts, replicated store).
-    pub serves_dissemination: bool,
-    /// Whether the protocol serves transaction clients (the atomic-commit family).
-    pub serves_txn: bool,
+    /// The workload family the protocol serves (`None` before the protocol is known).
+    pub family: Option<protocols::Family>,
     /// The system model, which scheduled faults must respect.
     pub model: crate::format::Model,
     /// The run's duration: faults must happen before it ends.
@@ -211,31 +207,12 @@ pub fn check_bug(protocol: &str, bugs: &[&'static str], name: &str) -> Result<()
     Err(msg)
 }
 
-/// Whether the key-value workload may be used with the scenario's protocol.
-pub(crate) fn check_kv_served() -> Result<(), String> {
-    match context(|c| (c.serves_kv, c.protocol)) {
-        Some((false, p)) => Err(format!(
-            "{p} serves no key-value clients; remove the workload or pick a protocol of the key-value family"
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// Whether the dissemination workloads may be used with the scenario's protocol.
-pub(crate) fn check_dissemination_served() -> Result<(), String> {
-    match context(|c| (c.serves_dissemination, c.protocol)) {
-        Some((false, p)) => Err(format!(
-            "{p} is not of the dissemination family; Broadcast and Replicated workloads need a protocol such as Gossip"
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// Whether the transaction workload may be used with the scenario's protocol.
-pub(crate) fn check_txn_served() -> Result<(), String> {
-    match context(|c| (c.serves_txn, c.protocol)) {
-        Some((false, p)) => Err(format!(
-            "{p} serves no transactions; remove the workload or pick a protocol of the atomic-commit family"
+/// Whether the scenario's protocol serves a workload of family `f`.
+pub(crate) fn check_family_served(f: protocols::Family) -> Result<(), String> {
+    match context(|c| (c.family, c.protocol)) {
+        Some((Some(served), p)) if served != f => Err(format!(
+            "{p} serves no {}; remove the workload or pick a protocol of the {f:?} family (`faultline list` shows each protocol's)",
+            crate::family::rules(f).clients()
         )),
         _ => Ok(()),
     }

@@ -6,7 +6,6 @@
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
-use sim_core::client::{KeyDistribution, OpMix, Retry};
 use sim_core::network::{InFlight, Ordering, SenderCrash};
 use sim_core::{LeaderAction, SimDuration};
 
@@ -177,226 +176,49 @@ pub struct RegionSpec {
     pub latency: Vec<Vec<DelaySpec>>,
 }
 
-/// The workload of a scenario.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+/// The workload of a scenario: one line per workload a file may name, each read through
+/// [`family::served`](crate::family::served) so that the protocol must serve it. What a
+/// workload does lives in its family's module (`crate::family`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub enum WorkloadSpec {
     /// No clients.
     #[default]
     None,
     /// Key-value clients (get, put, cas, append).
-    KeyValue(KvSpec),
+    #[serde(deserialize_with = "crate::family::served")]
+    KeyValue(crate::family::key_value::KvSpec),
     /// Updates to spread, injected at random nodes at a rate (dissemination family).
-    Broadcast(BroadcastSpec),
+    #[serde(deserialize_with = "crate::family::served")]
+    Broadcast(crate::family::dissemination::BroadcastSpec),
     /// Clients of an optimistically replicated store (get, put, delete), each talking to
     /// whichever replica it is next to (dissemination family).
-    Replicated(ReplicatedSpec),
+    #[serde(deserialize_with = "crate::family::served")]
+    Replicated(crate::family::dissemination::ReplicatedSpec),
     /// Transaction clients (the atomic-commit family).
-    Transactions(TxnSpec),
+    #[serde(deserialize_with = "crate::family::served")]
+    Transactions(crate::family::transactions::TxnSpec),
 }
 
-impl<'de> Deserialize<'de> for WorkloadSpec {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        /// The same shape, read without the family check.
-        #[derive(Deserialize)]
-        enum Raw {
-            None,
-            KeyValue(KvSpec),
-            Broadcast(BroadcastSpec),
-            Replicated(ReplicatedSpec),
-            Transactions(TxnSpec),
-        }
-        match Raw::deserialize(d)? {
-            Raw::None => Ok(WorkloadSpec::None),
-            Raw::KeyValue(kv) => {
-                crate::checked::check_kv_served().map_err(D::Error::custom)?;
-                Ok(WorkloadSpec::KeyValue(kv))
-            }
-            Raw::Broadcast(b) => {
-                crate::checked::check_dissemination_served().map_err(D::Error::custom)?;
-                Ok(WorkloadSpec::Broadcast(b))
-            }
-            Raw::Replicated(r) => {
-                crate::checked::check_dissemination_served().map_err(D::Error::custom)?;
-                Ok(WorkloadSpec::Replicated(r))
-            }
-            Raw::Transactions(t) => {
-                crate::checked::check_txn_served().map_err(D::Error::custom)?;
-                Ok(WorkloadSpec::Transactions(t))
-            }
+impl WorkloadSpec {
+    /// The workload's settings and behaviour; `None` without clients.
+    pub fn kind(&self) -> Option<&dyn crate::family::WorkloadKind> {
+        match self {
+            WorkloadSpec::None => None,
+            WorkloadSpec::KeyValue(w) => Some(w),
+            WorkloadSpec::Broadcast(w) => Some(w),
+            WorkloadSpec::Replicated(w) => Some(w),
+            WorkloadSpec::Transactions(w) => Some(w),
         }
     }
-}
 
-/// Key-value clients.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct KvSpec {
-    /// Number of clients.
-    pub clients: u32,
-    /// Operations per client.
-    pub ops: u64,
-    /// Open loop: mean time between a client's operations (Poisson arrivals). Closed loop
-    /// (one outstanding operation per client) if absent.
-    pub rate: Option<Positive>,
-    /// Closed loop: pause between an answer and the next operation.
-    pub think: DelaySpec,
-    /// Number of keys.
-    pub keys: u64,
-    /// How keys are picked: `Uniform` or `Zipf(1.1)`.
-    pub distribution: KeyDistribution,
-    /// Relative weights of get, put, cas and append.
-    pub mix: OpMix,
-    /// How long a client waits before the outcome is indeterminate.
-    pub timeout: Positive,
-    /// What a client does after a timeout.
-    pub retry: Retry,
-    /// Redirects followed per operation.
-    pub max_redirects: u32,
-    /// Pause before trying another node after a redirect that names no leader.
-    pub redirect_backoff: SimDuration,
-    /// One-way latency between clients and nodes.
-    pub client_latency: DelaySpec,
-}
-
-impl Default for KvSpec {
-    fn default() -> Self {
-        let c = sim_core::client::ClientConfig::default();
-        KvSpec {
-            clients: c.count,
-            ops: 100,
-            rate: None,
-            think: DelaySpec(sim_core::rng::Delay::Constant(SimDuration::from_millis(1))),
-            keys: 5,
-            distribution: KeyDistribution::Uniform,
-            mix: OpMix::default(),
-            timeout: Positive(c.timeout),
-            retry: c.retry,
-            max_redirects: c.max_redirects,
-            redirect_backoff: c.redirect_backoff,
-            client_latency: DelaySpec(c.latency),
-        }
-    }
-}
-
-/// Updates to spread. One client sits next to each node and they share the updates, so
-/// each update enters at a random node and updates arrive as one Poisson stream.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct BroadcastSpec {
-    /// Updates in all.
-    pub updates: u64,
-    /// Mean time between updates (over the whole cluster).
-    pub interval: Positive,
-    /// How long a client waits for the node's acknowledgement.
-    pub timeout: Positive,
-    /// One-way latency between clients and nodes.
-    pub client_latency: DelaySpec,
-}
-
-impl Default for BroadcastSpec {
-    fn default() -> Self {
-        BroadcastSpec {
-            updates: 10,
-            interval: Positive(SimDuration::from_millis(100)),
-            timeout: Positive(SimDuration::from_secs(1)),
-            client_latency: DelaySpec(sim_core::client::ClientConfig::default().latency),
-        }
-    }
-}
-
-/// Clients of an optimistically replicated store. Client `i` starts at replica
-/// `i mod nodes` and moves to the next replica when an operation times out.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ReplicatedSpec {
-    /// Number of clients.
-    pub clients: u32,
-    /// Operations per client.
-    pub ops: u64,
-    /// Open loop: mean time between a client's operations. Closed loop if absent.
-    pub rate: Option<Positive>,
-    /// Closed loop: pause between an answer and the next operation.
-    pub think: DelaySpec,
-    /// Number of keys.
-    pub keys: u64,
-    /// Relative weights of get, put and delete.
-    pub mix: sim_core::replica_workload::ReplicaMix,
-    /// How long a client waits before the outcome is indeterminate.
-    pub timeout: Positive,
-    /// What a client does after a timeout.
-    pub retry: Retry,
-    /// One-way latency between clients and nodes.
-    pub client_latency: DelaySpec,
-}
-
-/// Transaction clients: each runs `txns` transactions one after another (closed loop),
-/// each reading and writing a few distinct keys.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct TxnSpec {
-    /// Number of clients.
-    pub clients: u32,
-    /// Transactions per client.
-    pub txns: u64,
-    /// Pause between an answer and the next transaction.
-    pub think: DelaySpec,
-    /// Number of keys.
-    pub keys: u64,
-    /// Fewest keys one transaction touches.
-    pub min_keys: u64,
-    /// Most keys one transaction touches.
-    pub max_keys: u64,
-    /// Probability that a touched key is only read.
-    pub read_ratio: Prob,
-    /// How long a client waits before the outcome is indeterminate.
-    pub timeout: Positive,
-    /// One-way latency between clients and nodes.
-    pub client_latency: DelaySpec,
-}
-
-impl Default for ReplicatedSpec {
-    fn default() -> Self {
-        let c = sim_core::client::ClientConfig::default();
-        ReplicatedSpec {
-            clients: 5,
-            ops: 50,
-            rate: None,
-            think: DelaySpec(sim_core::rng::Delay::Constant(SimDuration::from_millis(20))),
-            keys: 5,
-            mix: Default::default(),
-            timeout: Positive(c.timeout),
-            retry: c.retry,
-            client_latency: DelaySpec(c.latency),
-        }
-    }
-}
-
-impl Default for TxnSpec {
-    fn default() -> Self {
-        let c = sim_core::client::ClientConfig::default();
-        let shape = sim_core::txn_workload::TxnShape::default();
-        TxnSpec {
-            clients: c.count,
-            txns: 50,
-            think: DelaySpec(sim_core::rng::Delay::Constant(SimDuration::from_millis(1))),
-            keys: shape.keys,
-            min_keys: shape.min_keys,
-            max_keys: shape.max_keys,
-            read_ratio: Prob(shape.read_ratio),
-            timeout: Positive(c.timeout),
-            client_latency: DelaySpec(c.latency),
-        }
-    }
-}
-
-impl TxnSpec {
-    /// The shape of the transactions drawn.
-    pub fn shape(&self) -> sim_core::txn_workload::TxnShape {
-        sim_core::txn_workload::TxnShape {
-            keys: self.keys,
-            min_keys: self.min_keys,
-            max_keys: self.max_keys,
-            read_ratio: self.read_ratio.0,
+    /// The same, mutably (for swarm choices).
+    pub fn kind_mut(&mut self) -> Option<&mut dyn crate::family::WorkloadKind> {
+        match self {
+            WorkloadSpec::None => None,
+            WorkloadSpec::KeyValue(w) => Some(w),
+            WorkloadSpec::Broadcast(w) => Some(w),
+            WorkloadSpec::Replicated(w) => Some(w),
+            WorkloadSpec::Transactions(w) => Some(w),
         }
     }
 }
@@ -708,6 +530,19 @@ pub enum CheckSpec {
         /// The bound.
         within: Positive,
     },
+}
+
+impl CheckSpec {
+    /// The check's name as written in files (`Linearizable`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            CheckSpec::Invariants => "Invariants",
+            CheckSpec::Linearizable => "Linearizable",
+            CheckSpec::Liveness { .. } => "Liveness",
+            CheckSpec::Coverage { .. } => "Coverage",
+            CheckSpec::Convergence { .. } => "Convergence",
+        }
+    }
 }
 
 /// What verdict a scenario is meant to produce.

@@ -14,7 +14,7 @@ use rand::Rng;
 use rayon::prelude::*;
 use sim_core::rng::{RunSeed, Stream};
 
-use crate::format::{Expect, NemesisKind, Scenario, WorkloadSpec};
+use crate::format::{Expect, NemesisKind, Scenario};
 use crate::runner::{self, RunOptions, Status, Verdict};
 use crate::shrink::{self, Sizes};
 
@@ -125,24 +125,8 @@ fn apply_swarm(s: &mut Scenario, seed: u64) {
         }
         n.kinds = kept;
     }
-    if let WorkloadSpec::KeyValue(kv) = &mut s.workload {
-        let mut w = || {
-            if rng.random_bool(0.75) {
-                rng.random_range(1..=100)
-            } else {
-                0
-            }
-        };
-        let mut mix = sim_core::client::OpMix {
-            get: w(),
-            put: w(),
-            cas: w(),
-            append: w(),
-        };
-        if mix.get + mix.put + mix.cas + mix.append == 0 {
-            mix.put = 1;
-        }
-        kv.mix = mix;
+    if let Some(w) = s.workload.kind_mut() {
+        w.swarm(&mut rng);
     }
 }
 

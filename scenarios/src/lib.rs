@@ -7,7 +7,7 @@
 
 pub mod checked;
 pub mod cli;
-pub mod dissemination;
+pub mod family;
 pub mod format;
 pub mod fuzz;
 pub mod history_formats;

@@ -10,7 +10,7 @@ use ron::extensions::Extensions;
 use serde::de::DeserializeOwned;
 
 use crate::checked::{Context, closest, with_context};
-use crate::format::{Scenario, WorkloadSpec};
+use crate::format::Scenario;
 
 /// Why a scenario could not be read.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,9 +75,7 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, LoadError> {
         nodes: first.nodes,
         protocol: info.name,
         bugs: info.bugs.iter().map(|b| b.name).collect(),
-        serves_kv: info.family == protocols::Family::KeyValue,
-        serves_dissemination: info.family == protocols::Family::Dissemination,
-        serves_txn: info.family == protocols::Family::AtomicCommit,
+        family: Some(info.family),
         model: first.model.clone(),
         duration: first.duration.0,
     };
@@ -270,34 +268,24 @@ fn validate_whole(s: &Scenario, text: &str, file: &str) -> Result<(), LoadError>
             ),
         );
     }
-    if let WorkloadSpec::Transactions(t) = &s.workload
-        && let Err(m) = sim_core::txn_workload::TxnWorkload::new(t.shape(), t.txns)
+    if let Some(w) = s.workload.kind()
+        && let Err(invalid) = w.validate()
     {
-        return err("Transactions", "workload", m);
+        return err(invalid.find, invalid.path, invalid.message);
     }
-    if let WorkloadSpec::KeyValue(kv) = &s.workload {
-        if kv.keys == 0 {
+    let rules = crate::family::rules(s.protocol.info().family);
+    for c in &s.checks {
+        if !rules.checks().contains(&c.name()) {
             return err(
-                "keys",
-                "workload.keys",
-                "found 0, expected at least one key".into(),
-            );
-        }
-        let m = kv.mix;
-        if m.get + m.put + m.cas + m.append == 0 {
-            return err(
-                "mix",
-                "workload.mix",
-                "every weight is 0; give at least one operation kind a weight".into(),
-            );
-        }
-        if let sim_core::client::KeyDistribution::Zipf(z) = kv.distribution
-            && !(z.is_finite() && z > 0.0)
-        {
-            return err(
-                "Zipf",
-                "workload.distribution",
-                format!("found Zipf({z}), expected a positive exponent"),
+                c.name(),
+                "checks",
+                format!(
+                    "{} does not apply to {} (a protocol of the {:?} family); its checks are {}",
+                    c.name(),
+                    s.protocol.name(),
+                    rules.family(),
+                    rules.checks().join(", ")
+                ),
             );
         }
     }

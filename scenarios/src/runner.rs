@@ -5,13 +5,10 @@ use std::fmt::Write as _;
 
 use protocols::ProtocolSpec;
 use serde::Serialize;
-use sim_core::client::{ClientConfig, KvWorkload, Load};
 use sim_core::fault::{AppliedFault, Fault, Target};
 use sim_core::history::Outcome;
 use sim_core::metrics::MsgCounts;
 use sim_core::network::{LinkChange, LinkConfig, LinkScope, NetworkConfig, Regions};
-use sim_core::replica_workload::{BroadcastWorkload, ReplicaKvWorkload};
-use sim_core::rng::Delay;
 use sim_core::trace::TraceSink;
 use sim_core::{
     EndReason, MembershipChange, NodeId, RunResult, SimConfig, SimDuration, SimTime, Simulation,
@@ -129,9 +126,25 @@ pub struct Summary {
     pub expect: Expect,
     /// Whether they agree.
     pub as_expected: bool,
-    /// Atomic commit: how long participants stayed uncertain of outcomes.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub uncertainty: Option<protocols::commit::blocking::Uncertainty>,
+    /// What the protocol's family adds (atomic commit: how long participants stayed
+    /// uncertain of outcomes), each a field of its own in JSON.
+    #[serde(flatten)]
+    pub facts: Facts,
+}
+
+/// The lines a family adds to a summary; in JSON, one field per fact.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Facts(pub Vec<crate::family::Fact>);
+
+impl Serialize for Facts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for f in &self.0 {
+            map.serialize_entry(f.name, &f.json)?;
+        }
+        map.end()
+    }
 }
 
 /// A finished run: the summary and the raw result (history, trace data) for reports.
@@ -191,26 +204,11 @@ pub(crate) fn run_typed<P: ProtocolSpec>(
     let seed = options.seed.unwrap_or(s.seed);
     let config = sim_config(s, seed);
     let mut builder = Simulation::<P>::builder(config).protocol_config(cfg.clone());
-    match &s.workload {
-        WorkloadSpec::KeyValue(kv) => {
-            let w = KvWorkload::new(kv.keys, kv.mix, kv.distribution, kv.ops)
-                .map_err(|e| RunError::Build(sim_core::sim::BuildError::Clients(e)))?;
-            builder = builder.workload(w);
-        }
-        WorkloadSpec::Broadcast(b) => {
-            builder = builder.workload(BroadcastWorkload::new(b.updates));
-        }
-        WorkloadSpec::Replicated(r) => {
-            let w = ReplicaKvWorkload::new(r.keys, r.mix, r.ops)
-                .map_err(|e| RunError::Build(sim_core::sim::BuildError::Clients(e)))?;
-            builder = builder.workload(w);
-        }
-        WorkloadSpec::Transactions(t) => {
-            let w = sim_core::txn_workload::TxnWorkload::new(t.shape(), t.txns)
-                .map_err(|e| RunError::Build(sim_core::sim::BuildError::Clients(e)))?;
-            builder = builder.workload(w);
-        }
-        WorkloadSpec::None => {}
+    if let Some(w) = s.workload.kind() {
+        let ops = w
+            .operations()
+            .map_err(|e| RunError::Build(sim_core::sim::BuildError::Clients(e)))?;
+        builder = builder.boxed_workload(ops);
     }
     for t in faults_for(s, seed) {
         builder = builder.fault(t.time(), to_fault(t.fault()));
@@ -222,14 +220,7 @@ pub(crate) fn run_typed<P: ProtocolSpec>(
         builder = builder.trace(TraceBox(trace));
     }
     let result = builder.build()?.run();
-    let mut summary = summarize(s, P::NAME, seed, bugs, &result);
-    if P::FAMILY == protocols::Family::AtomicCommit {
-        summary.uncertainty = Some(protocols::commit::blocking::uncertainty(
-            &result.observations,
-            &result.faults,
-            result.end_time,
-        ));
-    }
+    let summary = summarize(s, P::NAME, seed, bugs, &result);
     Ok(Run { summary, result })
 }
 
@@ -285,85 +276,19 @@ pub fn sim_config(s: &Scenario, seed: u64) -> SimConfig {
         in_flight: n.in_flight,
         sender_crash: n.sender_crash,
     };
-    let clients = match &s.workload {
-        WorkloadSpec::None => None,
-        WorkloadSpec::KeyValue(kv) => Some(ClientConfig {
-            count: kv.clients,
-            load: match kv.rate {
-                Some(r) => Load::Open {
-                    interval: Delay::Exponential { mean: r.0 },
-                },
-                None => Load::Closed {
-                    think: kv.think.0.clone(),
-                },
-            },
-            timeout: kv.timeout.0,
-            retry: kv.retry,
-            max_redirects: kv.max_redirects,
-            redirect_backoff: kv.redirect_backoff,
-            latency: kv.client_latency.0.clone(),
-        }),
-        WorkloadSpec::Broadcast(b) => Some(ClientConfig {
-            // One client beside each node, sharing the updates: each update enters at
-            // the node of whichever client wakes first, i.e. at a random node.
-            count: s.nodes,
-            load: Load::Open {
-                interval: Delay::Exponential {
-                    mean: SimDuration(b.interval.0.0.saturating_mul(u64::from(s.nodes))),
-                },
-            },
-            timeout: b.timeout.0,
-            retry: sim_core::client::Retry::None,
-            max_redirects: 0,
-            redirect_backoff: SimDuration::ZERO,
-            latency: b.client_latency.0.clone(),
-        }),
-        WorkloadSpec::Replicated(r) => Some(ClientConfig {
-            count: r.clients,
-            load: match r.rate {
-                Some(rate) => Load::Open {
-                    interval: Delay::Exponential { mean: rate.0 },
-                },
-                None => Load::Closed {
-                    think: r.think.0.clone(),
-                },
-            },
-            timeout: r.timeout.0,
-            retry: r.retry,
-            max_redirects: 0,
-            redirect_backoff: SimDuration::ZERO,
-            latency: r.client_latency.0.clone(),
-        }),
-        WorkloadSpec::Transactions(t) => Some(ClientConfig {
-            count: t.clients,
-            load: Load::Closed {
-                think: t.think.0.clone(),
-            },
-            timeout: t.timeout.0,
-            latency: t.client_latency.0.clone(),
-            ..ClientConfig::default()
-        }),
-    };
-    // Dissemination goes on after clients are done, and its checks read the facts nodes
-    // report.
-    let dissemination = matches!(
-        s.workload,
-        WorkloadSpec::Broadcast(_) | WorkloadSpec::Replicated(_)
-    ) || s.protocol.info().family == protocols::Family::Dissemination;
+    let clients = s.workload.kind().map(|w| w.clients(s.nodes));
+    let family = crate::family::rules(s.protocol.info().family);
     SimConfig {
         seed,
         nodes: s.nodes,
         horizon: s.duration.0,
         max_events: s.limits.max_events,
         no_progress: s.limits.no_progress.map(|p| p.0),
-        stop_when_done: s.limits.stop_when_done && !dissemination,
+        stop_when_done: s.limits.stop_when_done && !family.runs_past_clients(),
         network,
         disk: Default::default(),
         clients,
-        // Dissemination's checks and atomic commit's blocking figures read the facts
-        // nodes report.
-        record_observations: dissemination
-            || s.protocol.info().family == protocols::Family::AtomicCommit,
+        record_observations: family.records_observations(),
     }
 }
 
@@ -500,11 +425,14 @@ fn summarize(s: &Scenario, protocol: &str, seed: u64, bugs: Vec<String>, r: &Run
         verdict,
         expect: s.expect.clone(),
         as_expected,
-        uncertainty: None,
+        facts: Facts(crate::family::rules(s.protocol.info().family).facts(s, r)),
     }
 }
 
 fn apply_check(c: &CheckSpec, s: &Scenario, r: &RunResult) -> CheckResult {
+    if let Some(result) = crate::family::rules(s.protocol.info().family).check(c, s, r) {
+        return result;
+    }
     let result = |check: &str, status, violation: Option<String>, detail: String| CheckResult {
         check: check.to_string(),
         status,
@@ -533,52 +461,14 @@ fn apply_check(c: &CheckSpec, s: &Scenario, r: &RunResult) -> CheckResult {
                 format!("held for {} events", r.events),
             ),
         },
-        CheckSpec::Linearizable => {
-            if matches!(r.end, EndReason::InvariantViolated { .. }) && r.history.is_empty() {
-                return result(
-                    "linearizability",
-                    Status::Unknown,
-                    None,
-                    "no history: the run stopped first".into(),
-                );
-            }
-            let options = sim_core::check::CheckOptions {
-                // A step budget, not a clock, so the verdict is reproducible.
-                max_steps: Some(20_000_000),
-                parallel: false,
-                ..Default::default()
-            };
-            let report = sim_core::check::check_history(&r.history, &options);
-            let figures = format!("{} ops in {} keys", report.ops, report.partitions);
-            match report.verdict {
-                sim_core::check::Verdict::Linearizable => {
-                    result("linearizability", Status::Pass, None, figures)
-                }
-                sim_core::check::Verdict::NotLinearizable { counterexample } => result(
-                    "linearizability",
-                    Status::Fail,
-                    Some("linearizability".into()),
-                    format!("{figures}; not linearizable:\n{}", counterexample.render()),
-                ),
-                sim_core::check::Verdict::Unknown { reason } => result(
-                    "linearizability",
-                    Status::Unknown,
-                    None,
-                    format!("{figures}; undecided: {reason}"),
-                ),
-            }
-        }
         CheckSpec::Liveness { within } => liveness(within.0, s, r, result),
-        CheckSpec::Coverage { fraction } => {
-            let (status, detail) = crate::dissemination::coverage_check(s, r, fraction.0);
-            let violation = (status == Status::Fail).then(|| "coverage".to_string());
-            result("coverage", status, violation, detail)
-        }
-        CheckSpec::Convergence { within } => {
-            let (status, detail) = crate::dissemination::convergence_check(s, r, within.0);
-            let violation = (status == Status::Fail).then(|| "convergence".to_string());
-            result("convergence", status, violation, detail)
-        }
+        // Loading rejects a check its protocol's family does not take.
+        other => result(
+            &other.name().to_lowercase(),
+            Status::Unknown,
+            None,
+            format!("{} does not apply to {}", other.name(), s.protocol.name()),
+        ),
     }
 }
 
@@ -701,15 +591,8 @@ impl Summary {
             }
             o.push('\n');
         }
-        if let Some(u) = &self.uncertainty {
-            let _ = writeln!(
-                o,
-                "uncertainty  {} prepared, {} never resolved; mean {} max {}",
-                u.prepared,
-                u.unresolved,
-                ms(u.mean_ns),
-                ms(u.max_ns)
-            );
+        for f in &self.facts.0 {
+            let _ = writeln!(o, "{:<12} {}", f.name, f.line);
         }
         for f in &self.faults {
             let _ = writeln!(o, "fault        {:>9}  {}", f.at.to_string(), f.description);

@@ -1,7 +1,7 @@
 //! Shrinking a failing scenario: delta debugging over its faults, then its workload, then
 //! its duration, keeping a smaller candidate only if the same check still fails.
 
-use crate::format::{BroadcastSpec, KvSpec, ReplicatedSpec, Scenario, TxnSpec, WorkloadSpec};
+use crate::format::Scenario;
 use crate::runner::{self, RunOptions, Status};
 
 /// How much shrinking achieved.
@@ -19,13 +19,7 @@ pub struct Sizes {
 pub fn sizes(s: &Scenario) -> Sizes {
     Sizes {
         faults: s.faults.len(),
-        ops: match &s.workload {
-            WorkloadSpec::KeyValue(kv) => u64::from(kv.clients) * kv.ops,
-            WorkloadSpec::Broadcast(b) => b.updates,
-            WorkloadSpec::Replicated(r) => u64::from(r.clients) * r.ops,
-            WorkloadSpec::Transactions(t) => u64::from(t.clients) * t.txns,
-            WorkloadSpec::None => 0,
-        },
+        ops: s.workload.kind().map_or(0, |w| w.size()),
         duration_ns: s.duration.0.0,
     }
 }
@@ -39,79 +33,6 @@ pub fn still_fails(s: &Scenario, violation: &str) -> bool {
         }),
         Err(_) => false,
     }
-}
-
-/// One-step reductions of a workload, the biggest cut first: half the operations, one
-/// client fewer, half the keys.
-fn smaller_workloads(w: &WorkloadSpec) -> Vec<WorkloadSpec> {
-    use WorkloadSpec as W;
-    let mut out = Vec::new();
-    match w {
-        W::KeyValue(s) => {
-            if s.ops > 1 {
-                out.push(W::KeyValue(KvSpec {
-                    ops: s.ops / 2,
-                    ..s.clone()
-                }));
-            }
-            if s.clients > 1 {
-                out.push(W::KeyValue(KvSpec {
-                    clients: s.clients - 1,
-                    ..s.clone()
-                }));
-            }
-            if s.keys > 1 {
-                out.push(W::KeyValue(KvSpec {
-                    keys: s.keys / 2,
-                    ..s.clone()
-                }));
-            }
-        }
-        W::Replicated(s) => {
-            if s.ops > 1 {
-                out.push(W::Replicated(ReplicatedSpec {
-                    ops: s.ops / 2,
-                    ..s.clone()
-                }));
-            }
-            if s.clients > 1 {
-                out.push(W::Replicated(ReplicatedSpec {
-                    clients: s.clients - 1,
-                    ..s.clone()
-                }));
-            }
-            if s.keys > 1 {
-                out.push(W::Replicated(ReplicatedSpec {
-                    keys: s.keys / 2,
-                    ..s.clone()
-                }));
-            }
-        }
-        W::Transactions(s) => {
-            if s.txns > 1 {
-                out.push(W::Transactions(TxnSpec {
-                    txns: s.txns / 2,
-                    ..s.clone()
-                }));
-            }
-            if s.clients > 1 {
-                out.push(W::Transactions(TxnSpec {
-                    clients: s.clients - 1,
-                    ..s.clone()
-                }));
-            }
-        }
-        W::Broadcast(s) => {
-            if s.updates > 1 {
-                out.push(W::Broadcast(BroadcastSpec {
-                    updates: s.updates / 2,
-                    ..s.clone()
-                }));
-            }
-        }
-        W::None => {}
-    }
-    out
 }
 
 /// Shrinks `s` (explicit faults, no nemesis) while it still fails `violation`, within
@@ -155,7 +76,7 @@ pub fn shrink(s: &Scenario, violation: &str, budget: usize) -> (Scenario, usize)
     // Workload: fewer operations, clients and keys, one step at a time.
     while runs < budget {
         let mut progressed = false;
-        for w in smaller_workloads(&best.workload) {
+        for w in best.workload.kind().map_or_else(Vec::new, |w| w.smaller()) {
             let mut c = best.clone();
             c.workload = w;
             if attempt(&c, &mut runs) {

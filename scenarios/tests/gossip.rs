@@ -3,7 +3,7 @@
 //! Gossip's bug switches.
 
 use protocols::gossip::store::value_digest;
-use scenarios::dissemination::final_value_allowed;
+use scenarios::family::dissemination::final_value_allowed;
 use scenarios::format::{CheckSpec, Scenario};
 use scenarios::runner::{RunOptions, Status, Verdict, run};
 use sim_core::SimTime;

@@ -8,7 +8,7 @@
 //! `GOSSIP_SEEDS` sets the number of seeds (default 100).
 
 use rayon::prelude::*;
-use scenarios::dissemination::coverage_stats;
+use scenarios::family::dissemination::coverage_stats;
 use scenarios::format::Scenario;
 use scenarios::runner::{RunOptions, run};
 
@@ -63,7 +63,7 @@ fn measure(s: &Scenario, figure: Figure) -> Vec<f64> {
                 Figure::Residue => Some(stats.residue[0]),
                 Figure::Rounds(f) => {
                     let need = ((f * stats.live as f64) - 1e-9).ceil().max(1.0) as usize;
-                    let period = scenarios::dissemination::round_period(s);
+                    let period = scenarios::family::dissemination::round_period(s);
                     u.rounds_to(need, period).map(|r| r as f64)
                 }
             }

@@ -130,11 +130,49 @@ fn unknown_bug_switch() {
 #[test]
 fn workload_the_protocol_does_not_serve() {
     let e = err(&GOOD.replace("nodes: 3,", "nodes: 3, workload: KeyValue((clients: 2)),"));
-    assert_eq!(e.path, "workload", "{e}");
+    assert_eq!(e.path, "workload.KeyValue", "{e}");
     assert!(
         e.message.contains("Echo serves no key-value clients"),
         "{e}"
     );
+}
+
+#[test]
+fn checks_that_do_not_fit_the_protocols_family_are_rejected_where_they_stand() {
+    let e = err(&GOOD.replace(
+        "nodes: 3,",
+        "nodes: 3, checks: [Invariants, Liveness(within: \"1s\")],",
+    ));
+    assert_eq!((e.line, e.path.as_str()), (4, "checks"), "{e}");
+    assert!(
+        e.message.starts_with("Liveness does not apply to Echo"),
+        "{e}"
+    );
+    let raft = GOOD.replace("Echo(())", "Raft(())").replace(
+        "nodes: 3,",
+        "nodes: 3,\n    checks: [Coverage(fraction: 1.0)],",
+    );
+    let e = err(&raft);
+    assert_eq!(e.line, 5, "{e}");
+    assert!(
+        e.message
+            .contains("its checks are Invariants, Linearizable, Liveness"),
+        "{e}"
+    );
+    let commit = GOOD
+        .replace("Echo(())", "TwoPhaseCommit(())")
+        .replace("nodes: 3,", "nodes: 3, checks: [Linearizable],");
+    assert!(
+        err(&commit)
+            .message
+            .starts_with("Linearizable does not apply to TwoPhaseCommit")
+    );
+    // The fitting ones load.
+    let ok = GOOD.replace("Echo(())", "Raft(())").replace(
+        "nodes: 3,",
+        "nodes: 3, checks: [Invariants, Linearizable, Liveness(within: \"1s\")],",
+    );
+    parse(&ok, "t.ron").unwrap();
 }
 
 #[test]

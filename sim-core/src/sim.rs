@@ -238,6 +238,11 @@ impl<P: Protocol> SimBuilder<P> {
         self.workload = Some(Box::new(workload));
         self
     }
+    /// Where client operations come from, already boxed (a workload chosen at run time).
+    pub fn boxed_workload(mut self, workload: Box<dyn Workload>) -> Self {
+        self.workload = Some(workload);
+        self
+    }
     /// Schedules `fault` at virtual time `at`.
     pub fn fault(mut self, at: SimDuration, fault: Fault) -> Self {
         self.faults.push((SimTime::ZERO + at, fault));

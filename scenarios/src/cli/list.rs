@@ -18,7 +18,13 @@ pub struct ListArgs {
 pub fn run(args: &ListArgs) -> u8 {
     println!("protocols (with their default settings) and bug switches:");
     for p in crate::registry::all() {
-        println!("  {}({})   family: {:?}", p.name, p.defaults, p.family);
+        println!(
+            "  {}({})   family: {:?}, checks: {}",
+            p.name,
+            p.defaults,
+            p.family,
+            crate::family::rules(p.family).checks().join(", ")
+        );
         if p.bugs.is_empty() {
             println!("      no bug switches");
         }

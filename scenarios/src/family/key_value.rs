@@ -1,0 +1,230 @@
+//! The key-value family: replicated state machines (Raft, and the protocols to come)
+//! serving get, put, cas and append, judged by linearizability.
+
+use protocols::Family;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use sim_core::client::{ClientConfig, KeyDistribution, KvWorkload, Load, OpMix, Retry};
+use sim_core::rng::{Delay, SimRng};
+use sim_core::{EndReason, RunResult, SimDuration};
+
+use super::{FamilyRules, Invalid, WorkloadKind};
+use crate::checked::{DelaySpec, Positive};
+use crate::format::{CheckSpec, Scenario, WorkloadSpec};
+use crate::runner::{CheckResult, Status};
+
+/// The rules of the key-value family.
+pub struct KeyValueFamily;
+
+impl FamilyRules for KeyValueFamily {
+    fn family(&self) -> Family {
+        Family::KeyValue
+    }
+    fn clients(&self) -> &'static str {
+        "key-value clients"
+    }
+    fn checks(&self) -> &'static [&'static str] {
+        &["Invariants", "Linearizable", "Liveness"]
+    }
+    fn check(&self, check: &CheckSpec, _s: &Scenario, r: &RunResult) -> Option<CheckResult> {
+        matches!(check, CheckSpec::Linearizable).then(|| linearizability(r))
+    }
+}
+
+/// The client history checked for linearizability, with a step budget (not a clock) so
+/// that the verdict is reproducible.
+fn linearizability(r: &RunResult) -> CheckResult {
+    let result = |status, violation: Option<&str>, detail: String| CheckResult {
+        check: "linearizability".into(),
+        status,
+        violation: violation.map(str::to_string),
+        detail,
+    };
+    if matches!(r.end, EndReason::InvariantViolated { .. }) && r.history.is_empty() {
+        return result(
+            Status::Unknown,
+            None,
+            "no history: the run stopped first".into(),
+        );
+    }
+    let options = sim_core::check::CheckOptions {
+        max_steps: Some(20_000_000),
+        parallel: false,
+        ..Default::default()
+    };
+    let report = sim_core::check::check_history(&r.history, &options);
+    let figures = format!("{} ops in {} keys", report.ops, report.partitions);
+    match report.verdict {
+        sim_core::check::Verdict::Linearizable => result(Status::Pass, None, figures),
+        sim_core::check::Verdict::NotLinearizable { counterexample } => result(
+            Status::Fail,
+            Some("linearizability"),
+            format!("{figures}; not linearizable:\n{}", counterexample.render()),
+        ),
+        sim_core::check::Verdict::Unknown { reason } => result(
+            Status::Unknown,
+            None,
+            format!("{figures}; undecided: {reason}"),
+        ),
+    }
+}
+
+/// Key-value clients.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KvSpec {
+    /// Number of clients.
+    pub clients: u32,
+    /// Operations per client.
+    pub ops: u64,
+    /// Open loop: mean time between a client's operations (Poisson arrivals). Closed loop
+    /// (one outstanding operation per client) if absent.
+    pub rate: Option<Positive>,
+    /// Closed loop: pause between an answer and the next operation.
+    pub think: DelaySpec,
+    /// Number of keys.
+    pub keys: u64,
+    /// How keys are picked: `Uniform` or `Zipf(1.1)`.
+    pub distribution: KeyDistribution,
+    /// Relative weights of get, put, cas and append.
+    pub mix: OpMix,
+    /// How long a client waits before the outcome is indeterminate.
+    pub timeout: Positive,
+    /// What a client does after a timeout.
+    pub retry: Retry,
+    /// Redirects followed per operation.
+    pub max_redirects: u32,
+    /// Pause before trying another node after a redirect that names no leader.
+    pub redirect_backoff: SimDuration,
+    /// One-way latency between clients and nodes.
+    pub client_latency: DelaySpec,
+}
+
+impl Default for KvSpec {
+    fn default() -> Self {
+        let c = ClientConfig::default();
+        KvSpec {
+            clients: c.count,
+            ops: 100,
+            rate: None,
+            think: DelaySpec(Delay::Constant(SimDuration::from_millis(1))),
+            keys: 5,
+            distribution: KeyDistribution::Uniform,
+            mix: OpMix::default(),
+            timeout: Positive(c.timeout),
+            retry: c.retry,
+            max_redirects: c.max_redirects,
+            redirect_backoff: c.redirect_backoff,
+            client_latency: DelaySpec(c.latency),
+        }
+    }
+}
+
+impl WorkloadKind for KvSpec {
+    fn family(&self) -> Family {
+        Family::KeyValue
+    }
+
+    fn validate(&self) -> Result<(), Invalid> {
+        if self.keys == 0 {
+            return Err(Invalid {
+                find: "keys",
+                path: "workload.keys",
+                message: "found 0, expected at least one key".into(),
+            });
+        }
+        let m = self.mix;
+        if m.get + m.put + m.cas + m.append == 0 {
+            return Err(Invalid {
+                find: "mix",
+                path: "workload.mix",
+                message: "every weight is 0; give at least one operation kind a weight".into(),
+            });
+        }
+        if let KeyDistribution::Zipf(z) = self.distribution
+            && !(z.is_finite() && z > 0.0)
+        {
+            return Err(Invalid {
+                find: "Zipf",
+                path: "workload.distribution",
+                message: format!("found Zipf({z}), expected a positive exponent"),
+            });
+        }
+        Ok(())
+    }
+
+    fn clients(&self, _nodes: u32) -> ClientConfig {
+        ClientConfig {
+            count: self.clients,
+            load: match self.rate {
+                Some(r) => Load::Open {
+                    interval: Delay::Exponential { mean: r.0 },
+                },
+                None => Load::Closed {
+                    think: self.think.0.clone(),
+                },
+            },
+            timeout: self.timeout.0,
+            retry: self.retry,
+            max_redirects: self.max_redirects,
+            redirect_backoff: self.redirect_backoff,
+            latency: self.client_latency.0.clone(),
+        }
+    }
+
+    fn operations(&self) -> Result<Box<dyn sim_core::client::Workload>, String> {
+        Ok(Box::new(KvWorkload::new(
+            self.keys,
+            self.mix,
+            self.distribution,
+            self.ops,
+        )?))
+    }
+
+    fn size(&self) -> u64 {
+        u64::from(self.clients) * self.ops
+    }
+
+    fn smaller(&self) -> Vec<WorkloadSpec> {
+        let mut out = Vec::new();
+        if self.ops > 1 {
+            out.push(WorkloadSpec::KeyValue(KvSpec {
+                ops: self.ops / 2,
+                ..self.clone()
+            }));
+        }
+        if self.clients > 1 {
+            out.push(WorkloadSpec::KeyValue(KvSpec {
+                clients: self.clients - 1,
+                ..self.clone()
+            }));
+        }
+        if self.keys > 1 {
+            out.push(WorkloadSpec::KeyValue(KvSpec {
+                keys: self.keys / 2,
+                ..self.clone()
+            }));
+        }
+        out
+    }
+
+    fn swarm(&mut self, rng: &mut SimRng) {
+        let mut w = || {
+            if rng.random_bool(0.75) {
+                rng.random_range(1..=100)
+            } else {
+                0
+            }
+        };
+        let mut mix = OpMix {
+            get: w(),
+            put: w(),
+            cas: w(),
+            append: w(),
+        };
+        if mix.get + mix.put + mix.cas + mix.append == 0 {
+            mix.put = 1;
+        }
+        self.mix = mix;
+    }
+}
