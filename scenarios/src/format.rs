@@ -176,51 +176,60 @@ pub struct RegionSpec {
     pub latency: Vec<Vec<DelaySpec>>,
 }
 
-/// The workload of a scenario: one line per workload a file may name, each read through
-/// [`family::served`](crate::family::served) so that the protocol must serve it. What a
-/// workload does lives in its family's module (`crate::family`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub enum WorkloadSpec {
-    /// No clients.
-    #[default]
-    None,
+/// Declares [`WorkloadSpec`] from one line per workload: its name in files, the settings
+/// type (in its family's module), and what it is.
+macro_rules! workloads {
+    ($($(#[doc = $doc:expr])+ $name:ident($spec:ty),)*) => {
+        /// The workload of a scenario: one line per workload a file may name, each read
+        /// through [`family::served`](crate::family::served) so that the protocol must
+        /// serve it. What a workload does lives in its family's module (`crate::family`).
+        #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+        pub enum WorkloadSpec {
+            /// No clients.
+            #[default]
+            None,
+            $(
+                $(#[doc = $doc])+
+                #[serde(deserialize_with = "crate::family::served")]
+                $name($spec),
+            )*
+        }
+
+        impl WorkloadSpec {
+            /// The workload's settings and behaviour; `None` without clients.
+            pub fn kind(&self) -> Option<&dyn crate::family::WorkloadKind> {
+                match self {
+                    WorkloadSpec::None => None,
+                    $(WorkloadSpec::$name(w) => Some(w),)*
+                }
+            }
+
+            /// The same, mutably (for swarm choices).
+            pub fn kind_mut(&mut self) -> Option<&mut dyn crate::family::WorkloadKind> {
+                match self {
+                    WorkloadSpec::None => None,
+                    $(WorkloadSpec::$name(w) => Some(w),)*
+                }
+            }
+
+            /// Every workload with its default settings, for `faultline list`.
+            pub fn defaults() -> Vec<WorkloadSpec> {
+                vec![$(WorkloadSpec::$name(<$spec>::default()),)*]
+            }
+        }
+    };
+}
+
+workloads! {
     /// Key-value clients (get, put, cas, append).
-    #[serde(deserialize_with = "crate::family::served")]
     KeyValue(crate::family::key_value::KvSpec),
     /// Updates to spread, injected at random nodes at a rate (dissemination family).
-    #[serde(deserialize_with = "crate::family::served")]
     Broadcast(crate::family::dissemination::BroadcastSpec),
     /// Clients of an optimistically replicated store (get, put, delete), each talking to
     /// whichever replica it is next to (dissemination family).
-    #[serde(deserialize_with = "crate::family::served")]
     Replicated(crate::family::dissemination::ReplicatedSpec),
     /// Transaction clients (the atomic-commit family).
-    #[serde(deserialize_with = "crate::family::served")]
     Transactions(crate::family::transactions::TxnSpec),
-}
-
-impl WorkloadSpec {
-    /// The workload's settings and behaviour; `None` without clients.
-    pub fn kind(&self) -> Option<&dyn crate::family::WorkloadKind> {
-        match self {
-            WorkloadSpec::None => None,
-            WorkloadSpec::KeyValue(w) => Some(w),
-            WorkloadSpec::Broadcast(w) => Some(w),
-            WorkloadSpec::Replicated(w) => Some(w),
-            WorkloadSpec::Transactions(w) => Some(w),
-        }
-    }
-
-    /// The same, mutably (for swarm choices).
-    pub fn kind_mut(&mut self) -> Option<&mut dyn crate::family::WorkloadKind> {
-        match self {
-            WorkloadSpec::None => None,
-            WorkloadSpec::KeyValue(w) => Some(w),
-            WorkloadSpec::Broadcast(w) => Some(w),
-            WorkloadSpec::Replicated(w) => Some(w),
-            WorkloadSpec::Transactions(w) => Some(w),
-        }
-    }
 }
 
 /// A fault at a time.

@@ -37,15 +37,16 @@ pub fn run(args: &ListArgs) -> u8 {
             );
         }
     }
-    println!(
-        "\nworkloads:   None, KeyValue((clients, ops, rate, think, keys, distribution, mix, timeout, retry, max_redirects, redirect_backoff, client_latency))"
-    );
-    println!(
-        "             Broadcast((updates, interval, timeout, client_latency)), Replicated((clients, ops, rate, think, keys, mix: (get, put, delete), timeout, retry, client_latency))"
-    );
-    println!(
-        "             Transactions((clients, txns, think, keys, min_keys, max_keys, read_ratio, timeout, client_latency))"
-    );
+    println!("\nworkloads (with their default settings; the protocol's family must serve them):");
+    println!("  None");
+    for w in crate::format::WorkloadSpec::defaults() {
+        let family = w.kind().map(|k| k.family());
+        println!(
+            "  {}   family: {:?}",
+            ron::ser::to_string(&w).unwrap_or_default(),
+            family.unwrap_or(protocols::Family::None)
+        );
+    }
     println!(
         "faults:      At(\"<time>\", F) with F one of Crash(T), Restart(T), Pause(T), Resume(T), Partition([[..], ..]), Isolate(T), Cut(from: [..], to: [..]), Heal, Links(scope: .., latency/loss/duplicate: ..), ClockSkew(target: T, offset: \"-50ms\"), ClockDrift(target: T, ppm: N),"
     );
