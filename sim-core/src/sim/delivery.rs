@@ -1,0 +1,209 @@
+//! Delivering messages and running node steps: the protocol's handlers, the outputs
+//! they leave in its context (sends, timers, replies), and sending on the network.
+
+use crate::fabric::Event;
+use crate::invariant::{NodeStatus, Observed};
+use crate::network::DropReason;
+use crate::protocol::{Ctx, Message, NodeId, Output, Protocol};
+use crate::time::SimTime;
+use crate::trace::TraceKind;
+
+use super::*;
+
+impl<P: Protocol> Simulation<P> {
+    #[inline]
+    pub(super) fn deliver(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        sent: SimTime,
+        msg: P::Msg,
+        held: bool,
+    ) {
+        let status = self.nodes[to.index()].status;
+        if status != NodeStatus::Up || (!held && !self.fabric.network.arrives(from, to)) {
+            self.not_delivered(from, to, sent, msg, status);
+            return;
+        }
+        if self.drop_from_crashed
+            && self.nodes[from.index()]
+                .last_crash
+                .is_some_and(|c| c >= sent)
+        {
+            self.drop_message(from, to, sent, &msg, DropReason::SenderCrashed);
+            return;
+        }
+        self.begin_event(FP_DELIVER, to, u64::from(from.0));
+        self.fingerprint.fold_hash(&msg);
+        self.fabric
+            .metrics
+            .delivered(msg.kind(), to.index(), msg.size());
+        if self.trace.is_some() {
+            self.trace_delivery(from, to, sent, &msg);
+        }
+        self.with_node(to, |p, ctx| {
+            if let Some(p) = p {
+                p.on_message(ctx, from, msg);
+            }
+        });
+        self.check_invariants(Some(to));
+    }
+
+    /// A message that reached a node that is down or paused, or across a cut.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn not_delivered(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        sent: SimTime,
+        msg: P::Msg,
+        status: NodeStatus,
+    ) {
+        match status {
+            NodeStatus::Down => self.drop_message(from, to, sent, &msg, DropReason::NodeDown),
+            NodeStatus::Paused => {
+                self.nodes[to.index()].held.push(Event::Deliver {
+                    from,
+                    to,
+                    sent,
+                    msg,
+                });
+            }
+            NodeStatus::Up => self.drop_message(from, to, sent, &msg, DropReason::Partition),
+        }
+    }
+
+    /// Runs a handler of `node` with a fresh context, then applies its outputs.
+    #[inline]
+    pub(super) fn with_node(
+        &mut self,
+        node: NodeId,
+        f: impl FnOnce(&mut Option<P>, &mut Ctx<'_, P::Msg>),
+    ) {
+        let cluster_size = self.nodes.len() as u32;
+        // Sends go straight to the network unless an adversary or the trace must see them.
+        let direct = self.trace.is_none() && self.adversaries[node.index()].is_none();
+        let slot = &mut self.nodes[node.index()];
+        slot.disk.set_now(self.now);
+        let mut ctx = Ctx {
+            node,
+            cluster_size,
+            now: self.now,
+            clock: &slot.clock,
+            rng: &mut slot.rng,
+            disk: &mut slot.disk,
+            timers: &mut slot.timers,
+            fabric: &mut self.fabric,
+            direct,
+            incarnation: slot.incarnation,
+        };
+        f(&mut slot.proto, &mut ctx);
+        self.apply_outputs(node);
+        // Leadership changes only inside a handler, so this is where an election shows.
+        if !self.leader_watch.is_empty() {
+            self.watch_leader(node);
+        }
+    }
+
+    pub(super) fn start_node(&mut self, node: NodeId) {
+        let incarnation = self.nodes[node.index()].incarnation;
+        self.begin_event(FP_START, node, u64::from(incarnation));
+        if self.trace.is_some() {
+            let s = format!("incarnation {incarnation}");
+            self.record(TraceKind::Start, Some(node), None, None, s);
+        }
+        let config = self.protocol.clone();
+        self.nodes[node.index()].status = NodeStatus::Up;
+        self.with_node(node, |proto, ctx| *proto = Some(P::start(ctx, &config)));
+        self.check_invariants(Some(node));
+    }
+
+    #[inline]
+    pub(super) fn apply_outputs(&mut self, node: NodeId) {
+        // Most handlers of the direct path leave nothing here.
+        if !self.fabric.out.is_empty() {
+            self.apply_buffered_outputs(node);
+        }
+    }
+
+    #[inline(never)]
+    pub(super) fn apply_buffered_outputs(&mut self, node: NodeId) {
+        let mut out = std::mem::take(&mut self.fabric.out);
+        let slot = &self.nodes[node.index()];
+        let incarnation = slot.incarnation;
+        // Outputs wait for a sync in progress (the node waits for its fsync).
+        let depart = slot.disk.busy_until().max(self.now);
+        for o in out.drain(..) {
+            match o {
+                Output::Send { to, msg } => self.send(node, to, msg, depart),
+                Output::Reply { id, reply } => {
+                    let lat = self.client_latency();
+                    self.fabric.queue.push(
+                        depart + lat,
+                        Event::Response {
+                            from: node,
+                            id,
+                            reply,
+                        },
+                    );
+                }
+                Output::Observe(obs) => {
+                    let o = Observed {
+                        node,
+                        time: self.now,
+                        incarnation,
+                        obs,
+                    };
+                    self.fingerprint.fold(FP_OBSERVE);
+                    self.fingerprint.fold_hash(&obs);
+                    if self.trace.is_some() {
+                        let s = format!("{} {} = {}", obs.kind, obs.key, obs.value);
+                        self.record(TraceKind::Observe, Some(node), None, None, s);
+                    }
+                    self.event_obs.push(o);
+                    if self.config.record_observations {
+                        self.observations.push(o);
+                    }
+                }
+            }
+        }
+        self.fabric.out = out;
+    }
+
+    pub(super) fn send(&mut self, from: NodeId, to: NodeId, msg: P::Msg, depart: SimTime) {
+        if to.index() >= self.nodes.len() {
+            return; // no such node: nothing to deliver to
+        }
+        let Some(adversary) = self.adversaries[from.index()].as_mut() else {
+            self.transmit(from, to, msg, depart);
+            return;
+        };
+        let mut forged = std::mem::take(&mut self.forged);
+        let kind = msg.kind();
+        adversary.intercept(
+            from,
+            to,
+            msg,
+            &mut self.adversary_rngs[from.index()],
+            &mut forged,
+        );
+        if forged.is_empty() {
+            self.fabric.metrics.dropped(kind, DropReason::Withheld);
+        }
+        for f in forged.drain(..) {
+            if f.to.index() < self.nodes.len() {
+                // The true sender, whatever the contents claim.
+                self.transmit(from, f.to, f.msg, depart + f.delay);
+            }
+        }
+        self.forged = forged;
+    }
+
+    /// Sends one message from the simulation (slow path: adversary or tracing).
+    pub(super) fn transmit(&mut self, from: NodeId, to: NodeId, msg: P::Msg, depart: SimTime) {
+        if let Err((reason, msg)) = self.fabric.transmit(from, to, msg, depart) {
+            self.trace_drop(from, to, depart, &msg, reason);
+        }
+    }
+}
