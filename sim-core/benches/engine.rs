@@ -12,9 +12,9 @@ use std::collections::BinaryHeap;
 use std::hint::black_box;
 use std::time::Instant;
 
-use protocols::echo::Echo;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use sim_core::echo::Echo;
 use sim_core::rng::Delay;
 use sim_core::{SimConfig, SimDuration, Simulation};
 

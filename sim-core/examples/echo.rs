@@ -1,7 +1,7 @@
 //! A first run: five echo nodes on a lossy network, a crash and a partition, with the
 //! summary a run prints. `cargo run --release -p sim-core --example echo [SEED]`.
 
-use protocols::echo::Echo;
+use sim_core::echo::Echo;
 use sim_core::network::Ordering;
 use sim_core::rng::Delay;
 use sim_core::{Fault, NodeId, SimConfig, SimDuration, Simulation, Target};

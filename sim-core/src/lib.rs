@@ -10,6 +10,7 @@ pub mod check;
 pub mod client;
 pub mod clock;
 pub mod disk;
+pub mod echo;
 mod fabric;
 pub mod fault;
 pub mod fingerprint;

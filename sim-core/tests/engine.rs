@@ -4,9 +4,9 @@ mod support;
 
 use std::process::Command;
 
-use protocols::echo::{Echo, EchoConfig};
 use sim_core::byzantine::{Adversary, Forged};
 use sim_core::client::{ClientConfig, KeyDistribution, KvWorkload, Load, OpMix, Retry};
+use sim_core::echo::{Echo, EchoConfig};
 use sim_core::history::{OpOutput, Outcome};
 use sim_core::invariant::invariant_fn;
 use sim_core::network::{LinkChange, LinkConfig, LinkScope, Ordering, SenderCrash};
