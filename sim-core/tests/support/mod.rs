@@ -5,7 +5,11 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use sim_core::SimConfig;
+use sim_core::byzantine::{Adversary, Forged};
+use sim_core::client::{ClientConfig, Load, Retry};
 use sim_core::history::OpOutput;
+use sim_core::rng::{Delay, SimRng};
 use sim_core::{
     ClientRequest, Ctx, Message, NodeId, Operation, Protocol, Reply, SimDuration, SimTime, TimerId,
 };
@@ -231,5 +235,75 @@ impl Protocol for SoloKv {
 
     fn is_leader(&self) -> bool {
         true
+    }
+}
+
+/// Milliseconds.
+pub fn ms(n: u64) -> SimDuration {
+    SimDuration::from_millis(n)
+}
+
+/// A run configuration with nothing but the seed, cluster size and horizon set.
+pub fn config(seed: u64, nodes: u32, horizon: SimDuration) -> SimConfig {
+    SimConfig {
+        seed,
+        nodes,
+        horizon,
+        ..SimConfig::default()
+    }
+}
+
+thread_local! {
+    /// What [`SharedTrace`] recorded on this thread.
+    pub static SHARED: std::cell::RefCell<Vec<sim_core::trace::TraceEvent>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A trace sink the test can read after the simulation consumed it.
+#[derive(Default)]
+pub struct SharedTrace;
+impl sim_core::trace::TraceSink for SharedTrace {
+    fn record(&mut self, e: &sim_core::trace::TraceEvent) -> std::io::Result<()> {
+        SHARED.with(|s| s.borrow_mut().push(e.clone()));
+        Ok(())
+    }
+}
+
+/// Node 0's adversary: claims every message came from node 2, and equivocates by also
+/// sending a doctored copy to node 1.
+pub struct Impostor;
+impl Adversary<Chatter> for Impostor {
+    fn intercept(
+        &mut self,
+        _node: NodeId,
+        to: NodeId,
+        mut msg: Tick,
+        _rng: &mut SimRng,
+        out: &mut Vec<Forged<Tick>>,
+    ) {
+        msg.claimed = 2;
+        out.push(Forged {
+            to,
+            msg: msg.clone(),
+            delay: SimDuration::ZERO,
+        });
+        msg.seq += 1_000_000;
+        out.push(Forged {
+            to: NodeId(1),
+            msg,
+            delay: ms(1),
+        });
+    }
+}
+
+/// Closed-loop key-value clients with a 50 ms timeout.
+pub fn kv_clients(count: u32, retry: Retry) -> ClientConfig {
+    ClientConfig {
+        count,
+        timeout: ms(50),
+        retry,
+        load: Load::Closed {
+            think: Delay::Constant(ms(1)),
+        },
+        ..ClientConfig::default()
     }
 }
