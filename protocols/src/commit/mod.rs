@@ -17,6 +17,7 @@
 //! `read_from` (a key it read and the transaction whose write it saw, in pairs).
 
 pub mod blocking;
+mod coordinator;
 pub mod invariants;
 pub mod three_phase;
 pub mod two_phase;

@@ -16,17 +16,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rand::Rng;
 use serde::{Deserialize, Serialize};
-use sim_core::history::Operation;
 use sim_core::invariant::Invariant;
-use sim_core::{
-    ClientRequest, Ctx, Message, NodeId, Protocol, Reply, RequestId, SimDuration, SimTime, TimerId,
-};
+use sim_core::{ClientRequest, Ctx, Message, NodeId, Protocol, SimDuration, SimTime, TimerId};
 
+use super::coordinator::{self, CommitNode, CoordTxn, Phase, TICK, Tally};
 use super::obs;
 use super::txn::{
-    Layout, PartState, Participant, TxnBody, TxnId, Vote, VoteOut, answer, mask, txn_id,
+    Layout, PartState, Participant, TxnBody, TxnId, Vote, VoteOut, VotePolicy, answer,
 };
 use crate::{BugSet, Family, ProtocolSpec};
 
@@ -173,25 +170,6 @@ impl Message for ThreePhaseMsg {
     }
 }
 
-/// Where a transaction stands at the coordinator.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Phase {
-    Voting(BTreeSet<NodeId>),
-    PreCommitting(BTreeSet<NodeId>),
-    /// Committed; waiting for these participants' acknowledgements.
-    Committing(BTreeSet<NodeId>),
-    Done(bool),
-}
-
-#[derive(Clone, Debug)]
-struct CoordTxn {
-    participants: Vec<NodeId>,
-    phase: Phase,
-    reads: Vec<(u64, String)>,
-    clients: Vec<RequestId>,
-    deadline: SimTime,
-}
-
 /// A backup coordinator's progress.
 #[derive(Clone, Debug)]
 enum Backup {
@@ -207,8 +185,6 @@ struct Termination {
     suspected: BTreeSet<NodeId>,
     backup: Option<Backup>,
 }
-
-const TICK: TimerId = TimerId(1);
 
 /// One 3PC node: the coordinator, or a participant.
 #[derive(Debug)]
@@ -226,7 +202,7 @@ pub struct ThreePhaseCommit {
 impl ThreePhaseCommit {
     /// Whether this node coordinates.
     pub fn is_coordinator(&self) -> bool {
-        self.id == self.layout.coordinator
+        self.coordinates()
     }
     /// The participant state (store, locks, transactions).
     pub fn participant(&self) -> &Participant {
@@ -243,81 +219,24 @@ impl ThreePhaseCommit {
 
     // ---- coordinator ----
 
-    fn begin(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, req: ClientRequest) {
-        let Operation::Txn { reads, writes } = req.op else {
-            ctx.reply(req.id, Reply::Fail("3PC serves transactions only".into()));
-            return;
-        };
-        let txn = txn_id(req.id);
-        if let Some(t) = self.coord.get_mut(&txn) {
-            match t.phase {
-                Phase::Done(c) => answer(ctx, &[req.id], c, &t.reads),
-                Phase::Committing(_) => answer(ctx, &[req.id], true, &t.reads),
-                _ => t.clients.push(req.id),
-            }
-            return;
-        }
-        let shares = self.layout.split(&TxnBody { reads, writes });
-        if shares.is_empty() {
-            ctx.reply(
-                req.id,
-                Reply::Fail("no participant holds these keys".into()),
-            );
-            return;
-        }
-        let participants: Vec<NodeId> = shares.keys().copied().collect();
-        ctx.observe(obs::BEGIN, txn, mask(&participants));
-        for (&p, body) in &shares {
-            ctx.send(
-                p,
-                ThreePhaseMsg::CanCommit {
-                    txn,
-                    body: body.clone(),
-                    participants: participants.clone(),
-                },
-            );
-        }
-        let deadline = ctx.now() + self.config.vote_timeout;
-        self.coord.insert(
-            txn,
-            CoordTxn {
-                participants,
-                phase: Phase::Voting(BTreeSet::new()),
-                reads: Vec::new(),
-                clients: vec![req.id],
-                deadline,
-            },
-        );
-    }
-
     fn on_vote(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, from: NodeId, txn: TxnId, vote: Vote) {
         let Some(t) = self.coord.get_mut(&txn) else {
             return;
         };
-        let Phase::Voting(voted) = &mut t.phase else {
-            return;
-        };
-        if !t.participants.contains(&from) {
-            return;
-        }
-        match vote {
-            Vote::No => self.coord_abort(ctx, txn, false),
-            Vote::Yes(reads) => {
-                if voted.insert(from) {
-                    t.reads.extend(reads);
+        match t.tally(from, vote) {
+            Tally::No => self.coord_abort(ctx, txn, false),
+            Tally::AllYes => {
+                t.reads.sort();
+                for &p in &t.participants {
+                    ctx.send(p, ThreePhaseMsg::PreCommit { txn });
                 }
-                if voted.len() == t.participants.len() {
-                    t.reads.sort();
-                    for &p in &t.participants {
-                        ctx.send(p, ThreePhaseMsg::PreCommit { txn });
-                    }
-                    t.phase = Phase::PreCommitting(BTreeSet::new());
-                    t.deadline = ctx.now() + self.config.vote_timeout;
-                    if self.config.bugs.skip_precommit_ack {
-                        self.coord_commit(ctx, txn);
-                    }
+                t.phase = Phase::PreCommitting(BTreeSet::new());
+                t.deadline = ctx.now() + self.config.vote_timeout;
+                if self.config.bugs.skip_precommit_ack {
+                    self.coord_commit(ctx, txn);
                 }
             }
+            Tally::Ignored | Tally::Waiting => {}
         }
     }
 
@@ -340,80 +259,21 @@ impl ThreePhaseCommit {
     }
 
     fn coord_commit(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, txn: TxnId) {
-        let Some(t) = self.coord.get_mut(&txn) else {
-            return;
-        };
-        ctx.observe(obs::COORD_DECIDE, txn, 1);
-        for &p in &t.participants {
-            ctx.send(p, ThreePhaseMsg::DoCommit { txn });
+        let resend_at = ctx.now() + self.config.vote_timeout;
+        if let Some(t) = self.coord.get_mut(&txn) {
+            t.commit(ctx, txn, ThreePhaseMsg::DoCommit { txn }, resend_at);
         }
-        t.phase = Phase::Committing(BTreeSet::new());
-        t.deadline = ctx.now() + self.config.vote_timeout;
-        let clients = std::mem::take(&mut t.clients);
-        answer(ctx, &clients, true, &t.reads);
     }
 
     fn on_ack(&mut self, from: NodeId, txn: TxnId) {
-        let Some(t) = self.coord.get_mut(&txn) else {
-            return;
-        };
-        let Phase::Committing(acked) = &mut t.phase else {
-            return;
-        };
-        if t.participants.contains(&from) {
-            acked.insert(from);
-        }
-        if acked.len() == t.participants.len() {
-            t.phase = Phase::Done(true);
+        if let Some(t) = self.coord.get_mut(&txn) {
+            t.acknowledged(from);
         }
     }
 
     fn coord_abort(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, txn: TxnId, timeout: bool) {
-        let Some(t) = self.coord.get_mut(&txn) else {
-            return;
-        };
-        if timeout {
-            ctx.observe(obs::TIMEOUT, txn, 0);
-        }
-        ctx.observe(obs::COORD_DECIDE, txn, 0);
-        for &p in &t.participants {
-            ctx.send(p, ThreePhaseMsg::Abort { txn });
-        }
-        t.phase = Phase::Done(false);
-        let clients = std::mem::take(&mut t.clients);
-        answer(ctx, &clients, false, &[]);
-    }
-
-    fn coordinator_tick(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, now: SimTime) {
-        // A lost DoCommit is sent again until acknowledged; the participant would
-        // otherwise commit only through the termination protocol, much later.
-        for (&txn, t) in self.coord.iter_mut().filter(|(_, t)| t.deadline <= now) {
-            if let Phase::Committing(acked) = &t.phase {
-                for p in t.participants.iter().filter(|p| !acked.contains(p)) {
-                    ctx.send(*p, ThreePhaseMsg::DoCommit { txn });
-                }
-                t.deadline = now + self.config.vote_timeout;
-            }
-        }
-        let due: Vec<(TxnId, bool)> = self
-            .coord
-            .iter()
-            .filter(|(_, t)| t.deadline <= now)
-            .filter_map(|(id, t)| match t.phase {
-                Phase::Voting(_) => Some((*id, false)),
-                Phase::PreCommitting(_) => Some((*id, true)),
-                Phase::Committing(_) | Phase::Done(_) => None,
-            })
-            .collect();
-        for (txn, precommitting) in due {
-            if precommitting {
-                // The participants that did not acknowledge have crashed (crash failures,
-                // bounded delays): everyone alive is pre-committed.
-                ctx.observe(obs::TIMEOUT, txn, 0);
-                self.coord_commit(ctx, txn);
-            } else {
-                self.coord_abort(ctx, txn, true);
-            }
+        if let Some(t) = self.coord.get_mut(&txn) {
+            t.abort(ctx, txn, timeout, ThreePhaseMsg::Abort { txn });
         }
     }
 
@@ -430,10 +290,7 @@ impl ThreePhaseCommit {
 
     /// Restarts the wait for the next protocol message about `txn`.
     fn wait(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, txn: TxnId) {
-        let d = ctx.now() + self.config.timeout;
-        if let Some(t) = self.part.txns.get_mut(&txn) {
-            t.deadline = d;
-        }
+        self.part.wait_until(txn, ctx.now() + self.config.timeout);
     }
 
     fn on_can_commit(
@@ -458,15 +315,14 @@ impl ThreePhaseCommit {
             Some(_) => return,
             None => {}
         }
-        let no = self.config.vote_no_probability > 0.0
-            && ctx
-                .rng()
-                .random_bool(self.config.vote_no_probability.min(1.0));
-        let deadline = ctx.now() + self.config.lock_timeout;
-        let sync = self.sync_votes();
-        if let Some(vote) =
-            self.part
-                .on_vote_request(ctx, txn, body, participants, from, no, deadline, sync)
+        let policy = VotePolicy {
+            no_probability: self.config.vote_no_probability,
+            lock_timeout: self.config.lock_timeout,
+            sync: self.sync_votes(),
+        };
+        if let Some(vote) = self
+            .part
+            .vote_on(ctx, txn, body, participants, from, &policy)
         {
             self.send_votes(ctx, vec![(txn, from, vote)]);
         }
@@ -707,14 +563,6 @@ impl ThreePhaseCommit {
             None => {}
         }
     }
-
-    fn participant_tick(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, now: SimTime) {
-        let votes = self.part.expire_lock_waits(ctx, now);
-        self.send_votes(ctx, votes);
-        for txn in self.part.overdue(now) {
-            self.on_overdue(ctx, txn);
-        }
-    }
 }
 
 impl Protocol for ThreePhaseCommit {
@@ -775,28 +623,91 @@ impl Protocol for ThreePhaseCommit {
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, timer: TimerId) {
-        if timer != TICK {
-            return;
-        }
-        let now = ctx.now();
-        if self.is_coordinator() {
-            self.coordinator_tick(ctx, now);
-        } else {
-            self.participant_tick(ctx, now);
-        }
-        ctx.set_timer(TICK, self.config.tick);
+        coordinator::on_timer(self, ctx, timer);
     }
 
     fn on_request(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, request: ClientRequest) {
-        if self.is_coordinator() {
-            self.begin(ctx, request);
-        } else {
-            ctx.reply(request.id, Reply::Redirect(Some(self.layout.coordinator)));
-        }
+        coordinator::on_request(self, ctx, request);
     }
 
     fn is_leader(&self) -> bool {
-        self.is_coordinator()
+        self.coordinates()
+    }
+}
+
+impl CommitNode for ThreePhaseCommit {
+    fn layout(&self) -> &Layout {
+        &self.layout
+    }
+    fn node(&self) -> NodeId {
+        self.id
+    }
+    fn tick(&self) -> SimDuration {
+        self.config.tick
+    }
+
+    fn begin(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, req: ClientRequest) {
+        let Some((id, txn, body)) = coordinator::requested(ctx, req, "3PC") else {
+            return;
+        };
+        if let Some(t) = self.coord.get_mut(&txn) {
+            match t.phase {
+                Phase::Done(c) => answer(ctx, &[id], c, &t.reads),
+                Phase::Committing(_) => answer(ctx, &[id], true, &t.reads),
+                _ => t.clients.push(id),
+            }
+            return;
+        }
+        let can_commit = |body, participants| ThreePhaseMsg::CanCommit {
+            txn,
+            body,
+            participants,
+        };
+        let Some(participants) = coordinator::open(ctx, &self.layout, id, txn, &body, can_commit)
+        else {
+            return;
+        };
+        let deadline = ctx.now() + self.config.vote_timeout;
+        let mut t = CoordTxn::new(participants, Phase::Voting(BTreeSet::new()), deadline);
+        t.clients.push(id);
+        self.coord.insert(txn, t);
+    }
+
+    fn coordinator_tick(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, now: SimTime) {
+        // A lost DoCommit is sent again until acknowledged; the participant would
+        // otherwise commit only through the termination protocol, much later.
+        let resend_at = now + self.config.vote_timeout;
+        for (&txn, t) in self.coord.iter_mut().filter(|(_, t)| t.deadline <= now) {
+            t.resend_commit(ctx, ThreePhaseMsg::DoCommit { txn }, resend_at);
+        }
+        let due: Vec<(TxnId, bool)> = self
+            .coord
+            .iter()
+            .filter(|(_, t)| t.deadline <= now)
+            .filter_map(|(id, t)| match t.phase {
+                Phase::Voting(_) => Some((*id, false)),
+                Phase::PreCommitting(_) => Some((*id, true)),
+                Phase::Committing(_) | Phase::Done(_) => None,
+            })
+            .collect();
+        for (txn, precommitting) in due {
+            if precommitting {
+                // The participants that did not acknowledge have crashed (crash failures,
+                // bounded delays): everyone alive is pre-committed.
+                ctx.observe(obs::TIMEOUT, txn, 0);
+                self.coord_commit(ctx, txn);
+            } else {
+                self.coord_abort(ctx, txn, true);
+            }
+        }
+    }
+
+    fn participant_tick(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, now: SimTime) {
+        let votes = self.part.expire_lock_waits(ctx, now);
+        self.send_votes(ctx, votes);
+        for txn in self.part.overdue(now) {
+            self.on_overdue(ctx, txn);
+        }
     }
 }
 

@@ -14,17 +14,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rand::Rng;
 use serde::{Deserialize, Serialize};
-use sim_core::history::Operation;
 use sim_core::invariant::Invariant;
-use sim_core::{
-    ClientRequest, Ctx, Message, NodeId, Protocol, Reply, RequestId, SimDuration, SimTime, TimerId,
-};
+use sim_core::{ClientRequest, Ctx, Message, NodeId, Protocol, SimDuration, SimTime, TimerId};
 
+use super::coordinator::{self, CommitNode, CoordTxn, Phase, TICK, Tally};
 use super::obs;
 use super::txn::{
-    Layout, PartState, Participant, TxnBody, TxnId, Vote, VoteOut, answer, mask, txn_id,
+    Layout, PartState, Participant, TxnBody, TxnId, Vote, VoteOut, VotePolicy, answer,
 };
 use crate::{BugSet, Family, ProtocolSpec};
 
@@ -141,27 +138,6 @@ impl Message for TwoPhaseMsg {
     }
 }
 
-/// Where a transaction stands at the coordinator.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Phase {
-    /// Waiting for votes; those received so far.
-    Voting(BTreeSet<NodeId>),
-    /// COMMIT logged and sent; acknowledged by these.
-    Committing(BTreeSet<NodeId>),
-    /// Done: committed and acknowledged by all, or aborted.
-    Done(bool),
-}
-
-/// The coordinator's view of one transaction.
-#[derive(Clone, Debug)]
-struct CoordTxn {
-    shares: BTreeMap<NodeId, TxnBody>,
-    phase: Phase,
-    reads: Vec<(u64, String)>,
-    clients: Vec<RequestId>,
-    deadline: SimTime,
-}
-
 /// The coordinator's durable COMMIT record (the values read are kept to answer a retry).
 #[derive(Clone, Debug)]
 struct CommitRecord {
@@ -171,7 +147,6 @@ struct CommitRecord {
 
 const COMMIT_LOG: &str = "2pc.commit";
 const END_LOG: &str = "2pc.end";
-const TICK: TimerId = TimerId(1);
 
 /// One 2PC node: the coordinator, or a participant.
 #[derive(Debug)]
@@ -186,7 +161,7 @@ pub struct TwoPhaseCommit {
 impl TwoPhaseCommit {
     /// Whether this node coordinates.
     pub fn is_coordinator(&self) -> bool {
-        self.id == self.layout.coordinator
+        self.coordinates()
     }
     /// The participant state (store, locks, transactions).
     pub fn participant(&self) -> &Participant {
@@ -205,58 +180,6 @@ impl TwoPhaseCommit {
 
     // ---- coordinator ----
 
-    fn begin(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, req: ClientRequest) {
-        let Operation::Txn { reads, writes } = req.op else {
-            ctx.reply(req.id, Reply::Fail("2PC serves transactions only".into()));
-            return;
-        };
-        let txn = txn_id(req.id);
-        if let Some(t) = self.coord.get_mut(&txn) {
-            match t.phase {
-                Phase::Voting(_) => t.clients.push(req.id),
-                Phase::Committing(_) | Phase::Done(true) => answer(ctx, &[req.id], true, &t.reads),
-                Phase::Done(false) => answer(ctx, &[req.id], false, &[]),
-            }
-            return;
-        }
-        if let Some(r) = ctx.disk().get::<CommitRecord>(COMMIT_LOG, txn) {
-            let reads = r.reads.clone();
-            answer(ctx, &[req.id], true, &reads);
-            return;
-        }
-        let shares = self.layout.split(&TxnBody { reads, writes });
-        if shares.is_empty() {
-            ctx.reply(
-                req.id,
-                Reply::Fail("no participant holds these keys".into()),
-            );
-            return;
-        }
-        let participants: Vec<NodeId> = shares.keys().copied().collect();
-        ctx.observe(obs::BEGIN, txn, mask(&participants));
-        for (&p, body) in &shares {
-            ctx.send(
-                p,
-                TwoPhaseMsg::Prepare {
-                    txn,
-                    body: body.clone(),
-                    participants: participants.clone(),
-                },
-            );
-        }
-        let deadline = ctx.now() + self.config.vote_timeout;
-        self.coord.insert(
-            txn,
-            CoordTxn {
-                shares,
-                phase: Phase::Voting(BTreeSet::new()),
-                reads: Vec::new(),
-                clients: vec![req.id],
-                deadline,
-            },
-        );
-    }
-
     fn on_vote(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, from: NodeId, txn: TxnId, vote: Vote) {
         let Some(t) = self.coord.get_mut(&txn) else {
             // Finished, or forgotten by a restart (then presumed aborted): a late yes
@@ -267,22 +190,10 @@ impl TwoPhaseCommit {
             }
             return;
         };
-        let Phase::Voting(voted) = &mut t.phase else {
-            return;
-        };
-        if !t.shares.contains_key(&from) {
-            return;
-        }
-        match vote {
-            Vote::No => self.decide_abort(ctx, txn, false),
-            Vote::Yes(reads) => {
-                if voted.insert(from) {
-                    t.reads.extend(reads);
-                }
-                if voted.len() == t.shares.len() {
-                    self.decide_commit(ctx, txn);
-                }
-            }
+        match t.tally(from, vote) {
+            Tally::No => self.decide_abort(ctx, txn, false),
+            Tally::AllYes => self.decide_commit(ctx, txn),
+            Tally::Ignored | Tally::Waiting => {}
         }
     }
 
@@ -291,53 +202,41 @@ impl TwoPhaseCommit {
             return;
         };
         t.reads.sort();
-        let participants: Vec<NodeId> = t.shares.keys().copied().collect();
         ctx.disk().put(
             COMMIT_LOG,
             txn,
             CommitRecord {
-                participants: participants.clone(),
+                participants: t.participants.clone(),
                 reads: t.reads.clone(),
             },
         );
         // The commit point: nothing leaves before the record is durable.
         ctx.disk().sync();
-        ctx.observe(obs::COORD_DECIDE, txn, 1);
-        for p in participants {
-            ctx.send(p, TwoPhaseMsg::Decision { txn, commit: true });
-        }
-        t.phase = Phase::Committing(BTreeSet::new());
-        t.deadline = ctx.now() + self.config.resend_interval;
-        let clients = std::mem::take(&mut t.clients);
-        answer(ctx, &clients, true, &t.reads);
+        let resend_at = ctx.now() + self.config.resend_interval;
+        t.commit(
+            ctx,
+            txn,
+            TwoPhaseMsg::Decision { txn, commit: true },
+            resend_at,
+        );
     }
 
     fn decide_abort(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, txn: TxnId, timeout: bool) {
-        let Some(t) = self.coord.get_mut(&txn) else {
-            return;
-        };
-        if timeout {
-            ctx.observe(obs::TIMEOUT, txn, 0);
+        if let Some(t) = self.coord.get_mut(&txn) {
+            t.abort(
+                ctx,
+                txn,
+                timeout,
+                TwoPhaseMsg::Decision { txn, commit: false },
+            );
         }
-        ctx.observe(obs::COORD_DECIDE, txn, 0);
-        for &p in t.shares.keys() {
-            ctx.send(p, TwoPhaseMsg::Decision { txn, commit: false });
-        }
-        t.phase = Phase::Done(false);
-        let clients = std::mem::take(&mut t.clients);
-        answer(ctx, &clients, false, &[]);
     }
 
     fn on_ack(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, from: NodeId, txn: TxnId) {
         let Some(t) = self.coord.get_mut(&txn) else {
             return;
         };
-        let Phase::Committing(acked) = &mut t.phase else {
-            return;
-        };
-        acked.insert(from);
-        if acked.len() == t.shares.len() {
-            t.phase = Phase::Done(true);
+        if t.acknowledged(from) {
             // Lazily: a lost END only means resending COMMIT after a restart.
             ctx.disk().put(END_LOG, txn, ());
         }
@@ -350,40 +249,12 @@ impl TwoPhaseCommit {
         txn: TxnId,
     ) {
         let commit = match self.coord.get(&txn).map(|t| &t.phase) {
-            Some(Phase::Voting(_)) => return,
+            Some(Phase::Voting(_) | Phase::PreCommitting(_)) => return,
             Some(Phase::Committing(_) | Phase::Done(true)) => true,
             Some(Phase::Done(false)) => false,
             None => ctx.disk().get::<CommitRecord>(COMMIT_LOG, txn).is_some(),
         };
         ctx.send(from, TwoPhaseMsg::Decision { txn, commit });
-    }
-
-    fn coordinator_tick(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, now: SimTime) {
-        let due: Vec<TxnId> = self
-            .coord
-            .iter()
-            .filter(|(_, t)| t.deadline <= now && !matches!(t.phase, Phase::Done(_)))
-            .map(|(id, _)| *id)
-            .collect();
-        for txn in due {
-            let Some(t) = self.coord.get_mut(&txn) else {
-                continue;
-            };
-            match &t.phase {
-                Phase::Voting(_) => self.decide_abort(ctx, txn, true),
-                Phase::Committing(acked) => {
-                    for &p in t.shares.keys() {
-                        if !acked.contains(&p) {
-                            ctx.send(p, TwoPhaseMsg::Decision { txn, commit: true });
-                        }
-                    }
-                    t.deadline = now + self.config.resend_interval;
-                }
-                Phase::Done(_) => {}
-            }
-        }
-        // Finished transactions need no state beyond their log records.
-        self.coord.retain(|_, t| !matches!(t.phase, Phase::Done(_)));
     }
 
     // ---- participant ----
@@ -426,15 +297,14 @@ impl TwoPhaseCommit {
             Some(_) => return,
             None => {}
         }
-        let no = self.config.vote_no_probability > 0.0
-            && ctx
-                .rng()
-                .random_bool(self.config.vote_no_probability.min(1.0));
-        let deadline = ctx.now() + self.config.lock_timeout;
-        let sync = self.sync_votes();
-        if let Some(vote) =
-            self.part
-                .on_vote_request(ctx, txn, body, participants, from, no, deadline, sync)
+        let policy = VotePolicy {
+            no_probability: self.config.vote_no_probability,
+            lock_timeout: self.config.lock_timeout,
+            sync: self.sync_votes(),
+        };
+        if let Some(vote) = self
+            .part
+            .vote_on(ctx, txn, body, participants, from, &policy)
         {
             if matches!(vote, Vote::Yes(_)) {
                 self.set_decision_deadline(ctx, txn);
@@ -444,10 +314,8 @@ impl TwoPhaseCommit {
     }
 
     fn set_decision_deadline(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, txn: TxnId) {
-        let d = ctx.now() + self.config.decision_timeout;
-        if let Some(t) = self.part.txns.get_mut(&txn) {
-            t.deadline = d;
-        }
+        self.part
+            .wait_until(txn, ctx.now() + self.config.decision_timeout);
     }
 
     fn on_decision(
@@ -505,33 +373,6 @@ impl TwoPhaseCommit {
         };
         ctx.send(from, TwoPhaseMsg::Decision { txn, commit });
     }
-
-    fn participant_tick(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, now: SimTime) {
-        let votes = self.part.expire_lock_waits(ctx, now);
-        Self::send_votes(ctx, votes);
-        for txn in self.part.overdue(now) {
-            ctx.observe(obs::TIMEOUT, txn, 0);
-            if self.config.bugs.commit_on_timeout {
-                let sync = self.sync_votes();
-                let votes = self.part.commit(ctx, txn, sync);
-                ctx.send(self.layout.coordinator, TwoPhaseMsg::Ack { txn });
-                self.after_votes(ctx, votes);
-                continue;
-            }
-            ctx.send(self.layout.coordinator, TwoPhaseMsg::Query { txn });
-            if self.config.cooperative_termination {
-                let others: Vec<NodeId> = self
-                    .part
-                    .txns
-                    .get(&txn)
-                    .map_or(Vec::new(), |t| t.participants.clone());
-                for p in others.into_iter().filter(|p| *p != self.id) {
-                    ctx.send(p, TwoPhaseMsg::Query { txn });
-                }
-            }
-            self.set_decision_deadline(ctx, txn);
-        }
-    }
 }
 
 impl Protocol for TwoPhaseCommit {
@@ -553,15 +394,12 @@ impl Protocol for TwoPhaseCommit {
                 coord.insert(
                     txn,
                     CoordTxn {
-                        shares: r
-                            .participants
-                            .iter()
-                            .map(|p| (*p, TxnBody::default()))
-                            .collect(),
-                        phase: Phase::Committing(BTreeSet::new()),
                         reads: r.reads.clone(),
-                        clients: Vec::new(),
-                        deadline: now,
+                        ..CoordTxn::new(
+                            r.participants.clone(),
+                            Phase::Committing(BTreeSet::new()),
+                            now,
+                        )
                     },
                 );
             }
@@ -598,28 +436,108 @@ impl Protocol for TwoPhaseCommit {
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, timer: TimerId) {
-        if timer != TICK {
-            return;
-        }
-        let now = ctx.now();
-        if self.is_coordinator() {
-            self.coordinator_tick(ctx, now);
-        } else {
-            self.participant_tick(ctx, now);
-        }
-        ctx.set_timer(TICK, self.config.tick);
+        coordinator::on_timer(self, ctx, timer);
     }
 
     fn on_request(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, request: ClientRequest) {
-        if self.is_coordinator() {
-            self.begin(ctx, request);
-        } else {
-            ctx.reply(request.id, Reply::Redirect(Some(self.layout.coordinator)));
-        }
+        coordinator::on_request(self, ctx, request);
     }
 
     fn is_leader(&self) -> bool {
-        self.is_coordinator()
+        self.coordinates()
+    }
+}
+
+impl CommitNode for TwoPhaseCommit {
+    fn layout(&self) -> &Layout {
+        &self.layout
+    }
+    fn node(&self) -> NodeId {
+        self.id
+    }
+    fn tick(&self) -> SimDuration {
+        self.config.tick
+    }
+
+    fn begin(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, req: ClientRequest) {
+        let Some((id, txn, body)) = coordinator::requested(ctx, req, "2PC") else {
+            return;
+        };
+        if let Some(t) = self.coord.get_mut(&txn) {
+            match t.phase {
+                Phase::Voting(_) | Phase::PreCommitting(_) => t.clients.push(id),
+                Phase::Committing(_) | Phase::Done(true) => answer(ctx, &[id], true, &t.reads),
+                Phase::Done(false) => answer(ctx, &[id], false, &[]),
+            }
+            return;
+        }
+        if let Some(r) = ctx.disk().get::<CommitRecord>(COMMIT_LOG, txn) {
+            let reads = r.reads.clone();
+            answer(ctx, &[id], true, &reads);
+            return;
+        }
+        let prepare = |body, participants| TwoPhaseMsg::Prepare {
+            txn,
+            body,
+            participants,
+        };
+        let Some(participants) = coordinator::open(ctx, &self.layout, id, txn, &body, prepare)
+        else {
+            return;
+        };
+        let deadline = ctx.now() + self.config.vote_timeout;
+        let mut t = CoordTxn::new(participants, Phase::Voting(BTreeSet::new()), deadline);
+        t.clients.push(id);
+        self.coord.insert(txn, t);
+    }
+
+    fn coordinator_tick(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, now: SimTime) {
+        let due: Vec<TxnId> = self
+            .coord
+            .iter()
+            .filter(|(_, t)| t.deadline <= now && !matches!(t.phase, Phase::Done(_)))
+            .map(|(id, _)| *id)
+            .collect();
+        for txn in due {
+            let Some(t) = self.coord.get_mut(&txn) else {
+                continue;
+            };
+            if let Phase::Voting(_) = t.phase {
+                self.decide_abort(ctx, txn, true);
+            } else {
+                let commit = TwoPhaseMsg::Decision { txn, commit: true };
+                t.resend_commit(ctx, commit, now + self.config.resend_interval);
+            }
+        }
+        // Finished transactions need no state beyond their log records.
+        self.coord.retain(|_, t| !matches!(t.phase, Phase::Done(_)));
+    }
+
+    fn participant_tick(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, now: SimTime) {
+        let votes = self.part.expire_lock_waits(ctx, now);
+        Self::send_votes(ctx, votes);
+        for txn in self.part.overdue(now) {
+            ctx.observe(obs::TIMEOUT, txn, 0);
+            if self.config.bugs.commit_on_timeout {
+                let sync = self.sync_votes();
+                let votes = self.part.commit(ctx, txn, sync);
+                ctx.send(self.layout.coordinator, TwoPhaseMsg::Ack { txn });
+                self.after_votes(ctx, votes);
+                continue;
+            }
+            ctx.send(self.layout.coordinator, TwoPhaseMsg::Query { txn });
+            if self.config.cooperative_termination {
+                let others: Vec<NodeId> = self
+                    .part
+                    .txns
+                    .get(&txn)
+                    .map_or(Vec::new(), |t| t.participants.clone());
+                for p in others.into_iter().filter(|p| *p != self.id) {
+                    ctx.send(p, TwoPhaseMsg::Query { txn });
+                }
+            }
+            self.set_decision_deadline(ctx, txn);
+        }
     }
 }
 

@@ -3,9 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rand::Rng;
 use sim_core::disk::Disk;
 use sim_core::history::OpOutput;
-use sim_core::{Ctx, Message, NodeId, Reply, RequestId, SimTime};
+use sim_core::{Ctx, Message, NodeId, Reply, RequestId, SimDuration, SimTime};
 
 use super::obs;
 
@@ -115,6 +116,17 @@ pub fn answer<M: Message>(
         };
         ctx.reply(id, Reply::Ok(OpOutput::Txn { committed, reads }));
     }
+}
+
+/// How a participant votes on a new transaction.
+#[derive(Clone, Copy, Debug)]
+pub struct VotePolicy {
+    /// Probability of a no vote on its own.
+    pub no_probability: f64,
+    /// How long it waits for its locks before it votes no.
+    pub lock_timeout: SimDuration,
+    /// Whether the prepared record is durable before the vote leaves.
+    pub sync: bool,
 }
 
 /// A participant's state for one transaction.
@@ -252,6 +264,40 @@ impl Participant {
                     participants: t.participants.clone(),
                 },
             );
+        }
+    }
+
+    /// A request to vote on a new transaction, decided by `policy`: by chance a no, else
+    /// prepared once the locks are free (see [`Participant::on_vote_request`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn vote_on<M: Message>(
+        &mut self,
+        ctx: &mut Ctx<'_, M>,
+        txn: TxnId,
+        body: TxnBody,
+        participants: Vec<NodeId>,
+        from: NodeId,
+        policy: &VotePolicy,
+    ) -> Option<Vote> {
+        let no =
+            policy.no_probability > 0.0 && ctx.rng().random_bool(policy.no_probability.min(1.0));
+        let deadline = ctx.now() + policy.lock_timeout;
+        self.on_vote_request(
+            ctx,
+            txn,
+            body,
+            participants,
+            from,
+            no,
+            deadline,
+            policy.sync,
+        )
+    }
+
+    /// Waits for the next word on `txn` until `deadline` (then it is overdue).
+    pub fn wait_until(&mut self, txn: TxnId, deadline: SimTime) {
+        if let Some(t) = self.txns.get_mut(&txn) {
+            t.deadline = deadline;
         }
     }
 

@@ -1,0 +1,250 @@
+//! What the 2PC and 3PC coordinators share: opening a transaction (split into shares,
+//! reported, sent), counting votes, announcing an abort or a commit, and the node that
+//! plays coordinator or participant by its place in the layout.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sim_core::history::Operation;
+use sim_core::{
+    ClientRequest, Ctx, Message, NodeId, Protocol, Reply, RequestId, SimDuration, SimTime, TimerId,
+};
+
+use super::obs;
+use super::txn::{Layout, TxnBody, TxnId, Vote, answer, mask, txn_id};
+
+/// Where a transaction stands at the coordinator. 2PC goes from voting straight to
+/// committing; 3PC pre-commits in between.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Waiting for votes; those received so far.
+    Voting(BTreeSet<NodeId>),
+    /// 3PC: PreCommit sent; acknowledged by these.
+    PreCommitting(BTreeSet<NodeId>),
+    /// Commit decided and sent; acknowledged by these.
+    Committing(BTreeSet<NodeId>),
+    /// Done: committed and acknowledged by all, or aborted.
+    Done(bool),
+}
+
+/// The coordinator's view of one transaction.
+#[derive(Clone, Debug)]
+pub(crate) struct CoordTxn {
+    /// Its participants, in id order.
+    pub participants: Vec<NodeId>,
+    pub phase: Phase,
+    /// The values read, gathered from the yes votes.
+    pub reads: Vec<(u64, String)>,
+    /// The requests to answer when it is decided.
+    pub clients: Vec<RequestId>,
+    /// When the coordinator acts on it next (vote timeout, resend).
+    pub deadline: SimTime,
+}
+
+/// What a vote means for the coordinator.
+pub(crate) enum Tally {
+    /// Not counted (not voting any more, or not a participant).
+    Ignored,
+    /// A no: abort.
+    No,
+    /// Counted; every participant has now voted yes.
+    AllYes,
+    /// Counted; votes are still missing.
+    Waiting,
+}
+
+impl CoordTxn {
+    /// A transaction in phase `phase`, acted on next at `deadline`.
+    pub fn new(participants: Vec<NodeId>, phase: Phase, deadline: SimTime) -> Self {
+        CoordTxn {
+            participants,
+            phase,
+            reads: Vec::new(),
+            clients: Vec::new(),
+            deadline,
+        }
+    }
+
+    /// Counts `from`'s vote.
+    pub fn tally(&mut self, from: NodeId, vote: Vote) -> Tally {
+        let Phase::Voting(voted) = &mut self.phase else {
+            return Tally::Ignored;
+        };
+        if !self.participants.contains(&from) {
+            return Tally::Ignored;
+        }
+        match vote {
+            Vote::No => Tally::No,
+            Vote::Yes(reads) => {
+                if voted.insert(from) {
+                    self.reads.extend(reads);
+                }
+                if voted.len() == self.participants.len() {
+                    Tally::AllYes
+                } else {
+                    Tally::Waiting
+                }
+            }
+        }
+    }
+
+    /// Counts `from`'s acknowledgement of phase `Committing`; whether all have now
+    /// acknowledged (the transaction is then done).
+    pub fn acknowledged(&mut self, from: NodeId) -> bool {
+        let Phase::Committing(acked) = &mut self.phase else {
+            return false;
+        };
+        if self.participants.contains(&from) {
+            acked.insert(from);
+        }
+        let all = acked.len() == self.participants.len();
+        if all {
+            self.phase = Phase::Done(true);
+        }
+        all
+    }
+
+    /// Aborts: reports it (and the timeout that caused it), sends `abort` to every
+    /// participant and answers the clients.
+    pub fn abort<M: Message>(&mut self, ctx: &mut Ctx<'_, M>, txn: TxnId, timeout: bool, abort: M) {
+        if timeout {
+            ctx.observe(obs::TIMEOUT, txn, 0);
+        }
+        ctx.observe(obs::COORD_DECIDE, txn, 0);
+        for &p in &self.participants {
+            ctx.send(p, abort.clone());
+        }
+        self.phase = Phase::Done(false);
+        let clients = std::mem::take(&mut self.clients);
+        answer(ctx, &clients, false, &[]);
+    }
+
+    /// Commits (once whatever makes the decision durable is done): reports it, sends
+    /// `commit` to every participant, waits for their acknowledgements until
+    /// `resend_at`, and answers the clients.
+    pub fn commit<M: Message>(
+        &mut self,
+        ctx: &mut Ctx<'_, M>,
+        txn: TxnId,
+        commit: M,
+        resend_at: SimTime,
+    ) {
+        ctx.observe(obs::COORD_DECIDE, txn, 1);
+        for &p in &self.participants {
+            ctx.send(p, commit.clone());
+        }
+        self.phase = Phase::Committing(BTreeSet::new());
+        self.deadline = resend_at;
+        let clients = std::mem::take(&mut self.clients);
+        answer(ctx, &clients, true, &self.reads);
+    }
+
+    /// Sends `commit` again to the participants that have not acknowledged it, and waits
+    /// until `resend_at`.
+    pub fn resend_commit<M: Message>(
+        &mut self,
+        ctx: &mut Ctx<'_, M>,
+        commit: M,
+        resend_at: SimTime,
+    ) {
+        if let Phase::Committing(acked) = &self.phase {
+            for p in self.participants.iter().filter(|p| !acked.contains(p)) {
+                ctx.send(*p, commit.clone());
+            }
+            self.deadline = resend_at;
+        }
+    }
+}
+
+/// The transaction a client asks for, or `None` once a request that is not a transaction
+/// has been failed (`protocol` names who refuses it).
+pub(crate) fn requested<M: Message>(
+    ctx: &mut Ctx<'_, M>,
+    req: ClientRequest,
+    protocol: &str,
+) -> Option<(RequestId, TxnId, TxnBody)> {
+    let Operation::Txn { reads, writes } = req.op else {
+        ctx.reply(
+            req.id,
+            Reply::Fail(format!("{protocol} serves transactions only")),
+        );
+        return None;
+    };
+    Some((req.id, txn_id(req.id), TxnBody { reads, writes }))
+}
+
+/// Opens transaction `txn` of request `id`: splits it into shares by participant,
+/// reports it, and sends each participant its share in the message `prepare` makes.
+/// `None` once the request is failed because no participant holds its keys.
+pub(crate) fn open<M: Message>(
+    ctx: &mut Ctx<'_, M>,
+    layout: &Layout,
+    id: RequestId,
+    txn: TxnId,
+    body: &TxnBody,
+    prepare: impl Fn(TxnBody, Vec<NodeId>) -> M,
+) -> Option<Vec<NodeId>> {
+    let shares: BTreeMap<NodeId, TxnBody> = layout.split(body);
+    if shares.is_empty() {
+        ctx.reply(id, Reply::Fail("no participant holds these keys".into()));
+        return None;
+    }
+    let participants: Vec<NodeId> = shares.keys().copied().collect();
+    ctx.observe(obs::BEGIN, txn, mask(&participants));
+    for (p, share) in shares {
+        ctx.send(p, prepare(share, participants.clone()));
+    }
+    Some(participants)
+}
+
+/// A node of an atomic-commit protocol: the coordinator or a participant by its place in
+/// the layout, driven by one periodic timer.
+pub(crate) trait CommitNode: Protocol {
+    /// The cluster's roles.
+    fn layout(&self) -> &Layout;
+    /// This node.
+    fn node(&self) -> NodeId;
+    /// The period of the node's timer.
+    fn tick(&self) -> SimDuration;
+    /// A client's transaction, at the coordinator.
+    fn begin(&mut self, ctx: &mut Ctx<'_, Self::Msg>, req: ClientRequest);
+    /// The coordinator's periodic work.
+    fn coordinator_tick(&mut self, ctx: &mut Ctx<'_, Self::Msg>, now: SimTime);
+    /// A participant's periodic work.
+    fn participant_tick(&mut self, ctx: &mut Ctx<'_, Self::Msg>, now: SimTime);
+
+    /// Whether this node coordinates.
+    fn coordinates(&self) -> bool {
+        self.node() == self.layout().coordinator
+    }
+}
+
+/// The timer of [`CommitNode`]s.
+pub(crate) const TICK: TimerId = TimerId(1);
+
+/// `Protocol::on_timer` of a [`CommitNode`]: the role's periodic work, then the next tick.
+pub(crate) fn on_timer<N: CommitNode>(node: &mut N, ctx: &mut Ctx<'_, N::Msg>, timer: TimerId) {
+    if timer != TICK {
+        return;
+    }
+    let now = ctx.now();
+    if node.coordinates() {
+        node.coordinator_tick(ctx, now);
+    } else {
+        node.participant_tick(ctx, now);
+    }
+    ctx.set_timer(TICK, node.tick());
+}
+
+/// `Protocol::on_request` of a [`CommitNode`]: the coordinator runs it, the others send
+/// the client there.
+pub(crate) fn on_request<N: CommitNode>(
+    node: &mut N,
+    ctx: &mut Ctx<'_, N::Msg>,
+    request: ClientRequest,
+) {
+    if node.coordinates() {
+        node.begin(ctx, request);
+    } else {
+        ctx.reply(request.id, Reply::Redirect(Some(node.layout().coordinator)));
+    }
+}
