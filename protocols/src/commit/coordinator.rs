@@ -173,17 +173,17 @@ pub(crate) fn requested<M: Message>(
 }
 
 /// Opens transaction `txn` of request `id`: splits it into shares by participant,
-/// reports it, and sends each participant its share in the message `prepare` makes.
-/// `None` once the request is failed because no participant holds its keys.
+/// reports it, and sends each participant its share in the message `prepare` makes. The
+/// coordinator's record of it, voting until `deadline`; `None` once the request is failed
+/// because no participant holds its keys.
 pub(crate) fn open<M: Message>(
     ctx: &mut Ctx<'_, M>,
     layout: &Layout,
-    id: RequestId,
-    txn: TxnId,
-    body: &TxnBody,
+    (id, txn, body): (RequestId, TxnId, TxnBody),
+    deadline: SimDuration,
     prepare: impl Fn(TxnBody, Vec<NodeId>) -> M,
-) -> Option<Vec<NodeId>> {
-    let shares: BTreeMap<NodeId, TxnBody> = layout.split(body);
+) -> Option<CoordTxn> {
+    let shares: BTreeMap<NodeId, TxnBody> = layout.split(&body);
     if shares.is_empty() {
         ctx.reply(id, Reply::Fail("no participant holds these keys".into()));
         return None;
@@ -193,18 +193,31 @@ pub(crate) fn open<M: Message>(
     for (p, share) in shares {
         ctx.send(p, prepare(share, participants.clone()));
     }
-    Some(participants)
+    let mut t = CoordTxn::new(
+        participants,
+        Phase::Voting(BTreeSet::new()),
+        ctx.now() + deadline,
+    );
+    t.clients.push(id);
+    Some(t)
+}
+
+/// Where a node stands in an atomic-commit cluster.
+#[derive(Clone, Debug)]
+pub(crate) struct Roles {
+    /// This node.
+    pub id: NodeId,
+    /// The cluster's roles.
+    pub layout: Layout,
+    /// The period of the node's timer.
+    pub tick: SimDuration,
 }
 
 /// A node of an atomic-commit protocol: the coordinator or a participant by its place in
 /// the layout, driven by one periodic timer.
 pub(crate) trait CommitNode: Protocol {
-    /// The cluster's roles.
-    fn layout(&self) -> &Layout;
-    /// This node.
-    fn node(&self) -> NodeId;
-    /// The period of the node's timer.
-    fn tick(&self) -> SimDuration;
+    /// Where it stands.
+    fn roles(&self) -> &Roles;
     /// A client's transaction, at the coordinator.
     fn begin(&mut self, ctx: &mut Ctx<'_, Self::Msg>, req: ClientRequest);
     /// The coordinator's periodic work.
@@ -214,9 +227,32 @@ pub(crate) trait CommitNode: Protocol {
 
     /// Whether this node coordinates.
     fn coordinates(&self) -> bool {
-        self.node() == self.layout().coordinator
+        self.roles().id == self.roles().layout.coordinator
     }
 }
+
+/// The `Protocol` handlers every [`CommitNode`] has alike (timer, client requests, who
+/// leads), written once: `commit_node_handlers!(TwoPhaseMsg);` inside `impl Protocol`.
+macro_rules! commit_node_handlers {
+    ($msg:ty) => {
+        fn on_timer(&mut self, ctx: &mut sim_core::Ctx<'_, $msg>, timer: sim_core::TimerId) {
+            super::coordinator::on_timer(self, ctx, timer);
+        }
+
+        fn on_request(
+            &mut self,
+            ctx: &mut sim_core::Ctx<'_, $msg>,
+            request: sim_core::ClientRequest,
+        ) {
+            super::coordinator::on_request(self, ctx, request);
+        }
+
+        fn is_leader(&self) -> bool {
+            super::coordinator::CommitNode::coordinates(self)
+        }
+    };
+}
+pub(crate) use commit_node_handlers;
 
 /// The timer of [`CommitNode`]s.
 pub(crate) const TICK: TimerId = TimerId(1);
@@ -232,7 +268,7 @@ pub(crate) fn on_timer<N: CommitNode>(node: &mut N, ctx: &mut Ctx<'_, N::Msg>, t
     } else {
         node.participant_tick(ctx, now);
     }
-    ctx.set_timer(TICK, node.tick());
+    ctx.set_timer(TICK, node.roles().tick);
 }
 
 /// `Protocol::on_request` of a [`CommitNode`]: the coordinator runs it, the others send
@@ -245,6 +281,9 @@ pub(crate) fn on_request<N: CommitNode>(
     if node.coordinates() {
         node.begin(ctx, request);
     } else {
-        ctx.reply(request.id, Reply::Redirect(Some(node.layout().coordinator)));
+        ctx.reply(
+            request.id,
+            Reply::Redirect(Some(node.roles().layout.coordinator)),
+        );
     }
 }

@@ -18,9 +18,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use sim_core::invariant::Invariant;
-use sim_core::{ClientRequest, Ctx, Message, NodeId, Protocol, SimDuration, SimTime, TimerId};
+use sim_core::{ClientRequest, Ctx, Message, NodeId, Protocol, SimDuration, SimTime};
 
-use super::coordinator::{self, CommitNode, CoordTxn, Phase, TICK, Tally};
+use super::coordinator::{self, CommitNode, CoordTxn, Phase, Roles, TICK, Tally};
 use super::obs;
 use super::txn::{
     Layout, PartState, Participant, TxnBody, TxnId, Vote, VoteOut, VotePolicy, answer,
@@ -189,9 +189,8 @@ struct Termination {
 /// One 3PC node: the coordinator, or a participant.
 #[derive(Debug)]
 pub struct ThreePhaseCommit {
-    id: NodeId,
+    roles: Roles,
     config: ThreePhaseConfig,
-    layout: Layout,
     coord: BTreeMap<TxnId, CoordTxn>,
     part: Participant,
     terms: BTreeMap<TxnId, Termination>,
@@ -362,13 +361,13 @@ impl ThreePhaseCommit {
             Some(s @ (PartState::Prepared | PartState::PreCommitted)) => {
                 // Follow this backup: it outranks everyone it suspects.
                 let term = self.terms.entry(txn).or_default();
-                if from > self.id && term.backup.is_some() {
+                if from > self.roles.id && term.backup.is_some() {
                     // A lower-ranked node is alive (this one): it stays the backup.
                     return;
                 }
                 term.backup = None;
-                term.suspected.insert(self.layout.coordinator);
-                for p in self.layout.participants.iter().filter(|p| **p < from) {
+                term.suspected.insert(self.roles.layout.coordinator);
+                for p in self.roles.layout.participants.iter().filter(|p| **p < from) {
                     term.suspected.insert(*p);
                 }
                 if let Some(t) = self.part.txns.get_mut(&txn) {
@@ -440,7 +439,7 @@ impl ThreePhaseCommit {
         };
         let mut states = states.clone();
         if let Some(s) = self.part.state(txn) {
-            states.insert(self.id, s);
+            states.insert(self.roles.id, s);
         }
         let any = |s: PartState| states.values().any(|x| *x == s);
         if any(PartState::Committed) {
@@ -451,7 +450,7 @@ impl ThreePhaseCommit {
             self.part.precommit(ctx, txn);
             let uncertain: BTreeSet<NodeId> = states
                 .iter()
-                .filter(|(p, s)| **s == PartState::Prepared && **p != self.id)
+                .filter(|(p, s)| **s == PartState::Prepared && **p != self.roles.id)
                 .map(|(p, _)| *p)
                 .collect();
             for &p in &uncertain {
@@ -475,7 +474,7 @@ impl ThreePhaseCommit {
             .txns
             .get(&txn)
             .map_or(Vec::new(), |t| t.participants.clone());
-        for p in others.into_iter().filter(|p| *p != self.id) {
+        for p in others.into_iter().filter(|p| *p != self.roles.id) {
             let msg = if commit {
                 ThreePhaseMsg::DoCommit { txn }
             } else {
@@ -494,7 +493,7 @@ impl ThreePhaseCommit {
         let participants = t.participants.clone();
         let expected = t.coordinator;
         if self.recovering.contains(&txn) {
-            for p in participants.iter().filter(|p| **p != self.id) {
+            for p in participants.iter().filter(|p| **p != self.roles.id) {
                 ctx.send(*p, ThreePhaseMsg::Query { txn });
             }
             self.wait(ctx, txn);
@@ -508,21 +507,21 @@ impl ThreePhaseCommit {
             Some(Backup::PreCommit(_)) => return self.backup_finish(ctx, txn, true),
             None => {}
         }
-        term.suspected.insert(self.layout.coordinator);
-        if expected != self.id {
+        term.suspected.insert(self.roles.layout.coordinator);
+        if expected != self.roles.id {
             term.suspected.insert(expected);
         }
         let backup = participants
             .iter()
             .copied()
             .find(|p| !term.suspected.contains(p))
-            .unwrap_or(self.id);
-        if backup == self.id {
+            .unwrap_or(self.roles.id);
+        if backup == self.roles.id {
             term.backup = Some(Backup::Collect(BTreeMap::new()));
             let suspected = term.suspected.clone();
             for p in participants
                 .iter()
-                .filter(|p| **p != self.id && !suspected.contains(p))
+                .filter(|p| **p != self.roles.id && !suspected.contains(p))
             {
                 ctx.send(*p, ThreePhaseMsg::StateReq { txn });
             }
@@ -532,13 +531,13 @@ impl ThreePhaseCommit {
         }
         self.wait(ctx, txn);
         let alone = participants.iter().all(|p| {
-            *p == self.id
+            *p == self.roles.id
                 || self
                     .terms
                     .get(&txn)
                     .is_some_and(|t| t.suspected.contains(p))
         });
-        if backup == self.id && alone {
+        if backup == self.roles.id && alone {
             self.backup_decide(ctx, txn);
         }
     }
@@ -581,9 +580,12 @@ impl Protocol for ThreePhaseCommit {
             .collect();
         ctx.set_timer(TICK, config.tick);
         ThreePhaseCommit {
-            id: ctx.id(),
+            roles: Roles {
+                id: ctx.id(),
+                layout,
+                tick: config.tick,
+            },
             config: config.clone(),
-            layout,
             coord: BTreeMap::new(),
             part,
             terms: BTreeMap::new(),
@@ -622,28 +624,12 @@ impl Protocol for ThreePhaseCommit {
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, timer: TimerId) {
-        coordinator::on_timer(self, ctx, timer);
-    }
-
-    fn on_request(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, request: ClientRequest) {
-        coordinator::on_request(self, ctx, request);
-    }
-
-    fn is_leader(&self) -> bool {
-        self.coordinates()
-    }
+    coordinator::commit_node_handlers!(ThreePhaseMsg);
 }
 
 impl CommitNode for ThreePhaseCommit {
-    fn layout(&self) -> &Layout {
-        &self.layout
-    }
-    fn node(&self) -> NodeId {
-        self.id
-    }
-    fn tick(&self) -> SimDuration {
-        self.config.tick
+    fn roles(&self) -> &Roles {
+        &self.roles
     }
 
     fn begin(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, req: ClientRequest) {
@@ -663,14 +649,13 @@ impl CommitNode for ThreePhaseCommit {
             body,
             participants,
         };
-        let Some(participants) = coordinator::open(ctx, &self.layout, id, txn, &body, can_commit)
-        else {
-            return;
-        };
-        let deadline = ctx.now() + self.config.vote_timeout;
-        let mut t = CoordTxn::new(participants, Phase::Voting(BTreeSet::new()), deadline);
-        t.clients.push(id);
-        self.coord.insert(txn, t);
+        let request = (id, txn, body);
+        let vote_timeout = self.config.vote_timeout;
+        if let Some(t) =
+            coordinator::open(ctx, &self.roles.layout, request, vote_timeout, can_commit)
+        {
+            self.coord.insert(txn, t);
+        }
     }
 
     fn coordinator_tick(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, now: SimTime) {

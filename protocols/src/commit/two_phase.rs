@@ -16,9 +16,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use sim_core::invariant::Invariant;
-use sim_core::{ClientRequest, Ctx, Message, NodeId, Protocol, SimDuration, SimTime, TimerId};
+use sim_core::{ClientRequest, Ctx, Message, NodeId, Protocol, SimDuration, SimTime};
 
-use super::coordinator::{self, CommitNode, CoordTxn, Phase, TICK, Tally};
+use super::coordinator::{self, CommitNode, CoordTxn, Phase, Roles, TICK, Tally};
 use super::obs;
 use super::txn::{
     Layout, PartState, Participant, TxnBody, TxnId, Vote, VoteOut, VotePolicy, answer,
@@ -151,9 +151,8 @@ const END_LOG: &str = "2pc.end";
 /// One 2PC node: the coordinator, or a participant.
 #[derive(Debug)]
 pub struct TwoPhaseCommit {
-    id: NodeId,
+    roles: Roles,
     config: TwoPhaseConfig,
-    layout: Layout,
     coord: BTreeMap<TxnId, CoordTxn>,
     part: Participant,
 }
@@ -329,8 +328,8 @@ impl TwoPhaseCommit {
         let votes = if commit {
             let was = self.part.state(txn);
             let v = self.part.commit(ctx, txn, sync);
-            if from == self.layout.coordinator || was != Some(PartState::Committed) {
-                ctx.send(self.layout.coordinator, TwoPhaseMsg::Ack { txn });
+            if from == self.roles.layout.coordinator || was != Some(PartState::Committed) {
+                ctx.send(self.roles.layout.coordinator, TwoPhaseMsg::Ack { txn });
             }
             v
         } else {
@@ -406,9 +405,12 @@ impl Protocol for TwoPhaseCommit {
         }
         ctx.set_timer(TICK, config.tick);
         TwoPhaseCommit {
-            id: ctx.id(),
+            roles: Roles {
+                id: ctx.id(),
+                layout,
+                tick: config.tick,
+            },
             config: config.clone(),
-            layout,
             coord,
             part,
         }
@@ -435,28 +437,12 @@ impl Protocol for TwoPhaseCommit {
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, timer: TimerId) {
-        coordinator::on_timer(self, ctx, timer);
-    }
-
-    fn on_request(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, request: ClientRequest) {
-        coordinator::on_request(self, ctx, request);
-    }
-
-    fn is_leader(&self) -> bool {
-        self.coordinates()
-    }
+    coordinator::commit_node_handlers!(TwoPhaseMsg);
 }
 
 impl CommitNode for TwoPhaseCommit {
-    fn layout(&self) -> &Layout {
-        &self.layout
-    }
-    fn node(&self) -> NodeId {
-        self.id
-    }
-    fn tick(&self) -> SimDuration {
-        self.config.tick
+    fn roles(&self) -> &Roles {
+        &self.roles
     }
 
     fn begin(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, req: ClientRequest) {
@@ -481,14 +467,12 @@ impl CommitNode for TwoPhaseCommit {
             body,
             participants,
         };
-        let Some(participants) = coordinator::open(ctx, &self.layout, id, txn, &body, prepare)
-        else {
-            return;
-        };
-        let deadline = ctx.now() + self.config.vote_timeout;
-        let mut t = CoordTxn::new(participants, Phase::Voting(BTreeSet::new()), deadline);
-        t.clients.push(id);
-        self.coord.insert(txn, t);
+        let request = (id, txn, body);
+        let vote_timeout = self.config.vote_timeout;
+        if let Some(t) = coordinator::open(ctx, &self.roles.layout, request, vote_timeout, prepare)
+        {
+            self.coord.insert(txn, t);
+        }
     }
 
     fn coordinator_tick(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, now: SimTime) {
@@ -521,18 +505,18 @@ impl CommitNode for TwoPhaseCommit {
             if self.config.bugs.commit_on_timeout {
                 let sync = self.sync_votes();
                 let votes = self.part.commit(ctx, txn, sync);
-                ctx.send(self.layout.coordinator, TwoPhaseMsg::Ack { txn });
+                ctx.send(self.roles.layout.coordinator, TwoPhaseMsg::Ack { txn });
                 self.after_votes(ctx, votes);
                 continue;
             }
-            ctx.send(self.layout.coordinator, TwoPhaseMsg::Query { txn });
+            ctx.send(self.roles.layout.coordinator, TwoPhaseMsg::Query { txn });
             if self.config.cooperative_termination {
                 let others: Vec<NodeId> = self
                     .part
                     .txns
                     .get(&txn)
                     .map_or(Vec::new(), |t| t.participants.clone());
-                for p in others.into_iter().filter(|p| *p != self.id) {
+                for p in others.into_iter().filter(|p| *p != self.roles.id) {
                     ctx.send(p, TwoPhaseMsg::Query { txn });
                 }
             }
