@@ -216,10 +216,26 @@ pub(crate) struct Roles {
 /// A node of an atomic-commit protocol: the coordinator or a participant by its place in
 /// the layout, driven by one periodic timer.
 pub(crate) trait CommitNode: Protocol {
+    /// The protocol's short name, for messages ("2PC").
+    const SHORT_NAME: &'static str;
     /// Where it stands.
     fn roles(&self) -> &Roles;
-    /// A client's transaction, at the coordinator.
-    fn begin(&mut self, ctx: &mut Ctx<'_, Self::Msg>, req: ClientRequest);
+    /// The coordinator's transactions under way.
+    fn transactions(&mut self) -> &mut BTreeMap<TxnId, CoordTxn>;
+    /// How long the coordinator waits for votes.
+    fn vote_timeout(&self) -> SimDuration;
+    /// The message asking a participant to vote on its share of `txn`.
+    fn vote_request(txn: TxnId, share: TxnBody, participants: Vec<NodeId>) -> Self::Msg;
+    /// Answers a retried request for a transaction no longer under way from what the
+    /// coordinator logged; whether it could.
+    fn answer_from_log(
+        &mut self,
+        _ctx: &mut Ctx<'_, Self::Msg>,
+        _id: RequestId,
+        _txn: TxnId,
+    ) -> bool {
+        false
+    }
     /// The coordinator's periodic work.
     fn coordinator_tick(&mut self, ctx: &mut Ctx<'_, Self::Msg>, now: SimTime);
     /// A participant's periodic work.
@@ -254,6 +270,30 @@ macro_rules! commit_node_handlers {
 }
 pub(crate) use commit_node_handlers;
 
+/// A client's transaction, at the coordinator: a retry is answered (or waits) by what
+/// the coordinator knows of it; a new one is opened.
+pub(crate) fn begin<N: CommitNode>(node: &mut N, ctx: &mut Ctx<'_, N::Msg>, req: ClientRequest) {
+    let Some((id, txn, body)) = requested(ctx, req, N::SHORT_NAME) else {
+        return;
+    };
+    if let Some(t) = node.transactions().get_mut(&txn) {
+        match t.phase {
+            Phase::Voting(_) | Phase::PreCommitting(_) => t.clients.push(id),
+            Phase::Committing(_) => answer(ctx, &[id], true, &t.reads),
+            Phase::Done(committed) => answer(ctx, &[id], committed, &t.reads),
+        }
+        return;
+    }
+    if node.answer_from_log(ctx, id, txn) {
+        return;
+    }
+    let prepare = |share, participants| N::vote_request(txn, share, participants);
+    let (layout, timeout) = (node.roles().layout.clone(), node.vote_timeout());
+    if let Some(t) = open(ctx, &layout, (id, txn, body), timeout, prepare) {
+        node.transactions().insert(txn, t);
+    }
+}
+
 /// The timer of [`CommitNode`]s.
 pub(crate) const TICK: TimerId = TimerId(1);
 
@@ -279,7 +319,7 @@ pub(crate) fn on_request<N: CommitNode>(
     request: ClientRequest,
 ) {
     if node.coordinates() {
-        node.begin(ctx, request);
+        begin(node, ctx, request);
     } else {
         ctx.reply(
             request.id,

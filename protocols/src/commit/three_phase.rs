@@ -18,12 +18,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use sim_core::invariant::Invariant;
-use sim_core::{ClientRequest, Ctx, Message, NodeId, Protocol, SimDuration, SimTime};
+use sim_core::{Ctx, Message, NodeId, Protocol, SimDuration, SimTime};
 
 use super::coordinator::{self, CommitNode, CoordTxn, Phase, Roles, TICK, Tally};
 use super::obs;
 use super::txn::{
-    Layout, PartState, Participant, TxnBody, TxnId, Vote, VoteOut, VotePolicy, answer,
+    Layout, PartState, Participant, TxnBody, TxnId, Vote, VoteOut, VotePolicy, vote_request_size,
 };
 use crate::{BugSet, Family, ProtocolSpec};
 
@@ -161,10 +161,8 @@ impl Message for ThreePhaseMsg {
         match self {
             ThreePhaseMsg::CanCommit {
                 body, participants, ..
-            } => 16 + body.size() + 4 * participants.len(),
-            ThreePhaseMsg::Vote {
-                vote: Vote::Yes(r), ..
-            } => 16 + r.iter().map(|(_, v)| 8 + v.len()).sum::<usize>(),
+            } => vote_request_size(body, participants),
+            ThreePhaseMsg::Vote { vote, .. } => vote.message_size(),
             _ => 16,
         }
     }
@@ -628,33 +626,25 @@ impl Protocol for ThreePhaseCommit {
 }
 
 impl CommitNode for ThreePhaseCommit {
+    const SHORT_NAME: &'static str = "3PC";
+
     fn roles(&self) -> &Roles {
         &self.roles
     }
 
-    fn begin(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, req: ClientRequest) {
-        let Some((id, txn, body)) = coordinator::requested(ctx, req, "3PC") else {
-            return;
-        };
-        if let Some(t) = self.coord.get_mut(&txn) {
-            match t.phase {
-                Phase::Done(c) => answer(ctx, &[id], c, &t.reads),
-                Phase::Committing(_) => answer(ctx, &[id], true, &t.reads),
-                _ => t.clients.push(id),
-            }
-            return;
-        }
-        let can_commit = |body, participants| ThreePhaseMsg::CanCommit {
+    fn transactions(&mut self) -> &mut BTreeMap<TxnId, CoordTxn> {
+        &mut self.coord
+    }
+
+    fn vote_timeout(&self) -> SimDuration {
+        self.config.vote_timeout
+    }
+
+    fn vote_request(txn: TxnId, body: TxnBody, participants: Vec<NodeId>) -> ThreePhaseMsg {
+        ThreePhaseMsg::CanCommit {
             txn,
             body,
             participants,
-        };
-        let request = (id, txn, body);
-        let vote_timeout = self.config.vote_timeout;
-        if let Some(t) =
-            coordinator::open(ctx, &self.roles.layout, request, vote_timeout, can_commit)
-        {
-            self.coord.insert(txn, t);
         }
     }
 

@@ -16,12 +16,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use sim_core::invariant::Invariant;
-use sim_core::{ClientRequest, Ctx, Message, NodeId, Protocol, SimDuration, SimTime};
+use sim_core::{Ctx, Message, NodeId, Protocol, RequestId, SimDuration, SimTime};
 
 use super::coordinator::{self, CommitNode, CoordTxn, Phase, Roles, TICK, Tally};
 use super::obs;
 use super::txn::{
     Layout, PartState, Participant, TxnBody, TxnId, Vote, VoteOut, VotePolicy, answer,
+    vote_request_size,
 };
 use crate::{BugSet, Family, ProtocolSpec};
 
@@ -129,10 +130,8 @@ impl Message for TwoPhaseMsg {
         match self {
             TwoPhaseMsg::Prepare {
                 body, participants, ..
-            } => 16 + body.size() + 4 * participants.len(),
-            TwoPhaseMsg::Vote {
-                vote: Vote::Yes(r), ..
-            } => 16 + r.iter().map(|(_, v)| 8 + v.len()).sum::<usize>(),
+            } => vote_request_size(body, participants),
+            TwoPhaseMsg::Vote { vote, .. } => vote.message_size(),
             _ => 16,
         }
     }
@@ -441,38 +440,40 @@ impl Protocol for TwoPhaseCommit {
 }
 
 impl CommitNode for TwoPhaseCommit {
+    const SHORT_NAME: &'static str = "2PC";
+
     fn roles(&self) -> &Roles {
         &self.roles
     }
 
-    fn begin(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, req: ClientRequest) {
-        let Some((id, txn, body)) = coordinator::requested(ctx, req, "2PC") else {
-            return;
-        };
-        if let Some(t) = self.coord.get_mut(&txn) {
-            match t.phase {
-                Phase::Voting(_) | Phase::PreCommitting(_) => t.clients.push(id),
-                Phase::Committing(_) | Phase::Done(true) => answer(ctx, &[id], true, &t.reads),
-                Phase::Done(false) => answer(ctx, &[id], false, &[]),
-            }
-            return;
-        }
-        if let Some(r) = ctx.disk().get::<CommitRecord>(COMMIT_LOG, txn) {
-            let reads = r.reads.clone();
-            answer(ctx, &[id], true, &reads);
-            return;
-        }
-        let prepare = |body, participants| TwoPhaseMsg::Prepare {
+    fn transactions(&mut self) -> &mut BTreeMap<TxnId, CoordTxn> {
+        &mut self.coord
+    }
+
+    fn vote_timeout(&self) -> SimDuration {
+        self.config.vote_timeout
+    }
+
+    fn vote_request(txn: TxnId, body: TxnBody, participants: Vec<NodeId>) -> TwoPhaseMsg {
+        TwoPhaseMsg::Prepare {
             txn,
             body,
             participants,
-        };
-        let request = (id, txn, body);
-        let vote_timeout = self.config.vote_timeout;
-        if let Some(t) = coordinator::open(ctx, &self.roles.layout, request, vote_timeout, prepare)
-        {
-            self.coord.insert(txn, t);
         }
+    }
+
+    fn answer_from_log(
+        &mut self,
+        ctx: &mut Ctx<'_, TwoPhaseMsg>,
+        id: RequestId,
+        txn: TxnId,
+    ) -> bool {
+        let Some(r) = ctx.disk().get::<CommitRecord>(COMMIT_LOG, txn) else {
+            return false;
+        };
+        let reads = r.reads.clone();
+        answer(ctx, &[id], true, &reads);
+        true
     }
 
     fn coordinator_tick(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, now: SimTime) {

@@ -95,6 +95,21 @@ impl Layout {
     }
 }
 
+/// The size of a message asking to vote on `body`, sent to each of `participants`.
+pub fn vote_request_size(body: &TxnBody, participants: &[NodeId]) -> usize {
+    16 + body.size() + 4 * participants.len()
+}
+
+impl Vote {
+    /// The size of a message carrying this vote (a yes carries the values read).
+    pub fn message_size(&self) -> usize {
+        match self {
+            Vote::Yes(r) => 16 + r.iter().map(|(_, v)| 8 + v.len()).sum::<usize>(),
+            Vote::No => 16,
+        }
+    }
+}
+
 /// A bit mask of nodes (for the `begin` observation; nodes beyond 63 share bit 63).
 pub fn mask(nodes: &[NodeId]) -> u64 {
     nodes.iter().fold(0, |m, n| m | 1u64 << n.0.min(63))
