@@ -8,7 +8,7 @@ use sim_core::client::{ClientConfig, KeyDistribution, KvWorkload, Load, OpMix, R
 use sim_core::rng::{Delay, SimRng};
 use sim_core::{EndReason, RunResult, SimDuration};
 
-use super::{FamilyRules, Invalid, WorkloadKind};
+use super::{FamilyRules, Invalid, Shape, WorkloadKind, reductions};
 use crate::checked::{DelaySpec, Positive};
 use crate::format::{CheckSpec, Scenario, WorkloadSpec};
 use crate::runner::{CheckResult, Status};
@@ -186,26 +186,22 @@ impl WorkloadKind for KvSpec {
     }
 
     fn smaller(&self) -> Vec<WorkloadSpec> {
-        let mut out = Vec::new();
-        if self.ops > 1 {
-            out.push(WorkloadSpec::KeyValue(KvSpec {
-                ops: self.ops / 2,
-                ..self.clone()
-            }));
-        }
-        if self.clients > 1 {
-            out.push(WorkloadSpec::KeyValue(KvSpec {
-                clients: self.clients - 1,
-                ..self.clone()
-            }));
-        }
-        if self.keys > 1 {
-            out.push(WorkloadSpec::KeyValue(KvSpec {
-                keys: self.keys / 2,
-                ..self.clone()
-            }));
-        }
-        out
+        let shape = Shape {
+            ops: self.ops,
+            clients: self.clients,
+            keys: self.keys,
+        };
+        reductions(shape)
+            .into_iter()
+            .map(|r| {
+                WorkloadSpec::KeyValue(KvSpec {
+                    ops: r.ops,
+                    clients: r.clients,
+                    keys: r.keys,
+                    ..self.clone()
+                })
+            })
+            .collect()
     }
 
     fn swarm(&mut self, rng: &mut SimRng) {

@@ -120,3 +120,81 @@ where
     crate::checked::check_family_served(w.family()).map_err(serde::de::Error::custom)?;
     Ok(w)
 }
+
+/// What shrinking makes smaller in a client workload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
+    /// Operations (per client, or in all).
+    pub ops: u64,
+    /// Clients.
+    pub clients: u32,
+    /// Keys.
+    pub keys: u64,
+}
+
+/// One-step reductions of a workload's shape, the biggest cut first: half the
+/// operations, one client fewer, half the keys (each only while above one).
+pub fn reductions(s: Shape) -> Vec<Shape> {
+    let mut out = Vec::new();
+    if s.ops > 1 {
+        out.push(Shape {
+            ops: s.ops / 2,
+            ..s
+        });
+    }
+    if s.clients > 1 {
+        out.push(Shape {
+            clients: s.clients - 1,
+            ..s
+        });
+    }
+    if s.keys > 1 {
+        out.push(Shape {
+            keys: s.keys / 2,
+            ..s
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reductions_cut_the_biggest_first_and_stop_at_one() {
+        let s = Shape {
+            ops: 9,
+            clients: 3,
+            keys: 4,
+        };
+        assert_eq!(
+            reductions(s),
+            vec![
+                Shape { ops: 4, ..s },
+                Shape { clients: 2, ..s },
+                Shape { keys: 2, ..s },
+            ]
+        );
+        let one = Shape {
+            ops: 1,
+            clients: 1,
+            keys: 1,
+        };
+        assert!(reductions(one).is_empty());
+    }
+
+    #[test]
+    fn every_family_takes_invariants_and_the_rules_of_each_family_are_found() {
+        for f in [
+            Family::KeyValue,
+            Family::AtomicCommit,
+            Family::Dissemination,
+            Family::None,
+        ] {
+            assert_eq!(rules(f).family(), f);
+            assert!(rules(f).checks().contains(&"Invariants"));
+        }
+        assert!(!rules(Family::AtomicCommit).checks().contains(&"Linearizable"));
+    }
+}

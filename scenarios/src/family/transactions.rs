@@ -8,7 +8,7 @@ use sim_core::rng::Delay;
 use sim_core::txn_workload::{TxnShape, TxnWorkload};
 use sim_core::{RunResult, SimDuration};
 
-use super::{Fact, FamilyRules, Invalid, WorkloadKind};
+use super::{Fact, FamilyRules, Invalid, Shape, WorkloadKind, reductions};
 use crate::checked::{DelaySpec, Positive, Prob};
 use crate::format::{Scenario, WorkloadSpec};
 
@@ -137,19 +137,20 @@ impl WorkloadKind for TxnSpec {
     }
 
     fn smaller(&self) -> Vec<WorkloadSpec> {
-        let mut out = Vec::new();
-        if self.txns > 1 {
-            out.push(WorkloadSpec::Transactions(TxnSpec {
-                txns: self.txns / 2,
-                ..self.clone()
-            }));
-        }
-        if self.clients > 1 {
-            out.push(WorkloadSpec::Transactions(TxnSpec {
-                clients: self.clients - 1,
-                ..self.clone()
-            }));
-        }
-        out
+        let shape = Shape {
+            ops: self.txns,
+            clients: self.clients,
+            keys: 1,
+        };
+        reductions(shape)
+            .into_iter()
+            .map(|r| {
+                WorkloadSpec::Transactions(TxnSpec {
+                    txns: r.ops,
+                    clients: r.clients,
+                    ..self.clone()
+                })
+            })
+            .collect()
     }
 }

@@ -13,7 +13,7 @@ use sim_core::{RunResult, SimDuration};
 
 pub use figures::*;
 
-use super::{FamilyRules, Invalid, WorkloadKind};
+use super::{FamilyRules, Invalid, Shape, WorkloadKind, reductions};
 use crate::checked::{DelaySpec, Positive};
 use crate::format::{CheckSpec, Scenario, WorkloadSpec};
 use crate::runner::{CheckResult, Status};
@@ -116,14 +116,20 @@ impl WorkloadKind for BroadcastSpec {
     }
 
     fn smaller(&self) -> Vec<WorkloadSpec> {
-        if self.updates > 1 {
-            vec![WorkloadSpec::Broadcast(BroadcastSpec {
-                updates: self.updates / 2,
-                ..self.clone()
-            })]
-        } else {
-            Vec::new()
-        }
+        let shape = Shape {
+            ops: self.updates,
+            clients: 1,
+            keys: 1,
+        };
+        reductions(shape)
+            .into_iter()
+            .map(|r| {
+                WorkloadSpec::Broadcast(BroadcastSpec {
+                    updates: r.ops,
+                    ..self.clone()
+                })
+            })
+            .collect()
     }
 }
 
@@ -208,25 +214,21 @@ impl WorkloadKind for ReplicatedSpec {
     }
 
     fn smaller(&self) -> Vec<WorkloadSpec> {
-        let mut out = Vec::new();
-        if self.ops > 1 {
-            out.push(WorkloadSpec::Replicated(ReplicatedSpec {
-                ops: self.ops / 2,
-                ..self.clone()
-            }));
-        }
-        if self.clients > 1 {
-            out.push(WorkloadSpec::Replicated(ReplicatedSpec {
-                clients: self.clients - 1,
-                ..self.clone()
-            }));
-        }
-        if self.keys > 1 {
-            out.push(WorkloadSpec::Replicated(ReplicatedSpec {
-                keys: self.keys / 2,
-                ..self.clone()
-            }));
-        }
-        out
+        let shape = Shape {
+            ops: self.ops,
+            clients: self.clients,
+            keys: self.keys,
+        };
+        reductions(shape)
+            .into_iter()
+            .map(|r| {
+                WorkloadSpec::Replicated(ReplicatedSpec {
+                    ops: r.ops,
+                    clients: r.clients,
+                    keys: r.keys,
+                    ..self.clone()
+                })
+            })
+            .collect()
     }
 }
