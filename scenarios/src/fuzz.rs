@@ -287,8 +287,10 @@ impl Failure {
 
 impl Reproducer {
     /// Writes `out/<name>-seed<N>.ron` with the fingerprint it produces, and its trace
-    /// beside it.
+    /// beside it (`out` is made if need be).
     pub fn save(&self, out: &Path) -> Result<Saved, String> {
+        std::fs::create_dir_all(out)
+            .map_err(|e| format!("cannot create {}: {e}", out.display()))?;
         let mut s = self.scenario.clone();
         let stem = format!("{}-seed{}", s.name.replace(['/', ' '], "-"), self.seed);
         let trace = out.join(format!("{stem}.trace.jsonl"));

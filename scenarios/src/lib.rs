@@ -28,7 +28,9 @@ pub use {protocols, sim_core};
 /// [`Registry::builtin`]). Reads the process's arguments; returns the exit status.
 pub fn faultline_main(registry: Registry) -> std::process::ExitCode {
     if registry.install().is_err() {
-        eprintln!("error: a protocol registry was installed before faultline_main");
+        eprintln!(
+            "error: the protocol registry was fixed before faultline_main (a scenario was read or the protocols were listed first); call faultline_main first"
+        );
         return std::process::ExitCode::from(cli::exit::BAD_INPUT);
     }
     cli::main_with_args(std::env::args_os())

@@ -175,9 +175,13 @@ fn describe(code: &ron::Error) -> String {
 }
 
 /// A protocol's settings are read through a type-erased deserializer (so that any
-/// registered protocol's can be), which hands RON's structured errors back as their text.
-/// Read the names back out of that text, so the message is the same as anywhere else.
+/// registered protocol's can be), which hands RON's structured errors back as their text,
+/// marked. Read the names back out of that text, so the message is the same as anywhere
+/// else.
 fn recover(message: &str) -> String {
+    let Some(message) = message.strip_prefix(crate::registry::SETTINGS_ERROR) else {
+        return message.to_string();
+    };
     let ticked = |s: &str| -> Vec<String> {
         s.split('`')
             .skip(1)
@@ -200,10 +204,19 @@ fn recover(message: &str) -> String {
             return suggest(&format!("{head} `{found}`"), found, &expected, what);
         }
     }
-    if let Some(rest) = message.strip_prefix("Expected ") {
-        return format!("expected {rest}");
+    let field = ticked(message).into_iter().next().unwrap_or_default();
+    if message.starts_with("Unexpected duplicate field named `") {
+        return format!("field `{field}` is given twice");
     }
-    message.to_string()
+    if message.starts_with("Unexpected missing field named `") {
+        return format!("missing field `{field}`, which has no default");
+    }
+    // Like RON's other errors elsewhere: lower case, as part of a sentence.
+    let mut c = message.chars();
+    match c.next() {
+        Some(first) => first.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
 }
 
 fn suggest(head: &str, found: &str, expected: &[&str], what: &str) -> String {
@@ -273,7 +286,8 @@ fn validate_whole(s: &Scenario, text: &str, file: &str) -> Result<(), LoadError>
     {
         return err(invalid.find, invalid.path, invalid.message);
     }
-    let rules = crate::family::rules(s.protocol.info().family);
+    let family = s.protocol.info().family;
+    let rules = crate::family::rules(family);
     for c in &s.checks {
         if !rules.checks().contains(&c.name()) {
             return err(
@@ -283,7 +297,7 @@ fn validate_whole(s: &Scenario, text: &str, file: &str) -> Result<(), LoadError>
                     "{} does not apply to {} (a protocol of the {:?} family); its checks are {}",
                     c.name(),
                     s.protocol.name(),
-                    rules.family(),
+                    family,
                     rules.checks().join(", ")
                 ),
             );

@@ -73,9 +73,17 @@ where
     }
 }
 
+mod sealed {
+    /// Keeps [`super::ProtocolEntry`] to the one implementation [`super::Registry::with`]
+    /// makes.
+    pub trait Sealed {}
+}
+
 /// A registered protocol, as the scenario layer uses it without knowing its type. Made
 /// only by [`Registry::with`]; each method is the generic code monomorphised for it.
-pub trait ProtocolEntry: Send + Sync {
+pub trait ProtocolEntry: Send + Sync + sealed::Sealed {
+    /// Its name in scenario files.
+    fn name(&self) -> &'static str;
     /// Its static facts.
     fn info(&self) -> ProtocolInfo;
     /// Reads its settings from a scenario file.
@@ -113,11 +121,17 @@ where
     }
 }
 
+impl<P> sealed::Sealed for Entry<P> {}
+
 impl<P> ProtocolEntry for Entry<P>
 where
     P: ProtocolSpec,
     P::Config: Serialize + PartialEq + Send + Sync,
 {
+    fn name(&self) -> &'static str {
+        P::NAME
+    }
+
     fn info(&self) -> ProtocolInfo {
         ProtocolInfo {
             name: P::NAME,
@@ -164,14 +178,15 @@ where
 #[derive(Clone, Default)]
 pub struct Registry {
     entries: Vec<Arc<dyn ProtocolEntry>>,
-    /// The names, leaked once per registry: serde wants them `'static`.
-    names: OnceLock<&'static [&'static str]>,
+    /// The names, made once per registry and shared by its copies (the registry of a
+    /// load is a copy): serde wants them `'static`, so they are leaked, once.
+    names: Arc<OnceLock<&'static [&'static str]>>,
 }
 
 impl fmt::Debug for Registry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list()
-            .entries(self.entries.iter().map(|e| e.info().name))
+            .entries(self.entries.iter().map(|e| e.name()))
             .finish()
     }
 }
@@ -193,15 +208,15 @@ impl Registry {
         P: ProtocolSpec,
         P::Config: Serialize + PartialEq + Send + Sync,
     {
-        self.entries.retain(|e| e.info().name != P::NAME);
+        self.entries.retain(|e| e.name() != P::NAME);
         self.entries.push(Arc::new(Entry::<P>(PhantomData)));
-        self.names = OnceLock::new();
+        self.names = Arc::default();
         self
     }
 
     /// The protocol named `name`.
     pub fn get(&self, name: &str) -> Option<&Arc<dyn ProtocolEntry>> {
-        self.entries.iter().find(|e| e.info().name == name)
+        self.entries.iter().find(|e| e.name() == name)
     }
 
     /// Every registered protocol's facts, in registration order.
@@ -212,14 +227,16 @@ impl Registry {
     /// The names scenario files may use.
     pub fn names(&self) -> &'static [&'static str] {
         self.names.get_or_init(|| {
-            let names: Vec<&'static str> = self.entries.iter().map(|e| e.info().name).collect();
+            let names: Vec<&'static str> = self.entries.iter().map(|e| e.name()).collect();
             Box::leak(names.into_boxed_slice())
         })
     }
 
     /// Makes this the registry of the process, for files read from now on by the
-    /// command line or [`crate::load::load`]. Only the first call can install one (and
-    /// only before any file was read); `Err` gives this registry back otherwise.
+    /// command line or [`crate::load::load`]. Only the first call can install one, and
+    /// only before anything used the process's registry (reading a scenario, listing
+    /// protocols), which fixes it to the built-in one; `Err` gives this registry back
+    /// otherwise.
     pub fn install(self) -> Result<(), Registry> {
         INSTALLED.set(self)
     }
@@ -308,7 +325,7 @@ impl ProtocolChoice {
 
     /// Its name in scenario files.
     pub fn name(&self) -> &'static str {
-        self.entry.info().name
+        self.entry.name()
     }
 
     /// The settings, if they are of type `C`.
@@ -360,8 +377,19 @@ impl PartialEq for ProtocolChoice {
 
 impl Serialize for ProtocolChoice {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        // Text formats (RON, JSON) go by the variant's name; the index is not used.
-        s.serialize_newtype_variant("ProtocolChoice", 0, self.name(), &*self.config)
+        // Text formats (RON, JSON) go by the name; the index is the protocol's place in
+        // the registry, for formats that use it.
+        let index = current()
+            .names()
+            .iter()
+            .position(|n| *n == self.name())
+            .unwrap_or(0);
+        s.serialize_newtype_variant(
+            "ProtocolChoice",
+            u32::try_from(index).unwrap_or(0),
+            self.name(),
+            &*self.config,
+        )
     }
 }
 
@@ -414,6 +442,10 @@ impl<'de> Deserialize<'de> for VariantName {
     }
 }
 
+/// Marks an error that came through the type-erased reading of a protocol's settings,
+/// whose structured errors arrive as text: the loader reads them back (`load::recover`).
+pub(crate) const SETTINGS_ERROR: &str = "\u{1f}";
+
 /// Reads one protocol's settings through its entry.
 struct ConfigSeed<'a>(&'a Arc<dyn ProtocolEntry>);
 
@@ -422,7 +454,9 @@ impl<'de> DeserializeSeed<'de> for ConfigSeed<'_> {
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         let mut erased = <dyn erased_serde::Deserializer>::erase(d);
-        self.0.read_config(&mut erased).map_err(D::Error::custom)
+        self.0
+            .read_config(&mut erased)
+            .map_err(|e| D::Error::custom(format!("{SETTINGS_ERROR}{e}")))
     }
 }
 

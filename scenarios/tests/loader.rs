@@ -72,6 +72,10 @@ fn mistakes_in_a_protocols_settings_name_the_setting_and_suggest() {
     let e = err(&GOOD.replace("Echo(())", "Raft((snapshot_every: \"x\"))"));
     assert_eq!(e.path, "protocol.Raft.snapshot_every", "{e}");
     assert_eq!(e.message, "expected integer", "{e}");
+    let e = err(&GOOD.replace("Echo(())", "Raft((snapshot_every: 1, snapshot_every: 2))"));
+    assert_eq!(e.message, "field `snapshot_every` is given twice", "{e}");
+    let e = err(&GOOD.replace("Echo(())", "Raft((snapshot_every: 99999999999999999999))"));
+    assert!(e.message.starts_with(char::is_lowercase), "{e}");
 }
 
 #[test]

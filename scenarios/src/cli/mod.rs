@@ -63,7 +63,8 @@ pub mod exit {
     pub const UNKNOWN: u8 = 3;
 }
 
-/// Parses `args` (including the program name) and runs the subcommand.
+/// Parses `args` (including the program name) and runs the subcommand, over the
+/// process's protocol registry (see [`crate::faultline_main`] to bring your own).
 pub fn main_with_args<I, T>(args: I) -> ExitCode
 where
     I: IntoIterator<Item = T>,

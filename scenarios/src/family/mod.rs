@@ -195,6 +195,10 @@ mod tests {
             assert_eq!(rules(f).family(), f);
             assert!(rules(f).checks().contains(&"Invariants"));
         }
-        assert!(!rules(Family::AtomicCommit).checks().contains(&"Linearizable"));
+        assert!(
+            !rules(Family::AtomicCommit)
+                .checks()
+                .contains(&"Linearizable")
+        );
     }
 }

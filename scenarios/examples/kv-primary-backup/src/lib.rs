@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 
-use scenarios::protocols::kv::KvStore;
+use scenarios::protocols::kv::{KvError, KvStore};
 use scenarios::sim_core::history::{OpOutput, Operation};
 use scenarios::sim_core::invariant::{Invariant, World};
 use scenarios::sim_core::{
@@ -139,15 +139,17 @@ impl PrimaryBackup {
         self.acked.iter().copied().min().unwrap_or(0)
     }
 
-    fn append(&mut self, ctx: &mut Ctx<'_, PbMsg>, command: Command) -> Option<OpOutput> {
-        let out = self.store.apply(command.id, &command.op).ok();
+    /// Applies `command` and logs it durably; a command the store refuses (an operation
+    /// it does not know, a request older than its client's session) is neither.
+    fn append(&mut self, ctx: &mut Ctx<'_, PbMsg>, command: Command) -> Result<OpOutput, KvError> {
+        let out = self.store.apply(command.id, &command.op)?;
         self.log.push(command.clone());
         let index = self.log.len() as u64;
         // Durable before anything that depends on it leaves the node: the engine holds
         // this node's messages and replies until the sync is done.
         ctx.disk().put(LOG, index, command);
         ctx.disk().sync();
-        out
+        Ok(out)
     }
 
     /// Sends every backup what it has not acknowledged, a batch at a time.
@@ -230,7 +232,9 @@ impl Protocol for PrimaryBackup {
                 if first <= have + 1 {
                     let skip = (have + 1 - first) as usize;
                     for c in commands.into_iter().skip(skip) {
-                        self.append(ctx, c);
+                        // The primary logged only what its store took, and this store
+                        // holds the same prefix: it takes it too.
+                        let _ = self.append(ctx, c);
                     }
                 }
                 // Also when nothing was new, or after a gap: says where to resend from.
@@ -284,27 +288,36 @@ impl Protocol for PrimaryBackup {
             }
             return;
         }
-        let (index, out) = match self.index_of.get(&id) {
+        let index = match self.index_of.get(&id) {
             // A retry of a command already logged: its first answer, once replicated.
-            Some(&index) => (index, self.store.answered(id).cloned()),
-            None => {
-                let out = self.append(ctx, Command { id, op });
-                let index = self.log.len() as u64;
-                self.index_of.insert(id, index);
-                self.acked[PRIMARY.index()] = index;
-                self.replicate(ctx);
-                (index, out)
-            }
+            // If the session no longer remembers it, say nothing: the client's outcome
+            // stays unknown, which is the truth.
+            Some(&index) => match self.store.answered(id) {
+                Some(out) => {
+                    let out = out.clone();
+                    self.waiting.entry(index).or_default().push((id, out));
+                    index
+                }
+                None => return,
+            },
+            None => match self.append(ctx, Command { id, op }) {
+                Ok(out) => {
+                    let index = self.log.len() as u64;
+                    self.index_of.insert(id, index);
+                    self.acked[PRIMARY.index()] = index;
+                    self.waiting.entry(index).or_default().push((id, out));
+                    self.replicate(ctx);
+                    index
+                }
+                // Neither applied nor logged: definitely not done.
+                Err(e) => {
+                    ctx.reply(id, Reply::Fail(format!("{e:?}")));
+                    return;
+                }
+            },
         };
-        match out {
-            Some(out) => {
-                self.waiting.entry(index).or_default().push((id, out));
-                self.answer_replicated(ctx);
-            }
-            None => ctx.reply(
-                id,
-                Reply::Fail("the answer to this request is no longer kept".into()),
-            ),
+        if index <= self.replicated() {
+            self.answer_replicated(ctx);
         }
     }
 
@@ -313,10 +326,15 @@ impl Protocol for PrimaryBackup {
     }
 }
 
-/// Every backup's log is a prefix of the primary's: nobody holds a command the primary
-/// did not order, or holds it at another place.
+/// Every node's log is a prefix of the primary's: nobody holds a command the primary did
+/// not order, or holds it at another place. Judged against the primary's log, or its disk
+/// while it is down; each node's entries are checked once (logs only grow, except by the
+/// unsynced tail a crash takes, after which the check resumes from what is left).
 #[derive(Default)]
-struct PrefixAgreement;
+struct PrefixAgreement {
+    /// How far each node's log has been checked.
+    checked: Vec<usize>,
+}
 
 impl Invariant<PrimaryBackup> for PrefixAgreement {
     fn name(&self) -> &str {
@@ -324,22 +342,29 @@ impl Invariant<PrimaryBackup> for PrefixAgreement {
     }
 
     fn check(&mut self, world: &World<'_, PrimaryBackup>) -> Result<(), String> {
-        let Some(primary) = world.node(PRIMARY) else {
-            return Ok(());
+        let primary = world.node(PRIMARY);
+        let disk = world.disk(PRIMARY);
+        let ordered = |index: usize| match primary {
+            Some(p) => p.log.get(index - 1).cloned(),
+            None => disk.get::<Command>(LOG, index as u64).cloned(),
         };
+        self.checked.resize(world.len(), 0);
         for (id, node) in world.nodes() {
             let Some(node) = node else { continue };
-            let Some(last) = node.log.last() else {
-                continue;
-            };
-            let at = node.log.len();
-            if primary.log.get(at - 1) != Some(last) {
-                return Err(format!(
-                    "{id} holds {:?} at index {at}, the primary {:?}",
-                    last.id,
-                    primary.log.get(at - 1).map(|c| c.id)
-                ));
+            let done = &mut self.checked[id.index()];
+            *done = (*done).min(node.log.len());
+            for index in *done + 1..=node.log.len() {
+                let held = &node.log[index - 1];
+                let want = ordered(index);
+                if want.as_ref() != Some(held) {
+                    return Err(format!(
+                        "{id} holds {:?} at index {index}, the primary {:?}",
+                        held.id,
+                        want.map(|c| c.id)
+                    ));
+                }
             }
+            *done = node.log.len();
         }
         Ok(())
     }
@@ -355,6 +380,6 @@ impl ProtocolSpec for PrimaryBackup {
     }
 
     fn invariants(_config: &PrimaryBackupConfig) -> Vec<Box<dyn Invariant<Self>>> {
-        vec![Box::new(PrefixAgreement)]
+        vec![Box::new(PrefixAgreement::default())]
     }
 }
