@@ -90,6 +90,9 @@ pub struct RunData {
     pub trace_file: Option<String>,
     /// The linearizability counterexample, if the check failed.
     pub counterexample: Option<CounterexampleData>,
+    /// What the protocol's workload family adds to the summary, as (label, text): how
+    /// long atomic-commit participants stayed uncertain, for one.
+    pub facts: Vec<(String, String)>,
 }
 
 impl RunData {

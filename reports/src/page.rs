@@ -133,6 +133,9 @@ pub fn write_run_page(
     );
     row(&mut o, "virtual time at the end", &run.end_time.to_string());
     row(&mut o, "events", &run.events.to_string());
+    for (label, text) in &run.facts {
+        row(&mut o, label, text);
+    }
     let ops = run.history.ops();
     let count = |f: fn(&Outcome) -> bool| ops.iter().filter(|op| f(&op.outcome)).count();
     row(

@@ -169,5 +169,11 @@ pub fn run_data(
         trace,
         trace_file,
         counterexample,
+        facts: s
+            .facts
+            .0
+            .iter()
+            .map(|f| (f.name.to_string(), f.line.clone()))
+            .collect(),
     }
 }

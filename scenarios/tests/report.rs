@@ -104,3 +104,23 @@ fn raft_messages_per_operation_at_3_5_and_7_nodes_is_2_n_minus_1() {
         );
     }
 }
+
+#[test]
+fn the_report_shows_what_the_protocols_family_adds() {
+    let dir = out_dir("family");
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/2pc/coordinator-crash.ron");
+    let code = faultline(&["run", scenario, "--report", dir.to_str().unwrap()]);
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    assert!(
+        html.contains("<tr><th>uncertainty</th><td>") && html.contains("never resolved"),
+        "no uncertainty row in the 2PC report"
+    );
+    let echo = out_dir("family-echo");
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/echo/ping-storm.ron");
+    faultline(&["run", scenario, "--report", echo.to_str().unwrap()]);
+    let html = std::fs::read_to_string(echo.join("index.html")).unwrap();
+    assert!(!html.contains("uncertainty"), "Echo's family adds nothing");
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&echo);
+}

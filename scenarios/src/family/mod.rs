@@ -50,8 +50,8 @@ pub trait FamilyRules: Sync {
     fn check(&self, _check: &CheckSpec, _s: &Scenario, _r: &RunResult) -> Option<CheckResult> {
         None
     }
-    /// What the run summary adds for this family (atomic commit: how long participants
-    /// stayed uncertain).
+    /// What the run summary and the report page add for this family (atomic commit: how
+    /// long participants stayed uncertain).
     fn facts(&self, _s: &Scenario, _r: &RunResult) -> Vec<Fact> {
         Vec::new()
     }
