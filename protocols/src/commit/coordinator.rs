@@ -10,7 +10,9 @@ use sim_core::{
 };
 
 use super::obs;
-use super::txn::{Layout, TxnBody, TxnId, Vote, answer, mask, txn_id};
+use super::txn::{
+    Layout, PartState, Participant, TxnBody, TxnId, Vote, VoteOut, VotePolicy, answer, mask, txn_id,
+};
 
 /// Where a transaction stands at the coordinator. 2PC goes from voting straight to
 /// committing; 3PC pre-commits in between.
@@ -226,6 +228,14 @@ pub(crate) trait CommitNode: Protocol {
     fn vote_timeout(&self) -> SimDuration;
     /// The message asking a participant to vote on its share of `txn`.
     fn vote_request(txn: TxnId, share: TxnBody, participants: Vec<NodeId>) -> Self::Msg;
+    /// The participant state.
+    fn participant_mut(&mut self) -> &mut Participant;
+    /// How this node votes on a new transaction.
+    fn vote_policy(&self) -> VotePolicy;
+    /// How long a participant that voted yes waits for the next word before it acts.
+    fn decision_wait(&self) -> SimDuration;
+    /// The message carrying `vote` on `txn`.
+    fn vote_message(txn: TxnId, vote: Vote) -> Self::Msg;
     /// Answers a retried request for a transaction no longer under way from what the
     /// coordinator logged; whether it could.
     fn answer_from_log(
@@ -270,6 +280,40 @@ macro_rules! commit_node_handlers {
 }
 pub(crate) use commit_node_handlers;
 
+/// The [`CommitNode`] accessors of a node whose fields are named alike (`roles`, `coord`,
+/// `part`, and a `config` with `vote_timeout`, `vote_no_probability`, `lock_timeout`),
+/// written once: `commit_node_state!();` inside `impl CommitNode`.
+macro_rules! commit_node_state {
+    () => {
+        fn roles(&self) -> &super::coordinator::Roles {
+            &self.roles
+        }
+
+        fn transactions(
+            &mut self,
+        ) -> &mut std::collections::BTreeMap<super::txn::TxnId, super::coordinator::CoordTxn> {
+            &mut self.coord
+        }
+
+        fn vote_timeout(&self) -> sim_core::SimDuration {
+            self.config.vote_timeout
+        }
+
+        fn participant_mut(&mut self) -> &mut super::txn::Participant {
+            &mut self.part
+        }
+
+        fn vote_policy(&self) -> super::txn::VotePolicy {
+            super::txn::VotePolicy {
+                no_probability: self.config.vote_no_probability,
+                lock_timeout: self.config.lock_timeout,
+                sync: self.sync_votes(),
+            }
+        }
+    };
+}
+pub(crate) use commit_node_state;
+
 /// A client's transaction, at the coordinator: a retry is answered (or waits) by what
 /// the coordinator knows of it; a new one is opened.
 pub(crate) fn begin<N: CommitNode>(node: &mut N, ctx: &mut Ctx<'_, N::Msg>, req: ClientRequest) {
@@ -291,6 +335,54 @@ pub(crate) fn begin<N: CommitNode>(node: &mut N, ctx: &mut Ctx<'_, N::Msg>, req:
     let (layout, timeout) = (node.roles().layout.clone(), node.vote_timeout());
     if let Some(t) = open(ctx, &layout, (id, txn, body), timeout, prepare) {
         node.transactions().insert(txn, t);
+    }
+}
+
+/// Sends a participant's votes; with `wait`, the transaction of a yes vote waits
+/// [`CommitNode::decision_wait`] for the next word.
+pub(crate) fn send_votes<N: CommitNode>(
+    node: &mut N,
+    ctx: &mut Ctx<'_, N::Msg>,
+    votes: Vec<VoteOut>,
+    wait: bool,
+) {
+    if wait {
+        let until = ctx.now() + node.decision_wait();
+        for (txn, _, vote) in &votes {
+            if matches!(vote, Vote::Yes(_)) {
+                node.participant_mut().wait_until(*txn, until);
+            }
+        }
+    }
+    for (txn, to, vote) in votes {
+        ctx.send(to, N::vote_message(txn, vote));
+    }
+}
+
+/// A participant asked to vote on transaction `txn` by `from`: no again if it aborted
+/// it already, nothing if it is under way, else a vote by the node's policy, sent now if
+/// decided (a yes then waits for the outcome).
+pub(crate) fn vote_requested<N: CommitNode>(
+    node: &mut N,
+    ctx: &mut Ctx<'_, N::Msg>,
+    (from, txn): (NodeId, TxnId),
+    body: TxnBody,
+    participants: Vec<NodeId>,
+) {
+    match node.participant_mut().state(txn) {
+        Some(PartState::Aborted) => {
+            ctx.send(from, N::vote_message(txn, Vote::No));
+            return;
+        }
+        Some(_) => return,
+        None => {}
+    }
+    let policy = node.vote_policy();
+    let vote = node
+        .participant_mut()
+        .vote_on(ctx, txn, body, participants, from, &policy);
+    if let Some(vote) = vote {
+        send_votes(node, ctx, vec![(txn, from, vote)], true);
     }
 }
 

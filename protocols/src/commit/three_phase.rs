@@ -23,7 +23,7 @@ use sim_core::{Ctx, Message, NodeId, Protocol, SimDuration, SimTime};
 use super::coordinator::{self, CommitNode, CoordTxn, Phase, Roles, TICK, Tally};
 use super::obs;
 use super::txn::{
-    Layout, PartState, Participant, TxnBody, TxnId, Vote, VoteOut, VotePolicy, vote_request_size,
+    Layout, PartState, Participant, TxnBody, TxnId, Vote, VoteOut, vote_request_size,
 };
 use crate::{BugSet, Family, ProtocolSpec};
 
@@ -277,12 +277,7 @@ impl ThreePhaseCommit {
     // ---- participant ----
 
     fn send_votes(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, votes: Vec<VoteOut>) {
-        for (txn, to, vote) in votes {
-            if matches!(vote, Vote::Yes(_)) {
-                self.wait(ctx, txn);
-            }
-            ctx.send(to, ThreePhaseMsg::Vote { txn, vote });
-        }
+        coordinator::send_votes(self, ctx, votes, true);
     }
 
     /// Restarts the wait for the next protocol message about `txn`.
@@ -298,31 +293,7 @@ impl ThreePhaseCommit {
         body: TxnBody,
         participants: Vec<NodeId>,
     ) {
-        match self.part.state(txn) {
-            Some(PartState::Aborted) => {
-                ctx.send(
-                    from,
-                    ThreePhaseMsg::Vote {
-                        txn,
-                        vote: Vote::No,
-                    },
-                );
-                return;
-            }
-            Some(_) => return,
-            None => {}
-        }
-        let policy = VotePolicy {
-            no_probability: self.config.vote_no_probability,
-            lock_timeout: self.config.lock_timeout,
-            sync: self.sync_votes(),
-        };
-        if let Some(vote) = self
-            .part
-            .vote_on(ctx, txn, body, participants, from, &policy)
-        {
-            self.send_votes(ctx, vec![(txn, from, vote)]);
-        }
+        coordinator::vote_requested(self, ctx, (from, txn), body, participants);
     }
 
     fn on_precommit(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, from: NodeId, txn: TxnId) {
@@ -628,16 +599,14 @@ impl Protocol for ThreePhaseCommit {
 impl CommitNode for ThreePhaseCommit {
     const SHORT_NAME: &'static str = "3PC";
 
-    fn roles(&self) -> &Roles {
-        &self.roles
+    coordinator::commit_node_state!();
+
+    fn decision_wait(&self) -> SimDuration {
+        self.config.timeout
     }
 
-    fn transactions(&mut self) -> &mut BTreeMap<TxnId, CoordTxn> {
-        &mut self.coord
-    }
-
-    fn vote_timeout(&self) -> SimDuration {
-        self.config.vote_timeout
+    fn vote_message(txn: TxnId, vote: Vote) -> ThreePhaseMsg {
+        ThreePhaseMsg::Vote { txn, vote }
     }
 
     fn vote_request(txn: TxnId, body: TxnBody, participants: Vec<NodeId>) -> ThreePhaseMsg {

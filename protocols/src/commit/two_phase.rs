@@ -21,8 +21,7 @@ use sim_core::{Ctx, Message, NodeId, Protocol, RequestId, SimDuration, SimTime};
 use super::coordinator::{self, CommitNode, CoordTxn, Phase, Roles, TICK, Tally};
 use super::obs;
 use super::txn::{
-    Layout, PartState, Participant, TxnBody, TxnId, Vote, VoteOut, VotePolicy, answer,
-    vote_request_size,
+    Layout, PartState, Participant, TxnBody, TxnId, Vote, VoteOut, answer, vote_request_size,
 };
 use crate::{BugSet, Family, ProtocolSpec};
 
@@ -170,12 +169,6 @@ impl TwoPhaseCommit {
         !self.config.bugs.vote_before_log
     }
 
-    fn send_votes(ctx: &mut Ctx<'_, TwoPhaseMsg>, votes: Vec<VoteOut>) {
-        for (txn, to, vote) in votes {
-            ctx.send(to, TwoPhaseMsg::Vote { txn, vote });
-        }
-    }
-
     // ---- coordinator ----
 
     fn on_vote(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, from: NodeId, txn: TxnId, vote: Vote) {
@@ -265,50 +258,23 @@ impl TwoPhaseCommit {
         body: TxnBody,
         participants: Vec<NodeId>,
     ) {
-        match self.part.state(txn) {
-            Some(PartState::Prepared) => {
-                // A duplicate: say yes again.
-                let reads = body
-                    .reads
-                    .iter()
-                    .map(|&k| (k, self.part.value(k).0.to_string()))
-                    .collect();
-                ctx.send(
-                    from,
-                    TwoPhaseMsg::Vote {
-                        txn,
-                        vote: Vote::Yes(reads),
-                    },
-                );
-                return;
-            }
-            Some(PartState::Aborted) => {
-                ctx.send(
-                    from,
-                    TwoPhaseMsg::Vote {
-                        txn,
-                        vote: Vote::No,
-                    },
-                );
-                return;
-            }
-            Some(_) => return,
-            None => {}
+        if let Some(PartState::Prepared) = self.part.state(txn) {
+            // A duplicate: say yes again.
+            let reads = body
+                .reads
+                .iter()
+                .map(|&k| (k, self.part.value(k).0.to_string()))
+                .collect();
+            ctx.send(
+                from,
+                TwoPhaseMsg::Vote {
+                    txn,
+                    vote: Vote::Yes(reads),
+                },
+            );
+            return;
         }
-        let policy = VotePolicy {
-            no_probability: self.config.vote_no_probability,
-            lock_timeout: self.config.lock_timeout,
-            sync: self.sync_votes(),
-        };
-        if let Some(vote) = self
-            .part
-            .vote_on(ctx, txn, body, participants, from, &policy)
-        {
-            if matches!(vote, Vote::Yes(_)) {
-                self.set_decision_deadline(ctx, txn);
-            }
-            ctx.send(from, TwoPhaseMsg::Vote { txn, vote });
-        }
+        coordinator::vote_requested(self, ctx, (from, txn), body, participants);
     }
 
     fn set_decision_deadline(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, txn: TxnId) {
@@ -341,12 +307,7 @@ impl TwoPhaseCommit {
     }
 
     fn after_votes(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, votes: Vec<VoteOut>) {
-        for (txn, _, v) in &votes {
-            if matches!(v, Vote::Yes(_)) {
-                self.set_decision_deadline(ctx, *txn);
-            }
-        }
-        Self::send_votes(ctx, votes);
+        coordinator::send_votes(self, ctx, votes, true);
     }
 
     /// Cooperative termination, the answering side.
@@ -442,16 +403,14 @@ impl Protocol for TwoPhaseCommit {
 impl CommitNode for TwoPhaseCommit {
     const SHORT_NAME: &'static str = "2PC";
 
-    fn roles(&self) -> &Roles {
-        &self.roles
+    coordinator::commit_node_state!();
+
+    fn decision_wait(&self) -> SimDuration {
+        self.config.decision_timeout
     }
 
-    fn transactions(&mut self) -> &mut BTreeMap<TxnId, CoordTxn> {
-        &mut self.coord
-    }
-
-    fn vote_timeout(&self) -> SimDuration {
-        self.config.vote_timeout
+    fn vote_message(txn: TxnId, vote: Vote) -> TwoPhaseMsg {
+        TwoPhaseMsg::Vote { txn, vote }
     }
 
     fn vote_request(txn: TxnId, body: TxnBody, participants: Vec<NodeId>) -> TwoPhaseMsg {
@@ -500,7 +459,8 @@ impl CommitNode for TwoPhaseCommit {
 
     fn participant_tick(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, now: SimTime) {
         let votes = self.part.expire_lock_waits(ctx, now);
-        Self::send_votes(ctx, votes);
+        // Votes of lock waits that ended here keep the deadlines they had.
+        coordinator::send_votes(self, ctx, votes, false);
         for txn in self.part.overdue(now) {
             ctx.observe(obs::TIMEOUT, txn, 0);
             if self.config.bugs.commit_on_timeout {
