@@ -5,8 +5,9 @@
 //! clients; every other node is a participant that holds the keys `k` with
 //! `k % participants == its rank` and locks them from prepare to decision (strict
 //! two-phase locking). The participant machinery both protocols share (locks, the
-//! versioned store, the durable per-transaction record, voting) lives in `txn.rs`; the
-//! protocols in `two_phase.rs` and `three_phase.rs`; the checks in `invariants.rs`; the
+//! versioned store, the durable per-transaction record, voting) lives in `txn.rs`; what
+//! their nodes share beyond it (the coordinator's bookkeeping, vote requests, the timer)
+//! in `node.rs`; the protocols in `two_phase.rs` and `three_phase.rs`; the checks in `invariants.rs`; the
 //! uncertainty ("blocking") figures in `blocking.rs`.
 //!
 //! Facts reported to the checkers (`ctx.observe`), all keyed by transaction id:
@@ -17,8 +18,8 @@
 //! `read_from` (a key it read and the transaction whose write it saw, in pairs).
 
 pub mod blocking;
-mod coordinator;
 pub mod invariants;
+mod node;
 pub mod three_phase;
 pub mod two_phase;
 pub mod txn;

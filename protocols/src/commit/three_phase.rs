@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use sim_core::invariant::Invariant;
 use sim_core::{Ctx, Message, NodeId, Protocol, SimDuration, SimTime};
 
-use super::coordinator::{self, CommitNode, CoordTxn, Phase, Roles, TICK, Tally};
+use super::node::{self, CommitNode, CoordTxn, Phase, Roles, TICK, Tally};
 use super::obs;
 use super::txn::{
     Layout, PartState, Participant, TxnBody, TxnId, Vote, VoteOut, vote_request_size,
@@ -277,7 +277,7 @@ impl ThreePhaseCommit {
     // ---- participant ----
 
     fn send_votes(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, votes: Vec<VoteOut>) {
-        coordinator::send_votes(self, ctx, votes, true);
+        node::send_votes(self, ctx, votes, true);
     }
 
     /// Restarts the wait for the next protocol message about `txn`.
@@ -293,7 +293,7 @@ impl ThreePhaseCommit {
         body: TxnBody,
         participants: Vec<NodeId>,
     ) {
-        coordinator::vote_requested(self, ctx, (from, txn), body, participants);
+        node::vote_requested(self, ctx, (from, txn), body, participants);
     }
 
     fn on_precommit(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, from: NodeId, txn: TxnId) {
@@ -593,13 +593,13 @@ impl Protocol for ThreePhaseCommit {
         }
     }
 
-    coordinator::commit_node_handlers!(ThreePhaseMsg);
+    node::commit_node_handlers!(ThreePhaseMsg);
 }
 
 impl CommitNode for ThreePhaseCommit {
     const SHORT_NAME: &'static str = "3PC";
 
-    coordinator::commit_node_state!();
+    node::commit_node_state!();
 
     fn decision_wait(&self) -> SimDuration {
         self.config.timeout

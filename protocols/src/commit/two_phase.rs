@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use sim_core::invariant::Invariant;
 use sim_core::{Ctx, Message, NodeId, Protocol, RequestId, SimDuration, SimTime};
 
-use super::coordinator::{self, CommitNode, CoordTxn, Phase, Roles, TICK, Tally};
+use super::node::{self, CommitNode, CoordTxn, Phase, Roles, TICK, Tally};
 use super::obs;
 use super::txn::{
     Layout, PartState, Participant, TxnBody, TxnId, Vote, VoteOut, answer, vote_request_size,
@@ -274,7 +274,7 @@ impl TwoPhaseCommit {
             );
             return;
         }
-        coordinator::vote_requested(self, ctx, (from, txn), body, participants);
+        node::vote_requested(self, ctx, (from, txn), body, participants);
     }
 
     fn set_decision_deadline(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, txn: TxnId) {
@@ -307,7 +307,7 @@ impl TwoPhaseCommit {
     }
 
     fn after_votes(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, votes: Vec<VoteOut>) {
-        coordinator::send_votes(self, ctx, votes, true);
+        node::send_votes(self, ctx, votes, true);
     }
 
     /// Cooperative termination, the answering side.
@@ -397,13 +397,13 @@ impl Protocol for TwoPhaseCommit {
         }
     }
 
-    coordinator::commit_node_handlers!(TwoPhaseMsg);
+    node::commit_node_handlers!(TwoPhaseMsg);
 }
 
 impl CommitNode for TwoPhaseCommit {
     const SHORT_NAME: &'static str = "2PC";
 
-    coordinator::commit_node_state!();
+    node::commit_node_state!();
 
     fn decision_wait(&self) -> SimDuration {
         self.config.decision_timeout
@@ -460,7 +460,7 @@ impl CommitNode for TwoPhaseCommit {
     fn participant_tick(&mut self, ctx: &mut Ctx<'_, TwoPhaseMsg>, now: SimTime) {
         let votes = self.part.expire_lock_waits(ctx, now);
         // Votes of lock waits that ended here keep the deadlines they had.
-        coordinator::send_votes(self, ctx, votes, false);
+        node::send_votes(self, ctx, votes, false);
         for txn in self.part.overdue(now) {
             ctx.observe(obs::TIMEOUT, txn, 0);
             if self.config.bugs.commit_on_timeout {

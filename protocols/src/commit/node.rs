@@ -1,6 +1,8 @@
-//! What the 2PC and 3PC coordinators share: opening a transaction (split into shares,
-//! reported, sent), counting votes, announcing an abort or a commit, and the node that
-//! plays coordinator or participant by its place in the layout.
+//! What 2PC and 3PC nodes share. As coordinator: opening a transaction (split into
+//! shares, reported, sent), answering retries, counting votes and acknowledgements,
+//! announcing an abort or a commit, resending it. As participant: answering a vote
+//! request and sending votes. And the node itself, coordinator or participant by its
+//! place in the layout, driven by one timer.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -262,7 +264,7 @@ pub(crate) trait CommitNode: Protocol {
 macro_rules! commit_node_handlers {
     ($msg:ty) => {
         fn on_timer(&mut self, ctx: &mut sim_core::Ctx<'_, $msg>, timer: sim_core::TimerId) {
-            super::coordinator::on_timer(self, ctx, timer);
+            super::node::on_timer(self, ctx, timer);
         }
 
         fn on_request(
@@ -270,11 +272,11 @@ macro_rules! commit_node_handlers {
             ctx: &mut sim_core::Ctx<'_, $msg>,
             request: sim_core::ClientRequest,
         ) {
-            super::coordinator::on_request(self, ctx, request);
+            super::node::on_request(self, ctx, request);
         }
 
         fn is_leader(&self) -> bool {
-            super::coordinator::CommitNode::coordinates(self)
+            super::node::CommitNode::coordinates(self)
         }
     };
 }
@@ -285,13 +287,13 @@ pub(crate) use commit_node_handlers;
 /// written once: `commit_node_state!();` inside `impl CommitNode`.
 macro_rules! commit_node_state {
     () => {
-        fn roles(&self) -> &super::coordinator::Roles {
+        fn roles(&self) -> &super::node::Roles {
             &self.roles
         }
 
         fn transactions(
             &mut self,
-        ) -> &mut std::collections::BTreeMap<super::txn::TxnId, super::coordinator::CoordTxn> {
+        ) -> &mut std::collections::BTreeMap<super::txn::TxnId, super::node::CoordTxn> {
             &mut self.coord
         }
 
