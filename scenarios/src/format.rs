@@ -574,7 +574,14 @@ pub struct Limits {
     pub no_progress: Option<Positive>,
     /// Stop as soon as every client is done (otherwise run to the horizon).
     pub stop_when_done: bool,
+    /// Search steps the linearizability check may spend before it gives up undecided
+    /// (default 20 000 000: a few seconds). A step budget, not a clock, so the verdict is
+    /// reproducible.
+    pub check_steps: Option<u64>,
 }
+
+/// The linearizability check's step budget when `limits.check_steps` is not given.
+pub const DEFAULT_CHECK_STEPS: u64 = 20_000_000;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -582,6 +589,7 @@ impl Default for Limits {
             max_events: Some(50_000_000),
             no_progress: None,
             stop_when_done: true,
+            check_steps: None,
         }
     }
 }

@@ -138,15 +138,18 @@ pub fn run_one(file: &str, s: &Scenario) -> (SeedResult, Option<String>) {
     match run {
         Ok(r) => {
             let violation = match &r.summary.verdict {
-                Verdict::Pass => None,
+                Verdict::Pass | Verdict::Undecided(_) => None,
                 Verdict::Violation(v) => Some(v.clone()),
             };
+            let undecided = matches!(r.summary.verdict, Verdict::Undecided(_));
             let res = SeedResult {
                 file: file.to_string(),
                 scenario: s.name.clone(),
                 seed: s.seed,
                 verdict: if violation.is_some() {
                     "violation"
+                } else if undecided {
+                    "undecided"
                 } else {
                     "pass"
                 }

@@ -120,11 +120,7 @@ pub fn run_data(
         .then(|| {
             // The summary keeps only the text; the figure needs the operations, so check
             // again with the runner's (deterministic) budget.
-            let options = sim_core::check::CheckOptions {
-                max_steps: Some(20_000_000),
-                parallel: false,
-                ..Default::default()
-            };
+            let options = crate::family::key_value::check_options(scenario);
             match sim_core::check::check_history(&r.history, &options).verdict {
                 sim_core::check::Verdict::NotLinearizable { counterexample } => {
                     Some(CounterexampleData::from_checker(&counterexample))
@@ -146,6 +142,7 @@ pub fn run_data(
         events: s.events,
         verdict: match &s.verdict {
             Verdict::Pass => "pass".into(),
+            Verdict::Undecided(_) => "undecided".into(),
             Verdict::Violation(v) => v.clone(),
         },
         as_expected: s.as_expected,

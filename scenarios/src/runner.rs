@@ -59,6 +59,8 @@ pub struct CheckResult {
 pub enum Verdict {
     /// Every check passed.
     Pass,
+    /// No check failed, but these could not be decided: never a pass.
+    Undecided(Vec<String>),
     /// The named check failed (the first one, in the scenario's order).
     Violation(String),
 }
@@ -392,12 +394,16 @@ fn summarize(s: &Scenario, protocol: &str, seed: u64, bugs: Vec<String>, r: &Run
         max: *lat.last().unwrap_or(&0),
     });
     let checks: Vec<CheckResult> = s.checks.iter().map(|c| apply_check(c, s, r)).collect();
-    let verdict = checks
+    let undecided: Vec<String> = checks
         .iter()
-        .find(|c| c.status == Status::Fail)
-        .map_or(Verdict::Pass, |c| {
-            Verdict::Violation(c.violation.clone().unwrap_or_else(|| c.check.clone()))
-        });
+        .filter(|c| c.status == Status::Unknown)
+        .map(|c| c.check.clone())
+        .collect();
+    let verdict = match checks.iter().find(|c| c.status == Status::Fail) {
+        Some(c) => Verdict::Violation(c.violation.clone().unwrap_or_else(|| c.check.clone())),
+        None if !undecided.is_empty() => Verdict::Undecided(undecided),
+        None => Verdict::Pass,
+    };
     let as_expected = match (&s.expect, &verdict) {
         (Expect::Pass, Verdict::Pass) => true,
         (Expect::Violation(want), Verdict::Violation(_)) => checks.iter().any(|c| {
@@ -545,6 +551,18 @@ fn liveness(
 }
 
 impl Summary {
+    /// The exit status of a run with this summary: 0 as expected, 3 undecided (never a
+    /// pass), 1 otherwise (a check failed, or the expected violation did not show).
+    pub fn exit_status(&self) -> u8 {
+        if self.as_expected {
+            crate::cli::exit::OK
+        } else if matches!(self.verdict, Verdict::Undecided(_)) {
+            crate::cli::exit::UNKNOWN
+        } else {
+            crate::cli::exit::VIOLATION
+        }
+    }
+
     /// The summary as a reader sees it on the terminal.
     pub fn render(&self) -> String {
         let mut o = String::new();
@@ -616,6 +634,7 @@ impl Summary {
         }
         let verdict = match &self.verdict {
             Verdict::Pass => "PASS".to_string(),
+            Verdict::Undecided(checks) => format!("UNDECIDED ({})", checks.join(", ")),
             Verdict::Violation(v) => format!("VIOLATION ({v})"),
         };
         let expected = match &self.expect {

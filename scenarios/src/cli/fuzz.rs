@@ -26,7 +26,11 @@ wall time); files of several shards merge by concatenation. Each failing seed is
 written to OUT as a replayable scenario (`faultline replay OUT/<name>.ron`) with its trace.
 Ctrl-C stops starting new seeds and still writes everything found so far.
 
-Exit status: 0 no violation, 1 at least one violation, 2 bad input.")]
+A seed whose checks found no violation but left one undecided (the linearizability
+check's step budget ran out, say) is undecided, never a pass.
+
+Exit status: 0 no violation, 1 at least one violation, 2 bad input, 3 no violation but
+some seeds undecided (0 with --allow-undecided).")]
 pub struct FuzzArgs {
     /// Scenario files.
     #[arg(required = true)]
@@ -55,6 +59,9 @@ pub struct FuzzArgs {
     /// Save failing seeds as they are, without shrinking.
     #[arg(long)]
     pub no_shrink: bool,
+    /// Exit 0 when no seed failed even if some stayed undecided.
+    #[arg(long)]
+    pub allow_undecided: bool,
     /// Stop starting new seeds after this long (e.g. 90s, 10m).
     #[arg(long, value_parser = parse_limit)]
     pub time_limit: Option<Duration>,
@@ -146,7 +153,7 @@ pub fn run(args: &FuzzArgs) -> u8 {
             let _ = writeln!(w, "{line}");
         }
         let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-        if r.verdict != "pass" {
+        if r.verdict == "violation" || r.verdict == "error" {
             failed.fetch_add(1, Ordering::Relaxed);
         }
         progress.update(n, failed.load(Ordering::Relaxed), started);
@@ -175,10 +182,10 @@ pub fn run(args: &FuzzArgs) -> u8 {
     let elapsed = started.elapsed().as_secs_f64();
     let interrupted = stop.load(Ordering::Relaxed) && (results.len() as u64) < total;
     let errors = results.iter().filter(|r| r.verdict == "error").count();
-    // A violation often leaves later checks undecided; only passes are weakened by it.
+    // A violation often leaves later checks undecided; only seeds without one count.
     let undecided: Vec<&SeedResult> = results
         .iter()
-        .filter(|r| r.verdict == "pass" && !r.undecided.is_empty())
+        .filter(|r| r.verdict == "undecided")
         .collect();
     println!(
         "fuzz         {} seeds in {:.1}s ({:.0} seeds/s){}; {} violation(s), {} error(s), {} undecided",
@@ -192,7 +199,7 @@ pub fn run(args: &FuzzArgs) -> u8 {
     );
     if let Some(first) = undecided.iter().min_by_key(|r| (&r.file, r.seed)) {
         println!(
-            "undecided    {} seed(s) passed with a check undecided, the first {} seed {} ({}): see `undecided` in the results",
+            "undecided    {} seed(s) found no violation but left a check undecided, the first {} seed {} ({}): `faultline run FILE --seed N` says why; see `undecided` in the results",
             undecided.len(),
             first.file,
             first.seed,
@@ -215,12 +222,14 @@ pub fn run(args: &FuzzArgs) -> u8 {
         let shrink_it = !args.no_shrink && !INTERRUPTED.load(Ordering::Relaxed) && i < 5;
         save_failure(&args.out, &scenarios[f.file].0, f, shrink_it);
     }
-    if sorted.is_empty() && errors == 0 {
-        exit::OK
-    } else if sorted.is_empty() {
-        exit::BAD_INPUT
-    } else {
+    if !sorted.is_empty() {
         exit::VIOLATION
+    } else if errors > 0 {
+        exit::BAD_INPUT
+    } else if !undecided.is_empty() && !args.allow_undecided {
+        exit::UNKNOWN
+    } else {
+        exit::OK
     }
 }
 

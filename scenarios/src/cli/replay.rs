@@ -53,7 +53,7 @@ pub fn run(args: &ReplayArgs) -> u8 {
         }
     };
     print!("{}", run.summary.render());
-    let mut ok = run.summary.as_expected;
+    let mut code = run.summary.exit_status();
     if let Some(fp) = &scenario.fingerprint {
         if *fp == run.summary.fingerprint {
             println!("replay       same fingerprint as recorded ({fp})");
@@ -62,18 +62,17 @@ pub fn run(args: &ReplayArgs) -> u8 {
                 "replay       DIFFERENT fingerprint: recorded {fp}, now {}",
                 run.summary.fingerprint
             );
-            ok = false;
+            code = exit::VIOLATION;
         }
     }
     let what = match &scenario.expect {
         Expect::Pass => "a passing run".to_string(),
         Expect::Violation(v) => format!("the violation of {v}"),
     };
-    if ok {
+    if code == exit::OK {
         println!("replay       reproduced {what}");
-        exit::OK
     } else {
         println!("replay       did NOT reproduce {what}");
-        exit::VIOLATION
     }
+    code
 }

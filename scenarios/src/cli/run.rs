@@ -118,11 +118,7 @@ pub fn run(args: &RunArgs) -> u8 {
             return exit::BAD_INPUT;
         }
     }
-    let mut code = if first.summary.as_expected {
-        exit::OK
-    } else {
-        exit::VIOLATION
-    };
+    let mut code = first.summary.exit_status();
     if args.check_determinism {
         let again = runner::run(
             &scenario,

@@ -26,14 +26,14 @@ impl FamilyRules for KeyValueFamily {
     fn checks(&self) -> &'static [&'static str] {
         &["Invariants", "Linearizable", "Liveness"]
     }
-    fn check(&self, check: &CheckSpec, _s: &Scenario, r: &RunResult) -> Option<CheckResult> {
-        matches!(check, CheckSpec::Linearizable).then(|| linearizability(r))
+    fn check(&self, check: &CheckSpec, s: &Scenario, r: &RunResult) -> Option<CheckResult> {
+        matches!(check, CheckSpec::Linearizable).then(|| linearizability(s, r))
     }
 }
 
 /// The client history checked for linearizability, with a step budget (not a clock) so
 /// that the verdict is reproducible.
-fn linearizability(r: &RunResult) -> CheckResult {
+fn linearizability(s: &Scenario, r: &RunResult) -> CheckResult {
     let result = |status, violation: Option<&str>, detail: String| CheckResult {
         check: "linearizability".into(),
         status,
@@ -47,12 +47,7 @@ fn linearizability(r: &RunResult) -> CheckResult {
             "no history: the run stopped first".into(),
         );
     }
-    let options = sim_core::check::CheckOptions {
-        max_steps: Some(20_000_000),
-        parallel: false,
-        ..Default::default()
-    };
-    let report = sim_core::check::check_history(&r.history, &options);
+    let report = sim_core::check::check_history(&r.history, &check_options(s));
     let figures = format!("{} ops in {} keys", report.ops, report.partitions);
     match report.verdict {
         sim_core::check::Verdict::Linearizable => result(Status::Pass, None, figures),
@@ -64,8 +59,28 @@ fn linearizability(r: &RunResult) -> CheckResult {
         sim_core::check::Verdict::Unknown { reason } => result(
             Status::Unknown,
             None,
-            format!("{figures}; undecided: {reason}"),
+            format!(
+                "{figures}; undecided: {reason}\nraise the budget of {} steps with `limits: (check_steps: …)` in the scenario, or check the history on its own with `faultline check`",
+                check_steps(s)
+            ),
         ),
+    }
+}
+
+/// The step budget of the scenario's linearizability check.
+pub fn check_steps(s: &Scenario) -> u64 {
+    s.limits
+        .check_steps
+        .unwrap_or(crate::format::DEFAULT_CHECK_STEPS)
+}
+
+/// How the scenario's history is checked for linearizability: deterministically, within
+/// its step budget.
+pub fn check_options(s: &Scenario) -> sim_core::check::CheckOptions {
+    sim_core::check::CheckOptions {
+        max_steps: Some(check_steps(s)),
+        parallel: false,
+        ..Default::default()
     }
 }
 

@@ -1,0 +1,123 @@
+//! Verdicts say no more than was checked: a check that could not decide makes the run
+//! UNDECIDED (exit status 3), never a pass, in `run`, `replay` and `fuzz`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use scenarios::fuzz::Campaign;
+use scenarios::runner::{RunOptions, Verdict, run};
+
+/// raft/calm with a linearizability budget far too small to decide anything.
+fn starved() -> String {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/raft/calm.ron")).unwrap();
+    text.replace(
+        "    expect: Pass,",
+        "    expect: Pass,\n    limits: (check_steps: 1),",
+    )
+}
+
+fn write(name: &str, text: &str) -> PathBuf {
+    let p = std::env::temp_dir().join(format!("faultline-verdicts-{}-{name}", std::process::id()));
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn faultline(args: &[&str]) -> ExitCode {
+    let mut all = vec!["faultline"];
+    all.extend_from_slice(args);
+    scenarios::cli::main_with_args(all)
+}
+
+#[test]
+fn an_undecided_check_makes_the_run_undecided_not_a_pass() {
+    let s = scenarios::load::parse(&starved(), "starved.ron").unwrap();
+    let r = run(&s, RunOptions::default()).unwrap();
+    assert_eq!(
+        r.summary.verdict,
+        Verdict::Undecided(vec!["linearizability".into()]),
+        "{}",
+        r.summary.render()
+    );
+    assert!(!r.summary.as_expected);
+    assert_eq!(r.summary.exit_status(), 3);
+    let text = r.summary.render();
+    assert!(
+        text.contains("verdict      UNDECIDED (linearizability)"),
+        "{text}"
+    );
+    assert!(text.contains("step budget of 1 exhausted"), "{text}");
+    assert!(
+        text.contains("check_steps"),
+        "says how to raise the budget: {text}"
+    );
+    let json = serde_json::to_string(&r.summary).unwrap();
+    assert!(
+        json.contains(r#""verdict":{"Undecided":["linearizability"]}"#),
+        "{json}"
+    );
+
+    // The same scenario with its default budget decides, and passes.
+    let calm = scenarios::load::load(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/raft/calm.ron"
+    )))
+    .unwrap();
+    let decided = run(&calm, RunOptions::default()).unwrap();
+    assert_eq!(decided.summary.verdict, Verdict::Pass);
+    assert_eq!(decided.summary.exit_status(), 0);
+}
+
+#[test]
+fn run_and_replay_exit_3_when_undecided() {
+    let file = write("run.ron", &starved());
+    assert_eq!(
+        faultline(&["run", file.to_str().unwrap()]),
+        ExitCode::from(3)
+    );
+    assert_eq!(
+        faultline(&["replay", file.to_str().unwrap()]),
+        ExitCode::from(3)
+    );
+    let _ = std::fs::remove_file(file);
+}
+
+#[test]
+fn fuzz_counts_undecided_seeds_apart_and_exits_3_unless_allowed() {
+    let s = scenarios::load::parse(&starved(), "starved.ron").unwrap();
+    let (results, failures) = Campaign::seeds(0..4).run("starved.ron", &s);
+    assert!(failures.is_empty());
+    assert!(
+        results.iter().all(|r| r.verdict == "undecided"),
+        "{:?}",
+        results.iter().map(|r| &r.verdict).collect::<Vec<_>>()
+    );
+
+    let file = write("fuzz.ron", &starved());
+    let out = std::env::temp_dir().join(format!("faultline-verdicts-{}-out", std::process::id()));
+    let args = |allow: bool| {
+        let mut a = vec![
+            "fuzz",
+            file.to_str().unwrap(),
+            "--seeds",
+            "3",
+            "--jobs",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if allow {
+            a.push("--allow-undecided");
+        }
+        a.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let call = |a: Vec<String>| {
+        let mut all = vec!["faultline".to_string()];
+        all.extend(a);
+        scenarios::cli::main_with_args(all)
+    };
+    assert_eq!(call(args(false)), ExitCode::from(3));
+    assert_eq!(call(args(true)), ExitCode::SUCCESS);
+    let _ = std::fs::remove_file(file);
+    let _ = std::fs::remove_dir_all(out);
+}
