@@ -32,7 +32,7 @@ use clap::Parser;
   faultline compare FILE --vary nodes=3,5,7      latency and messages per op side by side
 
 Exit status: 0 as expected, 1 a check failed (or fuzzing found a violation), 2 bad input
-or usage, 3 (check) undecided."
+or usage, 3 undecided (a check could not decide, so the run is not a pass)."
 )]
 pub enum Cli {
     /// Run one scenario and print a summary and a verdict.

@@ -14,7 +14,7 @@ use crate::runner::{self, RunOptions};
   faultline replay fuzz-out/echo-ping-storm-seed17.ron --trace replay.jsonl
 
 Exit status: 0 the saved violation and fingerprint were reproduced, 1 they were not,
-2 bad input.")]
+2 bad input, 3 the run was undecided.")]
 pub struct ReplayArgs {
     /// A reproducer written by `faultline fuzz` (or any scenario with an `expect`).
     pub file: PathBuf,

@@ -17,7 +17,8 @@ use crate::runner::{self, RunOptions};
   faultline run FILE --report out/          figures and out/index.html
   faultline run FILE --save-results run.json && faultline report run.json --out out/
 
-Exit status: 0 the verdict is the one the scenario expects, 1 it is not, 2 bad input.")]
+Exit status: 0 the verdict is the one the scenario expects, 1 it is not, 2 bad input,
+3 undecided: no check failed but one could not decide (never a pass).")]
 pub struct RunArgs {
     /// The scenario file (RON). Without one, a built-in demonstration scenario runs.
     pub file: Option<PathBuf>,
