@@ -542,6 +542,18 @@ pub enum CheckSpec {
 }
 
 impl CheckSpec {
+    /// The name its results and violations go by (`linearizability`), which `expect`
+    /// names.
+    pub fn result_name(&self) -> &'static str {
+        match self {
+            CheckSpec::Invariants => "invariants",
+            CheckSpec::Linearizable => "linearizability",
+            CheckSpec::Liveness { .. } => "liveness",
+            CheckSpec::Coverage { .. } => "coverage",
+            CheckSpec::Convergence { .. } => "convergence",
+        }
+    }
+
     /// The check's name as written in files (`Linearizable`).
     pub fn name(&self) -> &'static str {
         match self {

@@ -286,6 +286,26 @@ fn validate_whole(s: &Scenario, text: &str, file: &str) -> Result<(), LoadError>
     {
         return err(invalid.find, invalid.path, invalid.message);
     }
+    if let crate::format::Expect::Violation(want) = &s.expect {
+        let mut names: Vec<String> = s
+            .checks
+            .iter()
+            .map(|c| c.result_name().to_string())
+            .collect();
+        if s.checks.contains(&crate::format::CheckSpec::Invariants) {
+            names.extend(s.protocol.invariant_names());
+        }
+        if !names.contains(want) {
+            let mut message = format!(
+                "no check of this scenario can report a violation of {want:?}; it can expect one of {}",
+                names.join(", ")
+            );
+            if let Some(c) = closest(want, names.iter().map(String::as_str)) {
+                message.push_str(&format!("; did you mean {c:?}?"));
+            }
+            return err("Violation", "expect", message);
+        }
+    }
     let family = s.protocol.info().family;
     let rules = crate::family::rules(family);
     for c in &s.checks {

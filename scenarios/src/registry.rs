@@ -93,6 +93,8 @@ pub trait ProtocolEntry: Send + Sync + sealed::Sealed {
     ) -> Result<Box<dyn ProtocolConfig>, erased_serde::Error>;
     /// Its default settings.
     fn default_config(&self) -> Box<dyn ProtocolConfig>;
+    /// The names of the invariants checked under `config`.
+    fn invariant_names(&self, config: &dyn ProtocolConfig) -> Vec<String>;
     /// Turns on bug switch `name` in `config`; `false` if it has none of that name.
     fn enable_bug(&self, config: &mut dyn ProtocolConfig, name: &str) -> bool;
     /// How long one round lasts under `config`, for protocols that work in rounds.
@@ -151,6 +153,13 @@ where
 
     fn default_config(&self) -> Box<dyn ProtocolConfig> {
         Box::new(P::Config::default())
+    }
+
+    fn invariant_names(&self, config: &dyn ProtocolConfig) -> Vec<String> {
+        P::invariants(Self::config(config))
+            .iter()
+            .map(|i| i.name().to_string())
+            .collect()
     }
 
     fn enable_bug(&self, config: &mut dyn ProtocolConfig, name: &str) -> bool {
@@ -336,6 +345,12 @@ impl ProtocolChoice {
     /// The settings, mutably, if they are of type `C`.
     pub fn config_mut<C: 'static>(&mut self) -> Option<&mut C> {
         self.config.as_any_mut().downcast_mut()
+    }
+
+    /// The names of the invariants checked under these settings (what `expect:
+    /// Violation("…")` may name besides the checks).
+    pub fn invariant_names(&self) -> Vec<String> {
+        self.entry.invariant_names(&*self.config)
     }
 
     /// Turns on bug switch `name`; `false` if the protocol has none of that name.

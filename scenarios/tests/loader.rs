@@ -180,6 +180,40 @@ fn checks_that_do_not_fit_the_protocols_family_are_rejected_where_they_stand() {
 }
 
 #[test]
+fn an_expected_violation_must_be_one_a_check_can_report() {
+    let raft = GOOD
+        .replace("Echo(())", "Raft(())")
+        .replace("nodes: 3,", "nodes: 3, checks: [Invariants, Linearizable],");
+    let e = err(&raft.replace(
+        "    faults:",
+        "    expect: Violation(\"linearizabilty\"),\n    faults:",
+    ));
+    assert_eq!((e.line, e.path.as_str()), (6, "expect"), "{e}");
+    assert!(
+        e.message.contains("did you mean \"linearizability\"?"),
+        "{e}"
+    );
+    assert!(
+        e.message.contains("vote_once"),
+        "the invariants are named: {e}"
+    );
+    // An invariant of the protocol, and a check of the scenario, are fine.
+    for ok in ["vote_once", "linearizability", "invariants"] {
+        let text = raft.replace(
+            "    faults:",
+            &format!("    expect: Violation(\"{ok}\"),\n    faults:"),
+        );
+        parse(&text, "t.ron").unwrap_or_else(|e| panic!("{ok}: {e}"));
+    }
+    // A check the scenario does not run cannot report one.
+    let e = err(&raft.replace(
+        "    faults:",
+        "    expect: Violation(\"liveness\"),\n    faults:",
+    ));
+    assert!(e.message.contains("no check of this scenario"), "{e}");
+}
+
+#[test]
 fn faults_outside_the_model_say_why() {
     let crash_stop = GOOD
         .replace("nodes: 3,", "nodes: 3, model: (nodes: CrashStop),")

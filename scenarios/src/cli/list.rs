@@ -25,6 +25,15 @@ pub fn run(args: &ListArgs) -> u8 {
             p.family,
             crate::family::rules(p.family).checks().join(", ")
         );
+        if let Some(choice) = crate::registry::ProtocolChoice::named(p.name) {
+            let invariants = choice.invariant_names();
+            if !invariants.is_empty() {
+                println!(
+                    "      invariants (with the default settings; expect: Violation(\"…\") names these): {}",
+                    invariants.join(", ")
+                );
+            }
+        }
         if p.bugs.is_empty() {
             println!("      no bug switches");
         }
