@@ -12,7 +12,29 @@ impl crate::ProtocolSpec for Echo {
         false
     }
 
-    fn invariants(_config: &EchoConfig) -> Vec<Box<dyn sim_core::invariant::Invariant<Self>>> {
-        Vec::new()
+    /// With a hop limit, `hop_limit`: no node ever sees a hop count above it (a node
+    /// that answered past its limit would show one). Without a limit Echo promises
+    /// nothing, and has no invariant.
+    fn invariants(config: &EchoConfig) -> Vec<Box<dyn sim_core::invariant::Invariant<Self>>> {
+        let Some(limit) = config.max_hops else {
+            return Vec::new();
+        };
+        let check = move |w: &sim_core::invariant::World<'_, Echo>| {
+            for (id, node) in w.nodes() {
+                if let Some(n) = node
+                    && n.max_seen > limit
+                {
+                    return Err(format!(
+                        "{id} saw hop count {}, above the limit {limit}",
+                        n.max_seen
+                    ));
+                }
+            }
+            Ok(())
+        };
+        vec![Box::new(sim_core::invariant::invariant_fn(
+            "hop_limit",
+            check,
+        ))]
     }
 }

@@ -163,7 +163,7 @@ pub fn run_one(file: &str, s: &Scenario) -> (SeedResult, Option<String>) {
                     .summary
                     .checks
                     .iter()
-                    .filter(|c| c.status == Status::Unknown)
+                    .filter(|c| matches!(c.status, Status::Unknown | Status::Vacuous))
                     .map(|c| c.check.clone())
                     .collect(),
             };

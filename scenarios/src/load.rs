@@ -286,6 +286,13 @@ fn validate_whole(s: &Scenario, text: &str, file: &str) -> Result<(), LoadError>
     {
         return err(invalid.find, invalid.path, invalid.message);
     }
+    if s.checks.is_empty() {
+        return err(
+            "checks",
+            "checks",
+            "no checks: the run would judge nothing; give at least [Invariants]".into(),
+        );
+    }
     if let crate::format::Expect::Violation(want) = &s.expect {
         let mut names: Vec<String> = s
             .checks

@@ -155,6 +155,7 @@ pub fn run_data(
                     Status::Pass => "pass",
                     Status::Fail => "fail",
                     Status::Unknown => "unknown",
+                    Status::Vacuous => "vacuous",
                 }
                 .into(),
                 detail: c.detail.clone(),

@@ -39,6 +39,8 @@ pub enum Status {
     Fail,
     /// It could not be decided (budget, run cut short).
     Unknown,
+    /// It had nothing to judge (no operations, no invariants): not a pass.
+    Vacuous,
 }
 
 /// One check's result.
@@ -59,7 +61,8 @@ pub struct CheckResult {
 pub enum Verdict {
     /// Every check passed.
     Pass,
-    /// No check failed, but these could not be decided: never a pass.
+    /// No check failed, but these could not be decided or had nothing to judge: never
+    /// a pass.
     Undecided(Vec<String>),
     /// The named check failed (the first one, in the scenario's order).
     Violation(String),
@@ -396,7 +399,7 @@ fn summarize(s: &Scenario, protocol: &str, seed: u64, bugs: Vec<String>, r: &Run
     let checks: Vec<CheckResult> = s.checks.iter().map(|c| apply_check(c, s, r)).collect();
     let undecided: Vec<String> = checks
         .iter()
-        .filter(|c| c.status == Status::Unknown)
+        .filter(|c| matches!(c.status, Status::Unknown | Status::Vacuous))
         .map(|c| c.check.clone())
         .collect();
     let verdict = match checks.iter().find(|c| c.status == Status::Fail) {
@@ -446,6 +449,15 @@ fn apply_check(c: &CheckSpec, s: &Scenario, r: &RunResult) -> CheckResult {
         detail,
     };
     match c {
+        CheckSpec::Invariants if s.protocol.invariant_names().is_empty() => result(
+            "invariants",
+            Status::Vacuous,
+            None,
+            format!(
+                "{} has no invariants under these settings: nothing was checked",
+                s.protocol.name()
+            ),
+        ),
         CheckSpec::Invariants => match &r.end {
             EndReason::InvariantViolated {
                 invariant,
@@ -495,9 +507,9 @@ fn liveness(
     if matches!(s.workload, WorkloadSpec::None) {
         return result(
             "liveness",
-            Status::Pass,
+            Status::Vacuous,
             None,
-            "no client workload to make progress on".into(),
+            "no client workload to make progress on: nothing to judge".into(),
         );
     }
     let last_fault = r.faults.last().map_or(SimTime::ZERO, |f| f.at);
@@ -620,6 +632,7 @@ impl Summary {
                 Status::Pass => "pass",
                 Status::Fail => "FAIL",
                 Status::Unknown => "unknown",
+                Status::Vacuous => "vacuous",
             };
             let mut lines = c.detail.lines();
             let _ = writeln!(

@@ -121,3 +121,56 @@ fn fuzz_counts_undecided_seeds_apart_and_exits_3_unless_allowed() {
     let _ = std::fs::remove_file(file);
     let _ = std::fs::remove_dir_all(out);
 }
+
+#[test]
+fn a_check_with_nothing_to_judge_is_vacuous_not_a_pass() {
+    use scenarios::runner::Status;
+    // Raft without clients: liveness and linearizability have nothing to judge.
+    let raft = r#"(
+        name: "t/idle", duration: "1s", nodes: 3, protocol: Raft(()),
+        checks: [Invariants, Linearizable, Liveness(within: "500ms")],
+    )"#;
+    let s = scenarios::load::parse(raft, "idle.ron").unwrap();
+    let r = run(&s, RunOptions::default()).unwrap();
+    let status = |name: &str| {
+        r.summary
+            .checks
+            .iter()
+            .find(|c| c.check == name)
+            .map(|c| c.status.clone())
+    };
+    assert_eq!(status("invariants"), Some(Status::Pass));
+    assert_eq!(status("linearizability"), Some(Status::Vacuous));
+    assert_eq!(status("liveness"), Some(Status::Vacuous));
+    assert_eq!(
+        r.summary.verdict,
+        Verdict::Undecided(vec!["linearizability".into(), "liveness".into()])
+    );
+    assert!(
+        r.summary.render().contains("vacuous"),
+        "{}",
+        r.summary.render()
+    );
+    assert_eq!(r.summary.exit_status(), 3);
+
+    // Echo promises nothing without a hop limit, so its invariants check nothing.
+    let echo = r#"(name: "t/echo", duration: "100ms", nodes: 3, protocol: Echo(()))"#;
+    let s = scenarios::load::parse(echo, "echo.ron").unwrap();
+    let r = run(&s, RunOptions::default()).unwrap();
+    assert_eq!(r.summary.checks[0].status, Status::Vacuous);
+    assert!(!r.summary.as_expected);
+    // With one, hop_limit is checked and holds.
+    let s =
+        scenarios::load::parse(&echo.replace("Echo(())", "Echo((max_hops: 5))"), "e.ron").unwrap();
+    let r = run(&s, RunOptions::default()).unwrap();
+    assert_eq!(r.summary.checks[0].status, Status::Pass);
+    assert_eq!(r.summary.verdict, Verdict::Pass);
+}
+
+#[test]
+fn a_scenario_without_checks_is_a_load_error() {
+    let text = r#"(name: "t/none", duration: "1s", nodes: 3, protocol: Raft(()), checks: [])"#;
+    let e = scenarios::load::parse(text, "none.ron").unwrap_err();
+    assert_eq!(e.path, "checks", "{e}");
+    assert!(e.message.contains("judge nothing"), "{e}");
+}

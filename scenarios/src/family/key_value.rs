@@ -47,6 +47,13 @@ fn linearizability(s: &Scenario, r: &RunResult) -> CheckResult {
             "no history: the run stopped first".into(),
         );
     }
+    if r.history.is_empty() {
+        return result(
+            Status::Vacuous,
+            None,
+            "no client operations: nothing to check".into(),
+        );
+    }
     let report = sim_core::check::check_history(&r.history, &check_options(s));
     let figures = format!("{} ops in {} keys", report.ops, report.partitions);
     match report.verdict {

@@ -195,6 +195,12 @@ fn mean(xs: impl Iterator<Item = f64>) -> Option<f64> {
 /// nodes up at the end. Returns the status and a detail with the run's figures.
 pub fn coverage_check(s: &Scenario, r: &RunResult, fraction: f64) -> (Status, String) {
     let (stats, cov) = coverage_stats(s, r);
+    if stats.updates == 0 {
+        return (
+            Status::Vacuous,
+            "no update was broadcast: nothing to judge".into(),
+        );
+    }
     let acked = r
         .history
         .ops()
