@@ -382,7 +382,7 @@ pub(crate) fn vote_requested<N: CommitNode>(
     let policy = node.vote_policy();
     let vote = node
         .participant_mut()
-        .vote_on(ctx, txn, body, participants, from, &policy);
+        .vote_on(ctx, (txn, from), body, participants, &policy);
     if let Some(vote) = vote {
         send_votes(node, ctx, vec![(txn, from, vote)], true);
     }

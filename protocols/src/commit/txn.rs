@@ -282,33 +282,6 @@ impl Participant {
         }
     }
 
-    /// A request to vote on a new transaction, decided by `policy`: by chance a no, else
-    /// prepared once the locks are free (see [`Participant::on_vote_request`]).
-    #[allow(clippy::too_many_arguments)]
-    pub fn vote_on<M: Message>(
-        &mut self,
-        ctx: &mut Ctx<'_, M>,
-        txn: TxnId,
-        body: TxnBody,
-        participants: Vec<NodeId>,
-        from: NodeId,
-        policy: &VotePolicy,
-    ) -> Option<Vote> {
-        let no =
-            policy.no_probability > 0.0 && ctx.rng().random_bool(policy.no_probability.min(1.0));
-        let deadline = ctx.now() + policy.lock_timeout;
-        self.on_vote_request(
-            ctx,
-            txn,
-            body,
-            participants,
-            from,
-            no,
-            deadline,
-            policy.sync,
-        )
-    }
-
     /// Waits for the next word on `txn` until `deadline` (then it is overdue).
     pub fn wait_until(&mut self, txn: TxnId, deadline: SimTime) {
         if let Some(t) = self.txns.get_mut(&txn) {
@@ -316,22 +289,22 @@ impl Participant {
         }
     }
 
-    /// A request to vote on a new transaction: votes no with probability `no_prob`,
-    /// prepares if its locks are free, or queues for them until `lock_deadline`. Returns
-    /// the vote if it is decided now. `sync` makes the prepared record durable before the
-    /// vote leaves (off only under the `vote_before_log` bug).
-    #[allow(clippy::too_many_arguments)]
-    pub fn on_vote_request<M: Message>(
+    /// A request to vote on a new transaction, decided by `policy`: a no by chance (with
+    /// probability `no_probability`), else prepared if its locks are free, or queued for
+    /// them until `lock_timeout` has passed. Returns the vote if it is decided now. With
+    /// `policy.sync` the prepared record is durable before the vote leaves (off only under
+    /// the `vote_before_log` bug).
+    pub fn vote_on<M: Message>(
         &mut self,
         ctx: &mut Ctx<'_, M>,
-        txn: TxnId,
+        (txn, from): (TxnId, NodeId),
         body: TxnBody,
         participants: Vec<NodeId>,
-        from: NodeId,
-        no: bool,
-        lock_deadline: SimTime,
-        sync: bool,
+        policy: &VotePolicy,
     ) -> Option<Vote> {
+        let no =
+            policy.no_probability > 0.0 && ctx.rng().random_bool(policy.no_probability.min(1.0));
+        let (lock_deadline, sync) = (ctx.now() + policy.lock_timeout, policy.sync);
         self.txns.insert(
             txn,
             PartTxn {
