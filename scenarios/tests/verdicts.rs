@@ -1,5 +1,6 @@
-//! Verdicts say no more than was checked: a check that could not decide makes the run
-//! UNDECIDED (exit status 3), never a pass, in `run`, `replay` and `fuzz`.
+//! Verdicts and exit statuses say no more than was checked: a check that could not decide,
+//! or had nothing to judge, makes the run UNDECIDED (exit status 3), never a pass, in
+//! `run`, `replay` and `fuzz`; a closed output ends a command quietly, not with a panic.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -173,4 +174,28 @@ fn a_scenario_without_checks_is_a_load_error() {
     let e = scenarios::load::parse(text, "none.ron").unwrap_err();
     assert_eq!(e.path, "checks", "{e}");
     assert!(e.message.contains("judge nothing"), "{e}");
+}
+
+#[test]
+fn a_closed_output_ends_a_command_quietly() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    // `faultline list | head -0`: the reader is gone before anything is written.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .arg("list")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(status.code(), Some(0), "{err}");
 }

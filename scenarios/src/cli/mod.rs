@@ -70,6 +70,7 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    quiet_on_closed_output();
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     // No arguments at all: show a newcomer a real run.
     if args.len() <= 1 {
@@ -96,6 +97,28 @@ where
         }
     };
     ExitCode::from(run(cli))
+}
+
+/// Output closed under us (`faultline check --json | head`) ends the process quietly, as
+/// a command-line tool should, instead of with a panic: Rust ignores SIGPIPE, so a write
+/// to a closed pipe is an error that `print!` turns into a panic.
+fn quiet_on_closed_output() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let message = info
+                .payload()
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| info.payload().downcast_ref::<&str>().copied())
+                .unwrap_or("");
+            if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
+                std::process::exit(0);
+            }
+            default(info);
+        }));
+    });
 }
 
 /// Runs a parsed command; returns its exit code.
