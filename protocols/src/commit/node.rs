@@ -421,3 +421,47 @@ pub(crate) fn on_request<N: CommitNode>(
         );
     }
 }
+
+/// Declares an atomic-commit protocol's settings: the ones every such protocol has
+/// (coordinator, voting, locking, the timer), then its own, each with its default.
+macro_rules! commit_config {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $( $(#[doc = $doc:expr])* pub $field:ident : $ty:ty = $default:expr, )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+        #[serde(default, deny_unknown_fields)]
+        pub struct $name {
+            /// The coordinating node; every other node is a participant.
+            pub coordinator: u32,
+            /// Probability that a participant votes no on its own.
+            pub vote_no_probability: f64,
+            /// How long the coordinator waits for the votes before it aborts (in 3PC,
+            /// also for PreCommit acknowledgements, after which it commits: the silent
+            /// participants have crashed).
+            pub vote_timeout: sim_core::SimDuration,
+            /// How long a participant waits for its locks before it votes no.
+            pub lock_timeout: sim_core::SimDuration,
+            /// The period of the node's timer, which drives every timeout.
+            pub tick: sim_core::SimDuration,
+            $( $(#[doc = $doc])* pub $field: $ty, )*
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                $name {
+                    coordinator: 0,
+                    vote_no_probability: 0.0,
+                    vote_timeout: sim_core::SimDuration::from_millis(100),
+                    lock_timeout: sim_core::SimDuration::from_millis(50),
+                    tick: sim_core::SimDuration::from_millis(5),
+                    $($field: $default,)*
+                }
+            }
+        }
+    };
+}
+pub(crate) use commit_config;

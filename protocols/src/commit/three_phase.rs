@@ -16,7 +16,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::{Deserialize, Serialize};
 use sim_core::invariant::Invariant;
 use sim_core::{Ctx, Message, NodeId, Protocol, SimDuration, SimTime};
 
@@ -36,45 +35,19 @@ crate::bug_switches! {
     }
 }
 
-/// 3PC's settings, the same on every node.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ThreePhaseConfig {
-    /// The coordinating node; every other node is a participant.
-    pub coordinator: u32,
-    /// Probability that a participant votes no on its own.
-    pub vote_no_probability: f64,
-    /// How long the coordinator waits for votes (then aborts) and for PreCommit
-    /// acknowledgements (then commits: the silent ones have crashed).
-    pub vote_timeout: SimDuration,
-    /// How long a participant waits for its locks before it votes no.
-    pub lock_timeout: SimDuration,
-    /// How long a participant waits for the next message of the protocol before it
-    /// suspects the sender, and how long a backup collects states.
-    pub timeout: SimDuration,
-    /// The period of the node's timer, which drives every timeout above.
-    pub tick: SimDuration,
-    /// Check 3PC's commit rule as an invariant (`commit_rule`): nobody commits while a
-    /// live participant is still uncertain. The rule is what makes termination safe, and
-    /// it holds only under the model 3PC is meant for (no partitions); turn the check off
-    /// to watch what a partition does to atomicity itself.
-    pub check_commit_rule: bool,
-    /// Deliberate mistakes.
-    pub bugs: ThreePhaseBugs,
-}
-
-impl Default for ThreePhaseConfig {
-    fn default() -> Self {
-        ThreePhaseConfig {
-            coordinator: 0,
-            vote_no_probability: 0.0,
-            vote_timeout: SimDuration::from_millis(100),
-            lock_timeout: SimDuration::from_millis(50),
-            timeout: SimDuration::from_millis(100),
-            tick: SimDuration::from_millis(5),
-            check_commit_rule: true,
-            bugs: ThreePhaseBugs::default(),
-        }
+node::commit_config! {
+    /// 3PC's settings, the same on every node.
+    pub struct ThreePhaseConfig {
+        /// How long a participant waits for the next message of the protocol before it
+        /// suspects the sender, and how long a backup collects states.
+        pub timeout: SimDuration = SimDuration::from_millis(100),
+        /// Check 3PC's commit rule as an invariant (`commit_rule`): nobody commits while
+        /// a live participant is still uncertain. The rule is what makes termination
+        /// safe, and it holds only under the model 3PC is meant for (no partitions); turn
+        /// the check off to watch what a partition does to atomicity itself.
+        pub check_commit_rule: bool = true,
+        /// Deliberate mistakes.
+        pub bugs: ThreePhaseBugs = ThreePhaseBugs::default(),
     }
 }
 

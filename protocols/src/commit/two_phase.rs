@@ -14,7 +14,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::{Deserialize, Serialize};
 use sim_core::invariant::Invariant;
 use sim_core::{Ctx, Message, NodeId, Protocol, RequestId, SimDuration, SimTime};
 
@@ -36,43 +35,18 @@ crate::bug_switches! {
     }
 }
 
-/// 2PC's settings, the same on every node.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct TwoPhaseConfig {
-    /// The coordinating node; every other node is a participant.
-    pub coordinator: u32,
-    /// Probability that a participant votes no on its own.
-    pub vote_no_probability: f64,
-    /// How long the coordinator waits for the votes before it aborts.
-    pub vote_timeout: SimDuration,
-    /// How long a participant waits for its locks before it votes no.
-    pub lock_timeout: SimDuration,
-    /// How long a prepared participant waits before asking for the outcome (again).
-    pub decision_timeout: SimDuration,
-    /// How often the coordinator resends an unacknowledged COMMIT.
-    pub resend_interval: SimDuration,
-    /// The period of the node's timer, which drives every timeout above.
-    pub tick: SimDuration,
-    /// A prepared participant that asks for the outcome asks the other participants too.
-    pub cooperative_termination: bool,
-    /// Deliberate mistakes.
-    pub bugs: TwoPhaseBugs,
-}
-
-impl Default for TwoPhaseConfig {
-    fn default() -> Self {
-        TwoPhaseConfig {
-            coordinator: 0,
-            vote_no_probability: 0.0,
-            vote_timeout: SimDuration::from_millis(100),
-            lock_timeout: SimDuration::from_millis(50),
-            decision_timeout: SimDuration::from_millis(100),
-            resend_interval: SimDuration::from_millis(50),
-            tick: SimDuration::from_millis(5),
-            cooperative_termination: false,
-            bugs: TwoPhaseBugs::default(),
-        }
+node::commit_config! {
+    /// 2PC's settings, the same on every node.
+    pub struct TwoPhaseConfig {
+        /// How long a prepared participant waits before asking for the outcome (again).
+        pub decision_timeout: SimDuration = SimDuration::from_millis(100),
+        /// How often the coordinator resends an unacknowledged COMMIT.
+        pub resend_interval: SimDuration = SimDuration::from_millis(50),
+        /// A prepared participant that asks for the outcome asks the other participants
+        /// too.
+        pub cooperative_termination: bool = false,
+        /// Deliberate mistakes.
+        pub bugs: TwoPhaseBugs = TwoPhaseBugs::default(),
     }
 }
 
