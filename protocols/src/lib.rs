@@ -9,4 +9,4 @@ pub mod raft;
 
 pub mod spec;
 
-pub use spec::{BugSet, BugSwitch, Family, NoBugs, ProtocolSpec};
+pub use spec::{BadSetting, BugSet, BugSwitch, Family, NoBugs, ProtocolSpec};

@@ -118,6 +118,25 @@ macro_rules! bug_switches {
     };
 }
 
+/// A setting that cannot work, found by [`ProtocolSpec::validate`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadSetting {
+    /// The setting, as written in scenario files (`election_timeout_min`).
+    pub setting: &'static str,
+    /// What is wrong with it, and what would do.
+    pub message: String,
+}
+
+impl BadSetting {
+    /// `setting` is wrong, as `message` says.
+    pub fn new(setting: &'static str, message: impl Into<String>) -> Self {
+        BadSetting {
+            setting,
+            message: message.into(),
+        }
+    }
+}
+
 /// What the scenario layer needs to know of a protocol beyond the engine interface. With
 /// this, one registration line (`Registry::with::<P>()` in the `scenarios` crate) gives
 /// the protocol the whole command line.
@@ -135,6 +154,12 @@ pub trait ProtocolSpec: Protocol {
     fn enable_bug(config: &mut Self::Config, name: &str) -> bool;
     /// The invariants checked after every event of a run.
     fn invariants(config: &Self::Config) -> Vec<Box<dyn Invariant<Self>>>;
+    /// Checks settings a type cannot rule out (a minimum above its maximum, a node that
+    /// is not in a cluster of `nodes`), so nonsense is an error at load, not a strange
+    /// run. `Err` names the setting and says what is wrong.
+    fn validate(_config: &Self::Config, _nodes: u32) -> Result<(), BadSetting> {
+        Ok(())
+    }
     /// For protocols that work in rounds (gossip): how long one round lasts, which the
     /// dissemination figures count in.
     fn round_period(_config: &Self::Config) -> Option<SimDuration> {

@@ -231,7 +231,20 @@ pub(crate) fn check_timed_fault(
                 c.duration
             ));
         }
-        crate::model::fault_allowed(&c.model, at, fault)
+        crate::model::fault_allowed(&c.model, at, fault)?;
+        fault_in_range(fault)
     })
     .unwrap_or(Ok(()))
+}
+
+/// Settings of a fault that no clock or link could have.
+fn fault_in_range(fault: &crate::format::FaultSpec) -> Result<(), String> {
+    if let crate::format::FaultSpec::ClockDrift { ppm, .. } = fault
+        && !(-999_999..=1_000_000).contains(ppm)
+    {
+        return Err(format!(
+            "found a drift of {ppm} ppm, expected between -999999 (a clock that all but stops) and 1000000 (one that runs twice as fast)"
+        ));
+    }
+    Ok(())
 }

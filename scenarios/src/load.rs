@@ -258,6 +258,16 @@ fn validate_whole(s: &Scenario, text: &str, file: &str) -> Result<(), LoadError>
             format!("found {}, expected at most 1000000 nodes", s.nodes),
         );
     }
+    if let Err(bad) = s.protocol.validate(s.nodes) {
+        let (line, col) = find_field_after(text, "protocol", bad.setting);
+        return Err(LoadError {
+            file: file.to_string(),
+            line,
+            col,
+            path: format!("protocol.{}.{}", s.protocol.name(), bad.setting),
+            message: bad.message,
+        });
+    }
     if s.model.network == crate::format::NetModel::Reliable && s.network.loss.0 > 0.0 {
         return err(
             "loss",
@@ -357,6 +367,23 @@ fn validate_whole(s: &Scenario, text: &str, file: &str) -> Result<(), LoadError>
         );
     }
     Ok(())
+}
+
+/// Line and column of the first `field` at or after the first line naming `anchor`
+/// (1-based); the anchor's own position if the field is not written (a default), or (0, 0).
+fn find_field_after(text: &str, anchor: &str, field: &str) -> (usize, usize) {
+    let (line, col) = find_field(text, anchor);
+    if line == 0 {
+        return (0, 0);
+    }
+    for (i, l) in text.lines().enumerate().skip(line - 1) {
+        let code = l.split("//").next().unwrap_or("");
+        let from = if i + 1 == line { col - 1 } else { 0 };
+        if let Some(c) = code.get(from..).and_then(|rest| rest.find(field)) {
+            return (i + 1, from + c + 1);
+        }
+    }
+    (line, col)
 }
 
 /// Line and column of the first `field:` in the text (1-based), or (0, 0).

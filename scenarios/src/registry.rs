@@ -95,6 +95,12 @@ pub trait ProtocolEntry: Send + Sync + sealed::Sealed {
     fn default_config(&self) -> Box<dyn ProtocolConfig>;
     /// The names of the invariants checked under `config`.
     fn invariant_names(&self, config: &dyn ProtocolConfig) -> Vec<String>;
+    /// Checks `config` for a cluster of `nodes` (see `ProtocolSpec::validate`).
+    fn validate(
+        &self,
+        config: &dyn ProtocolConfig,
+        nodes: u32,
+    ) -> Result<(), protocols::BadSetting>;
     /// Turns on bug switch `name` in `config`; `false` if it has none of that name.
     fn enable_bug(&self, config: &mut dyn ProtocolConfig, name: &str) -> bool;
     /// How long one round lasts under `config`, for protocols that work in rounds.
@@ -160,6 +166,14 @@ where
             .iter()
             .map(|i| i.name().to_string())
             .collect()
+    }
+
+    fn validate(
+        &self,
+        config: &dyn ProtocolConfig,
+        nodes: u32,
+    ) -> Result<(), protocols::BadSetting> {
+        P::validate(Self::config(config), nodes)
     }
 
     fn enable_bug(&self, config: &mut dyn ProtocolConfig, name: &str) -> bool {
@@ -351,6 +365,12 @@ impl ProtocolChoice {
     /// Violation("…")` may name besides the checks).
     pub fn invariant_names(&self) -> Vec<String> {
         self.entry.invariant_names(&*self.config)
+    }
+
+    /// Checks the settings for a cluster of `nodes`: `Err` names a setting that cannot
+    /// work.
+    pub fn validate(&self, nodes: u32) -> Result<(), protocols::BadSetting> {
+        self.entry.validate(&*self.config, nodes)
     }
 
     /// Turns on bug switch `name`; `false` if the protocol has none of that name.

@@ -214,6 +214,40 @@ fn an_expected_violation_must_be_one_a_check_can_report() {
 }
 
 #[test]
+fn settings_that_cannot_work_are_errors_at_their_place() {
+    let e = err(&GOOD.replace(
+        "Echo(())",
+        "Raft((election_timeout_min: \"400ms\", election_timeout_max: \"300ms\"))",
+    ));
+    assert_eq!((e.line, e.col), (5, 21), "{e}");
+    assert_eq!(e.path, "protocol.Raft.election_timeout_min", "{e}");
+    assert!(e.message.contains("above election_timeout_max"), "{e}");
+    let e = err(&GOOD.replace("Echo(())", "Raft((heartbeat_interval: \"200ms\"))"));
+    assert_eq!(e.path, "protocol.Raft.heartbeat_interval", "{e}");
+    let e = err(&GOOD.replace("Echo(())", "Raft((initial_members: [0, 1, 5]))"));
+    assert!(e.message.contains("node 5 does not exist"), "{e}");
+    let e = err(&GOOD.replace("Echo(())", "TwoPhaseCommit((coordinator: 3))"));
+    assert_eq!(e.path, "protocol.TwoPhaseCommit.coordinator", "{e}");
+    let e = err(&GOOD.replace("Echo(())", "ThreePhaseCommit((tick: \"0ms\"))"));
+    assert_eq!(e.path, "protocol.ThreePhaseCommit.tick", "{e}");
+    let e = err(&GOOD.replace(
+        "Crash(Node(2))",
+        "ClockDrift(target: Node(1), ppm: -2000000)",
+    ));
+    assert_eq!(e.line, 7, "{e}");
+    assert!(e.message.contains("-2000000 ppm"), "{e}");
+    // The defaults, and sensible values, load.
+    for ok in [
+        "Raft(())",
+        "TwoPhaseCommit(())",
+        "ThreePhaseCommit(())",
+        "Gossip(())",
+    ] {
+        parse(&GOOD.replace("Echo(())", ok), "t.ron").unwrap_or_else(|e| panic!("{ok}: {e}"));
+    }
+}
+
+#[test]
 fn faults_outside_the_model_say_why() {
     let crash_stop = GOOD
         .replace("nodes: 3,", "nodes: 3, model: (nodes: CrashStop),")

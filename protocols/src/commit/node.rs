@@ -450,6 +450,46 @@ macro_rules! commit_config {
             $( $(#[doc = $doc])* pub $field: $ty, )*
         }
 
+        impl $name {
+            /// Checks the settings every atomic-commit protocol has against a cluster of
+            /// `nodes`.
+            pub fn validate_common(&self, nodes: u32) -> Result<(), crate::BadSetting> {
+                use crate::BadSetting as Bad;
+                if nodes < 2 {
+                    return Err(Bad::new(
+                        "coordinator",
+                        "a coordinator and at least one participant are needed: give at least 2 nodes",
+                    ));
+                }
+                if self.coordinator >= nodes {
+                    return Err(Bad::new(
+                        "coordinator",
+                        format!(
+                            "node {} does not exist: the scenario has {nodes} nodes, numbered 0 to {}",
+                            self.coordinator,
+                            nodes - 1
+                        ),
+                    ));
+                }
+                if !(0.0..=1.0).contains(&self.vote_no_probability) {
+                    return Err(Bad::new(
+                        "vote_no_probability",
+                        format!("found {}, expected a probability between 0 and 1", self.vote_no_probability),
+                    ));
+                }
+                for (setting, value) in [
+                    ("vote_timeout", self.vote_timeout),
+                    ("lock_timeout", self.lock_timeout),
+                    ("tick", self.tick),
+                ] {
+                    if value == sim_core::SimDuration::ZERO {
+                        return Err(Bad::new(setting, "found 0, expected a duration above zero"));
+                    }
+                }
+                Ok(())
+            }
+        }
+
         impl Default for $name {
             fn default() -> Self {
                 $name {

@@ -633,6 +633,10 @@ impl ProtocolSpec for ThreePhaseCommit {
     const FAMILY: Family = Family::AtomicCommit;
     type Bugs = ThreePhaseBugs;
 
+    fn validate(config: &ThreePhaseConfig, nodes: u32) -> Result<(), crate::BadSetting> {
+        config.validate_common(nodes)
+    }
+
     fn enable_bug(config: &mut ThreePhaseConfig, name: &str) -> bool {
         config.bugs.enable(name)
     }

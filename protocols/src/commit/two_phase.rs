@@ -465,6 +465,10 @@ impl ProtocolSpec for TwoPhaseCommit {
     const FAMILY: Family = Family::AtomicCommit;
     type Bugs = TwoPhaseBugs;
 
+    fn validate(config: &TwoPhaseConfig, nodes: u32) -> Result<(), crate::BadSetting> {
+        config.validate_common(nodes)
+    }
+
     fn enable_bug(config: &mut TwoPhaseConfig, name: &str) -> bool {
         config.bugs.enable(name)
     }

@@ -326,6 +326,33 @@ impl ProtocolSpec for Gossip {
         invariants::all()
     }
 
+    fn validate(config: &GossipConfig, _nodes: u32) -> Result<(), crate::BadSetting> {
+        use crate::BadSetting as Bad;
+        if let Some(r) = &config.rumor {
+            if r.period == SimDuration::ZERO {
+                return Err(Bad::new(
+                    "period",
+                    "found 0, expected a rumor period above zero",
+                ));
+            }
+            if r.fanout == 0 {
+                return Err(Bad::new(
+                    "fanout",
+                    "found 0, expected at least one peer per period",
+                ));
+            }
+        }
+        if let Some(a) = &config.anti_entropy
+            && a.period == SimDuration::ZERO
+        {
+            return Err(Bad::new(
+                "period",
+                "found 0, expected an anti-entropy period above zero",
+            ));
+        }
+        Ok(())
+    }
+
     fn round_period(config: &GossipConfig) -> Option<SimDuration> {
         config
             .rumor

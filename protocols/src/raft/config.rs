@@ -97,6 +97,66 @@ impl Default for RaftConfig {
 }
 
 impl RaftConfig {
+    /// Checks the settings against each other and a cluster of `nodes` (see
+    /// `ProtocolSpec::validate`).
+    pub fn validate(&self, nodes: u32) -> Result<(), crate::BadSetting> {
+        use crate::BadSetting as Bad;
+        if self.election_timeout_min == SimDuration::ZERO {
+            return Err(Bad::new(
+                "election_timeout_min",
+                "found 0, expected an election timeout above zero",
+            ));
+        }
+        if self.election_timeout_min > self.election_timeout_max {
+            return Err(Bad::new(
+                "election_timeout_min",
+                format!(
+                    "{} is above election_timeout_max ({}): timeouts are drawn between the two",
+                    self.election_timeout_min, self.election_timeout_max
+                ),
+            ));
+        }
+        if self.heartbeat_interval == SimDuration::ZERO
+            || self.heartbeat_interval >= self.election_timeout_min
+        {
+            return Err(Bad::new(
+                "heartbeat_interval",
+                format!(
+                    "found {}, expected above zero and below election_timeout_min ({}), or followers time out between heartbeats",
+                    self.heartbeat_interval, self.election_timeout_min
+                ),
+            ));
+        }
+        if self.read_mode == ReadMode::Lease && self.lease_margin >= self.election_timeout_min {
+            return Err(Bad::new(
+                "lease_margin",
+                format!(
+                    "found {}, expected below election_timeout_min ({}), or a lease never holds",
+                    self.lease_margin, self.election_timeout_min
+                ),
+            ));
+        }
+        for (setting, value) in [
+            ("max_entries_per_append", self.max_entries_per_append),
+            ("max_append_bytes", self.max_append_bytes),
+            ("max_inflight", self.max_inflight),
+        ] {
+            if value == 0 {
+                return Err(Bad::new(setting, "found 0, expected at least 1"));
+            }
+        }
+        if let Some(m) = self.initial_members.iter().find(|m| **m >= nodes) {
+            return Err(Bad::new(
+                "initial_members",
+                format!(
+                    "node {m} does not exist: the scenario has {nodes} nodes, numbered 0 to {}",
+                    nodes.saturating_sub(1)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Turns on the bug switch `name`; `false` if there is none of that name.
     pub fn enable_bug(&mut self, name: &str) -> bool {
         if !crate::BugSet::enable(&mut self.bugs, name) {

@@ -296,4 +296,8 @@ impl ProtocolSpec for Raft {
     fn invariants(_config: &RaftConfig) -> Vec<Box<dyn Invariant<Self>>> {
         invariants::all()
     }
+
+    fn validate(config: &RaftConfig, nodes: u32) -> Result<(), crate::BadSetting> {
+        config.validate(nodes)
+    }
 }
