@@ -390,7 +390,8 @@ fn summarize(s: &Scenario, protocol: &str, seed: u64, bugs: Vec<String>, r: &Run
         }
     }
     lat.sort_unstable();
-    let pct = |p: f64| lat[((lat.len() - 1) as f64 * p).round() as usize];
+    // The report's own quantile, so the summary and the page give the same figures.
+    let pct = |p: f64| reports::data::quantile(&lat, p);
     let latency = (!lat.is_empty()).then(|| Latency {
         p50: pct(0.5),
         p99: pct(0.99),

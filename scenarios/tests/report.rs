@@ -124,3 +124,18 @@ fn the_report_shows_what_the_protocols_family_adds() {
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&echo);
 }
+
+#[test]
+fn the_summary_and_the_report_give_the_same_latency_percentiles() {
+    use scenarios::runner::RunOptions;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/raft/leader-crash.ron");
+    let s = scenarios::load::load(std::path::Path::new(path)).unwrap();
+    let (run, window) = scenarios::report_data::run_with_window(&s, RunOptions::default()).unwrap();
+    let data = scenarios::report_data::run_data(&s, &run, window, None);
+    let page = reports::data::Percentiles::of_sorted(&data.sorted_latencies());
+    let summary = run.summary.latency.expect("completed operations");
+    assert!(data.sorted_latencies().len() > 100);
+    assert_eq!(summary.p50 as f64 / 1e6, page.p50);
+    assert_eq!(summary.p99 as f64 / 1e6, page.p99);
+    assert_eq!(summary.max as f64 / 1e6, page.max);
+}
