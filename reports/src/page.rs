@@ -166,8 +166,8 @@ pub fn write_run_page(
         &mut o,
         "messages",
         &format!(
-            "{} sent, {} delivered, {} dropped, {} bytes",
-            total.sent, total.delivered, total.dropped, total.bytes
+            "{} sent, {} duplicated by the network, {} delivered, {} dropped, {} bytes",
+            total.sent, total.duplicated, total.delivered, total.dropped, total.bytes
         ),
     );
     let _ = writeln!(

@@ -597,8 +597,8 @@ impl Summary {
         for (kind, c) in &self.messages {
             let _ = writeln!(
                 o,
-                "messages     {kind:<22} {:>9} sent {:>9} delivered {:>7} dropped",
-                c.sent, c.delivered, c.dropped
+                "messages     {kind:<22} {:>9} sent {:>9} delivered {:>7} dropped {:>7} duplicated",
+                c.sent, c.delivered, c.dropped, c.duplicated
             );
         }
         if !self.drops.is_empty() {

@@ -139,3 +139,26 @@ fn the_summary_and_the_report_give_the_same_latency_percentiles() {
     assert_eq!(summary.p99 as f64 / 1e6, page.p99);
     assert_eq!(summary.max as f64 / 1e6, page.max);
 }
+
+#[test]
+fn the_message_table_accounts_for_every_copy() {
+    use scenarios::runner::{RunOptions, run};
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/echo/ping-storm.ron");
+    let s = scenarios::load::load(std::path::Path::new(path)).unwrap();
+    let r = run(&s, RunOptions::default()).unwrap();
+    let text = r.summary.render();
+    let mut duplicated = 0;
+    for (kind, c) in &r.summary.messages {
+        // Every copy the network made is delivered, dropped or still on the wire.
+        assert!(
+            c.sent + c.duplicated >= c.delivered + c.dropped,
+            "{kind}: {c:?}"
+        );
+        assert!(
+            text.contains(&format!("{:>7} duplicated", c.duplicated)),
+            "{text}"
+        );
+        duplicated += c.duplicated;
+    }
+    assert!(duplicated > 0, "ping-storm duplicates messages: {text}");
+}
