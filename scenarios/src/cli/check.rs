@@ -72,6 +72,45 @@ fn parse_timeout(s: &str) -> Result<Duration, String> {
         .map_err(|e| e.to_string())
 }
 
+/// The history inside a file of faultline's own that is not a history: the results of
+/// `run --save-results` (one JSON object with the run's history) are read for it; a fuzz
+/// results line says where a history comes from. `None` for anything else.
+fn saved_run_history(text: &str) -> Option<Result<KvHistory, ParseError>> {
+    let first = text.lines().find(|l| !l.trim().is_empty())?;
+    let value: serde_json::Value = serde_json::from_str(first).ok()?;
+    let object = value.as_object()?;
+    if object.contains_key("history") && object.contains_key("scenario") {
+        let data: reports::RunData = match serde_json::from_value(value) {
+            Ok(d) => d,
+            Err(e) => {
+                return Some(Err(ParseError::new(
+                    1,
+                    1,
+                    "the results of `faultline run --save-results`",
+                    e.to_string(),
+                )));
+            }
+        };
+        let mut lines = Vec::new();
+        let written = crate::history_formats::faultline::write(&data.history, &mut lines);
+        let text = String::from_utf8(lines).unwrap_or_default();
+        return Some(
+            written
+                .map_err(|e| ParseError::new(1, 1, "a run's history", e.to_string()))
+                .and_then(|()| crate::history_formats::faultline::parse(&text)),
+        );
+    }
+    if object.contains_key("fingerprint") && object.contains_key("verdict") {
+        return Some(Err(ParseError::new(
+            1,
+            1,
+            "a history; this is a line of fuzz results (results.jsonl), which holds none: rerun the seed with `faultline run FILE --seed N --history out.jsonl` and check that",
+            format!("seed {}", object.get("seed").cloned().unwrap_or_default()),
+        )));
+    }
+    None
+}
+
 /// Reads a history, detecting its format unless given. Empty text is an empty history of
 /// the family `model` belongs to.
 pub fn load(
@@ -79,6 +118,11 @@ pub fn load(
     format: Option<Format>,
     model: Option<ModelKind>,
 ) -> Result<(Format, ParsedHistory), ParseError> {
+    if format.is_none()
+        && let Some(saved) = saved_run_history(text)
+    {
+        return saved.map(|h| (Format::Faultline, ParsedHistory::Kv(h)));
+    }
     let format = match format.or_else(|| detect(text)) {
         Some(f) => f,
         None if text.trim().is_empty() => {

@@ -83,6 +83,7 @@ where
             check_determinism: false,
             report: None,
             save_results: None,
+            history: None,
         }));
     }
     let cli = match Cli::try_parse_from(args) {

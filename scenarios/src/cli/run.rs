@@ -43,6 +43,9 @@ pub struct RunArgs {
     /// Save everything a report needs as JSON, for `faultline report`.
     #[arg(long, value_name = "FILE.json")]
     pub save_results: Option<PathBuf>,
+    /// Write the client history here, as JSON lines that `faultline check` reads.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub history: Option<PathBuf>,
 }
 
 /// The scenario `faultline` runs when given no file.
@@ -111,6 +114,12 @@ pub fn run(args: &RunArgs) -> u8 {
         }
         print!("{}", first.summary.render());
     }
+    if let Some(path) = &args.history
+        && let Err(e) = write_history(path, &first.result.history)
+    {
+        eprintln!("error: {e}");
+        return exit::BAD_INPUT;
+    }
     if let Some(window) = window {
         let trace_file = args.trace.as_ref().map(|p| p.display().to_string());
         let data = crate::report_data::run_data(&scenario, &first, window, trace_file);
@@ -150,6 +159,21 @@ pub fn run(args: &RunArgs) -> u8 {
         }
     }
     code
+}
+
+/// Writes a run's client history in the format `faultline check` reads.
+fn write_history(
+    path: &std::path::Path,
+    history: &sim_core::history::History,
+) -> Result<(), String> {
+    use std::io::Write as _;
+    let f = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut w = std::io::BufWriter::new(f);
+    crate::history_formats::faultline::write(history, &mut w)
+        .and_then(|()| w.flush())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    eprintln!("history      {}", path.display());
+    Ok(())
 }
 
 /// Saves the results and writes the report, as asked.
