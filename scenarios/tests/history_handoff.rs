@@ -71,3 +71,51 @@ fn a_fuzz_results_file_is_named_not_misread() {
     );
     let _ = std::fs::remove_dir_all(out_dir);
 }
+
+#[test]
+fn report_refuses_a_history_and_anything_that_is_not_results() {
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/raft/calm.ron");
+    let history = tmp("refuse.jsonl");
+    let (code, ..) = faultline(&["run", scenario, "--history", history.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let out = tmp("refuse-report");
+    let (code, _, err) = faultline(&[
+        "report",
+        history.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("is a client history") && err.contains("faultline check"),
+        "{err}"
+    );
+    assert!(!out.join("index.html").exists(), "no report of a history");
+    let other = tmp("other.json");
+    std::fs::write(&other, "{\"x\": 1}\n{\"y\": 2}\n").unwrap();
+    let (code, _, err) = faultline(&[
+        "report",
+        other.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("neither a run's saved results"), "{err}");
+    let _ = std::fs::remove_file(history);
+    let _ = std::fs::remove_file(other);
+    let _ = std::fs::remove_dir_all(out);
+}
+
+#[test]
+fn an_unwritable_report_folder_fails_before_the_run() {
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/raft/calm.ron");
+    // A folder under a regular file cannot be made.
+    let file = tmp("not-a-folder");
+    std::fs::write(&file, b"").unwrap();
+    let dir = file.join("report");
+    let (code, out, err) = faultline(&["run", scenario, "--report", dir.to_str().unwrap()]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("cannot create the report folder"), "{err}");
+    assert!(!out.contains("verdict"), "the run did not happen: {out}");
+    let _ = std::fs::remove_file(file);
+}

@@ -33,20 +33,72 @@ pub fn run(args: &ReportArgs) -> u8 {
             return exit::BAD_INPUT;
         }
     };
-    let written = match serde_json::from_str::<reports::RunData>(&text) {
-        Ok(data) => reports::write_run_report(&data, &args.out),
-        Err(run_err) => match fuzz_lines(&text) {
-            Ok(lines) => reports::write_fuzz_report(&lines, &args.out),
-            Err(line_err) => {
+    let written = match what(&text) {
+        Given::Run => match serde_json::from_str::<reports::RunData>(&text) {
+            Ok(data) => reports::write_run_report(&data, &args.out),
+            Err(e) => {
                 eprintln!(
-                    "error: {} is neither a run's saved results ({run_err}) nor a fuzz results file ({line_err})",
+                    "error: {}: a run's saved results, but {e}",
                     args.results.display()
                 );
                 return exit::BAD_INPUT;
             }
         },
+        Given::Fuzz => match fuzz_lines(&text) {
+            Ok(lines) => reports::write_fuzz_report(&lines, &args.out),
+            Err(e) => {
+                eprintln!("error: {}: fuzz results, but {e}", args.results.display());
+                return exit::BAD_INPUT;
+            }
+        },
+        Given::History => {
+            eprintln!(
+                "error: {} is a client history, which has no report; check it with `faultline check {}`, or report the run it came from (`faultline run FILE --report DIR`)",
+                args.results.display(),
+                args.results.display()
+            );
+            return exit::BAD_INPUT;
+        }
+        Given::Other => {
+            eprintln!(
+                "error: {} is neither a run's saved results (`faultline run --save-results`) nor a fuzz results file (`results.jsonl`)",
+                args.results.display()
+            );
+            return exit::BAD_INPUT;
+        }
     };
     super::report_written(written, &args.out)
+}
+
+/// What a results file holds, told by the fields of its first JSON object.
+enum Given {
+    /// One run's saved results.
+    Run,
+    /// A fuzz campaign's results, a seed a line.
+    Fuzz,
+    /// A client history (`run --history`, `check`'s input).
+    History,
+    /// Something else.
+    Other,
+}
+
+fn what(text: &str) -> Given {
+    let Some(first) = text.lines().find(|l| !l.trim().is_empty()) else {
+        return Given::Other;
+    };
+    let Ok(serde_json::Value::Object(o)) = serde_json::from_str::<serde_json::Value>(first) else {
+        return Given::Other;
+    };
+    let has = |keys: &[&str]| keys.iter().all(|k| o.contains_key(*k));
+    if has(&["scenario", "history", "fingerprint"]) {
+        Given::Run
+    } else if has(&["seed", "verdict", "fingerprint"]) {
+        Given::Fuzz
+    } else if has(&["op", "invoked", "outcome"]) {
+        Given::History
+    } else {
+        Given::Other
+    }
 }
 
 /// Reads JSON lines of seed results; blank lines are skipped.
@@ -56,8 +108,19 @@ fn fuzz_lines(text: &str) -> Result<Vec<reports::FuzzLine>, String> {
         if l.trim().is_empty() {
             continue;
         }
-        let line: reports::FuzzLine =
+        let value: serde_json::Value =
             serde_json::from_str(l).map_err(|e| format!("line {}: {e}", i + 1))?;
+        if !["seed", "verdict", "fingerprint"]
+            .iter()
+            .all(|k| value.get(k).is_some())
+        {
+            return Err(format!(
+                "line {} is not a seed's result (it lacks seed, verdict or fingerprint)",
+                i + 1
+            ));
+        }
+        let line: reports::FuzzLine =
+            serde_json::from_value(value).map_err(|e| format!("line {}: {e}", i + 1))?;
         lines.push(line);
     }
     if lines.is_empty() {

@@ -77,6 +77,11 @@ pub fn run(args: &RunArgs) -> u8 {
             return exit::BAD_INPUT;
         }
     };
+    // Nothing asked for may be lost after a long run: every output is made writable first.
+    if let Err(e) = outputs_writable(args) {
+        eprintln!("error: {e}");
+        return exit::BAD_INPUT;
+    }
     let options = RunOptions {
         seed: args.seed,
         bugs: args.bugs.clone(),
@@ -159,6 +164,24 @@ pub fn run(args: &RunArgs) -> u8 {
         }
     }
     code
+}
+
+/// Makes the report folder and the results and history files, so that a path that cannot
+/// be written fails before the run rather than after it.
+fn outputs_writable(args: &RunArgs) -> Result<(), String> {
+    if let Some(dir) = &args.report {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create the report folder {}: {e}", dir.display()))?;
+        let probe = dir.join(".faultline-write-test");
+        std::fs::write(&probe, b"")
+            .map_err(|e| format!("cannot write into the report folder {}: {e}", dir.display()))?;
+        let _ = std::fs::remove_file(probe);
+    }
+    for path in [&args.save_results, &args.history].into_iter().flatten() {
+        std::fs::File::create(path)
+            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// Writes a run's client history in the format `faultline check` reads.
