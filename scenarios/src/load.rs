@@ -323,7 +323,7 @@ fn validate_whole(s: &Scenario, text: &str, file: &str) -> Result<(), LoadError>
             return err("Violation", "expect", message);
         }
     }
-    let family = s.protocol.info().family;
+    let family = s.protocol.family();
     let rules = crate::family::rules(family);
     for c in &s.checks {
         if !rules.checks().contains(&c.name()) {

@@ -84,7 +84,9 @@ mod sealed {
 pub trait ProtocolEntry: Send + Sync + sealed::Sealed {
     /// Its name in scenario files.
     fn name(&self) -> &'static str;
-    /// Its static facts.
+    /// The workload family it serves.
+    fn family(&self) -> Family;
+    /// Its static facts (its default settings written out: not for every run).
     fn info(&self) -> ProtocolInfo;
     /// Reads its settings from a scenario file.
     fn read_config(
@@ -138,6 +140,10 @@ where
 {
     fn name(&self) -> &'static str {
         P::NAME
+    }
+
+    fn family(&self) -> Family {
+        P::FAMILY
     }
 
     fn info(&self) -> ProtocolInfo {
@@ -349,6 +355,11 @@ impl ProtocolChoice {
     /// Its name in scenario files.
     pub fn name(&self) -> &'static str {
         self.entry.name()
+    }
+
+    /// The workload family it serves.
+    pub fn family(&self) -> Family {
+        self.entry.family()
     }
 
     /// The settings, if they are of type `C`.

@@ -282,7 +282,7 @@ pub fn sim_config(s: &Scenario, seed: u64) -> SimConfig {
         sender_crash: n.sender_crash,
     };
     let clients = s.workload.kind().map(|w| w.clients(s.nodes));
-    let family = crate::family::rules(s.protocol.info().family);
+    let family = crate::family::rules(s.protocol.family());
     SimConfig {
         seed,
         nodes: s.nodes,
@@ -435,12 +435,12 @@ fn summarize(s: &Scenario, protocol: &str, seed: u64, bugs: Vec<String>, r: &Run
         verdict,
         expect: s.expect.clone(),
         as_expected,
-        facts: Facts(crate::family::rules(s.protocol.info().family).facts(s, r)),
+        facts: Facts(crate::family::rules(s.protocol.family()).facts(s, r)),
     }
 }
 
 fn apply_check(c: &CheckSpec, s: &Scenario, r: &RunResult) -> CheckResult {
-    if let Some(result) = crate::family::rules(s.protocol.info().family).check(c, s, r) {
+    if let Some(result) = crate::family::rules(s.protocol.family()).check(c, s, r) {
         return result;
     }
     let result = |check: &str, status, violation: Option<String>, detail: String| CheckResult {

@@ -382,3 +382,107 @@ fn a_seed_with_an_undecided_check_is_marked_undecided() {
     assert_eq!(violation.as_deref(), Some("liveness"));
     assert!(result.undecided.is_empty());
 }
+
+// A run's history handed to `faultline check` (written with `run --history`, read from
+// `run --save-results`), files that are not results refused by `report`, and outputs
+// that cannot be written refused before the run.
+
+#[test]
+fn a_runs_history_goes_to_check_as_written_or_as_saved_results() {
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/raft/calm.ron");
+    let (history, results) = (tempdir().join("h.jsonl"), tempdir().join("r.json"));
+    let (code, out, err) = faultline(&[
+        "run",
+        scenario,
+        "--history",
+        history.to_str().unwrap(),
+        "--save-results",
+        results.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let ops = std::fs::read_to_string(&history).unwrap().lines().count();
+    assert!(ops >= 900, "{ops} operations written");
+    for file in [&history, &results] {
+        let (code, out, err) = faultline(&["check", file.to_str().unwrap()]);
+        assert_eq!(code, 0, "{}: {out}{err}", file.display());
+        assert!(out.contains("linearizable"), "{out}");
+        assert!(
+            out.contains(&format!("{ops} ")),
+            "all {ops} operations checked: {out}"
+        );
+    }
+    let _ = std::fs::remove_file(history);
+    let _ = std::fs::remove_file(results);
+}
+
+#[test]
+fn a_fuzz_results_file_is_named_not_misread() {
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/raft/calm.ron");
+    let out_dir = tempdir().join("fuzz");
+    let (code, ..) = faultline(&[
+        "fuzz",
+        scenario,
+        "--seeds",
+        "2",
+        "--jobs",
+        "1",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    let (code, out, err) = faultline(&["check", out_dir.join("results.jsonl").to_str().unwrap()]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("fuzz results") && err.contains("--history"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(out_dir);
+}
+
+#[test]
+fn report_refuses_a_history_and_anything_that_is_not_results() {
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/raft/calm.ron");
+    let history = tempdir().join("refuse.jsonl");
+    let (code, ..) = faultline(&["run", scenario, "--history", history.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let out = tempdir().join("refuse-report");
+    let (code, _, err) = faultline(&[
+        "report",
+        history.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("is a client history") && err.contains("faultline check"),
+        "{err}"
+    );
+    assert!(!out.join("index.html").exists(), "no report of a history");
+    let other = tempdir().join("other.json");
+    std::fs::write(&other, "{\"x\": 1}\n{\"y\": 2}\n").unwrap();
+    let (code, _, err) = faultline(&[
+        "report",
+        other.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("neither a run's saved results"), "{err}");
+    let _ = std::fs::remove_file(history);
+    let _ = std::fs::remove_file(other);
+    let _ = std::fs::remove_dir_all(out);
+}
+
+#[test]
+fn an_unwritable_report_folder_fails_before_the_run() {
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/raft/calm.ron");
+    // A folder under a regular file cannot be made.
+    let file = tempdir().join("not-a-folder");
+    std::fs::write(&file, b"").unwrap();
+    let dir = file.join("report");
+    let (code, out, err) = faultline(&["run", scenario, "--report", dir.to_str().unwrap()]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("cannot create the report folder"), "{err}");
+    assert!(!out.contains("verdict"), "the run did not happen: {out}");
+    let _ = std::fs::remove_file(file);
+}

@@ -411,12 +411,7 @@ impl ThreePhaseCommit {
 
     fn backup_finish(&mut self, ctx: &mut Ctx<'_, ThreePhaseMsg>, txn: TxnId, commit: bool) {
         ctx.observe(obs::COORD_DECIDE, txn, u64::from(commit));
-        let others: Vec<NodeId> = self
-            .part
-            .txns
-            .get(&txn)
-            .map_or(Vec::new(), |t| t.participants.clone());
-        for p in others.into_iter().filter(|p| *p != self.roles.id) {
+        for p in self.part.others(txn, self.roles.id) {
             let msg = if commit {
                 ThreePhaseMsg::DoCommit { txn }
             } else {

@@ -446,12 +446,7 @@ impl CommitNode for TwoPhaseCommit {
             }
             ctx.send(self.roles.layout.coordinator, TwoPhaseMsg::Query { txn });
             if self.config.cooperative_termination {
-                let others: Vec<NodeId> = self
-                    .part
-                    .txns
-                    .get(&txn)
-                    .map_or(Vec::new(), |t| t.participants.clone());
-                for p in others.into_iter().filter(|p| *p != self.roles.id) {
+                for p in self.part.others(txn, self.roles.id) {
                     ctx.send(p, TwoPhaseMsg::Query { txn });
                 }
             }

@@ -282,6 +282,17 @@ impl Participant {
         }
     }
 
+    /// The participants of `txn` other than `me` (none if it is unknown here).
+    pub fn others(&self, txn: TxnId, me: NodeId) -> Vec<NodeId> {
+        self.txns.get(&txn).map_or(Vec::new(), |t| {
+            t.participants
+                .iter()
+                .copied()
+                .filter(|p| *p != me)
+                .collect()
+        })
+    }
+
     /// Waits for the next word on `txn` until `deadline` (then it is overdue).
     pub fn wait_until(&mut self, txn: TxnId, deadline: SimTime) {
         if let Some(t) = self.txns.get_mut(&txn) {
