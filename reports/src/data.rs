@@ -133,9 +133,12 @@ pub struct FuzzLine {
     pub scenario: String,
     /// The seed.
     pub seed: u64,
-    /// `pass`, `violation` or `error`.
+    /// `pass`; `expected` (the violation the scenario expects showed: a pass too);
+    /// `violation` (one the scenario does not expect); `missed` (the violation the
+    /// scenario expects did not show); `undecided`; `error` (the run could not start).
     pub verdict: String,
-    /// The failed check, for a violation.
+    /// The failed check, for a violation (expected or not); for `missed`, the one that
+    /// was expected.
     pub violation: Option<String>,
     /// The trace fingerprint.
     pub fingerprint: String,
@@ -148,6 +151,19 @@ pub struct FuzzLine {
     /// Checks that could neither pass nor fail (a search budget ran out, the run was cut
     /// short): a pass of such a seed is weaker than it looks.
     pub undecided: Vec<String>,
+}
+
+impl FuzzLine {
+    /// Whether the seed met its scenario's expectation.
+    pub fn passed(&self) -> bool {
+        matches!(self.verdict.as_str(), "pass" | "expected")
+    }
+
+    /// Whether the seed counts against the campaign: a violation the scenario does not
+    /// expect, an expected violation that did not show, or a run that could not start.
+    pub fn failed(&self) -> bool {
+        matches!(self.verdict.as_str(), "violation" | "missed" | "error")
+    }
 }
 
 /// Latency percentiles, in milliseconds.

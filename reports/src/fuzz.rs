@@ -14,11 +14,8 @@ use crate::{FuzzLine, ReportError, font};
 /// Most seeds the events-per-seed scatter draws.
 const MAX_POINTS: usize = 5000;
 
-fn counts<'a>(
-    lines: &'a [FuzzLine],
-    key: impl Fn(&'a FuzzLine) -> &'a str,
-) -> (Vec<String>, Vec<f64>) {
-    let mut m: BTreeMap<&str, u64> = BTreeMap::new();
+fn counts(lines: &[FuzzLine], key: impl Fn(&FuzzLine) -> String) -> (Vec<String>, Vec<f64>) {
+    let mut m: BTreeMap<String, u64> = BTreeMap::new();
     for l in lines {
         *m.entry(key(l)).or_default() += 1;
     }
@@ -28,10 +25,13 @@ fn counts<'a>(
     )
 }
 
-fn verdict_label(l: &FuzzLine) -> &str {
-    match &l.violation {
-        Some(v) if l.verdict == "violation" => v,
-        _ => &l.verdict,
+/// A violation by its check; an expected one marked so, since it is a pass.
+fn verdict_label(l: &FuzzLine) -> String {
+    match (&l.violation, l.verdict.as_str()) {
+        (Some(v), "violation") => v.clone(),
+        (Some(v), "expected") => format!("{v} (expected)"),
+        (Some(v), "missed") => format!("{v} missed"),
+        _ => l.verdict.clone(),
     }
 }
 
@@ -43,13 +43,13 @@ pub fn figures(lines: &[FuzzLine], dir: &Path) -> Result<Vec<Figure>, ReportErro
             "fuzz-verdicts",
             "Seeds by verdict",
             "How many seeds passed, and which check each violation failed.",
-            verdict_label as fn(&FuzzLine) -> &str,
+            verdict_label as fn(&FuzzLine) -> String,
         ),
         (
             "fuzz-end-reasons",
             "Seeds by end reason",
             "Why each seed's run ended.",
-            |l: &FuzzLine| l.end_reason.as_str(),
+            |l: &FuzzLine| l.end_reason.clone(),
         ),
     ] {
         let (cats, vals) = counts(lines, key);
@@ -124,19 +124,20 @@ impl Plot for Events<'_> {
             .y_label_formatter(&|v| fmt_num(*v))
             .draw()
             .or_err()?;
-        let mut groups: BTreeMap<&str, Vec<&FuzzLine>> = BTreeMap::new();
+        let mut groups: BTreeMap<String, Vec<&FuzzLine>> = BTreeMap::new();
         for l in self.lines {
             groups.entry(verdict_label(l)).or_default().push(l);
         }
         let step = self.lines.len().div_ceil(MAX_POINTS).max(1);
         for (i, (verdict, ls)) in groups.iter().enumerate() {
             // Failures are few and what a reader looks for: never thin them.
-            let c = if *verdict == "pass" {
+            let passed = ls.first().is_some_and(|l| l.passed());
+            let c = if verdict == "pass" {
                 color(0)
             } else {
                 color(5 + i)
             };
-            let thin = if *verdict == "pass" { step } else { 1 };
+            let thin = if passed { step } else { 1 };
             chart
                 .draw_series(
                     ls.iter()

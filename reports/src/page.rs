@@ -254,28 +254,62 @@ pub fn write_fuzz_page(
     dir: &Path,
 ) -> Result<Vec<PathBuf>, ReportError> {
     let mut o = head("faultline fuzz report");
-    let failed: Vec<&FuzzLine> = lines.iter().filter(|l| l.verdict != "pass").collect();
+    let failed = lines.iter().filter(|l| l.failed()).count();
+    let passed = lines.iter().filter(|l| l.passed()).count();
+    let expected = lines.iter().filter(|l| l.verdict == "expected").count();
     o.push_str("<h2>Summary</h2>\n<table>\n");
     row(&mut o, "seeds", &lines.len().to_string());
-    row(&mut o, "passed", &(lines.len() - failed.len()).to_string());
-    row(&mut o, "violations or errors", &failed.len().to_string());
+    row(
+        &mut o,
+        "passed",
+        &if expected > 0 {
+            format!("{passed} ({expected} showed the violation their scenario expects)")
+        } else {
+            passed.to_string()
+        },
+    );
+    row(
+        &mut o,
+        "failed (unexpected violation, expected violation missed, error)",
+        &failed.to_string(),
+    );
+    row(
+        &mut o,
+        "undecided (no violation, a check could not decide)",
+        &(lines.len() - passed - failed).to_string(),
+    );
     let mut scenarios: Vec<&str> = lines.iter().map(|l| l.scenario.as_str()).collect();
     scenarios.sort_unstable();
     scenarios.dedup();
     row(&mut o, "scenarios", &scenarios.join(", "));
     o.push_str("</table>\n<h2>Figures</h2>\n");
     figures_html(&mut o, figures);
-    if !failed.is_empty() {
-        o.push_str("<h2>Failing seeds</h2>\n<table>\n<tr><th>scenario</th><th>seed</th><th>verdict</th><th>end reason</th><th>fingerprint</th></tr>\n");
-        for l in failed.iter().take(200) {
+    let shown: Vec<&FuzzLine> = lines.iter().filter(|l| !l.passed()).collect();
+    if !shown.is_empty() {
+        o.push_str("<h2>Seeds that failed or stayed undecided</h2>\n<table>\n<tr><th>scenario</th><th>seed</th><th>verdict</th><th>check</th><th>end reason</th><th>fingerprint</th></tr>\n");
+        for l in shown.iter().take(200) {
+            let check = match (&l.violation, l.undecided.is_empty()) {
+                (Some(v), _) => v.clone(),
+                (None, false) => l.undecided.join(", "),
+                (None, true) => String::new(),
+            };
             let _ = writeln!(
                 o,
-                "<tr><td>{}</td><td>{}</td><td class=\"fail\">{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 escape(&l.scenario),
                 l.seed,
-                escape(l.violation.as_deref().unwrap_or(&l.verdict)),
+                if l.failed() { "fail" } else { "unknown" },
+                escape(&l.verdict),
+                escape(&check),
                 escape(&l.end_reason),
                 escape(&l.fingerprint)
+            );
+        }
+        if shown.len() > 200 {
+            let _ = writeln!(
+                o,
+                "<tr><td colspan=\"6\">… and {} more in the results file</td></tr>",
+                shown.len() - 200
             );
         }
         o.push_str("</table>\n");

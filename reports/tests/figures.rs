@@ -337,6 +337,45 @@ fn fuzz_report_counts_seeds_by_verdict() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Undecided seeds are neither passes nor failures, and a seed that shows the violation
+/// its scenario expects is a pass, marked as expected.
+#[test]
+fn fuzz_report_separates_expected_missed_and_undecided() {
+    let dir = out_dir("fuzz-expect");
+    let verdict = |s: u64| ["expected", "missed", "undecided", "expected"][s as usize % 4];
+    let lines: Vec<FuzzLine> = (0..20)
+        .map(|s| FuzzLine {
+            scenario: "3pc/x".into(),
+            seed: s,
+            verdict: verdict(s).into(),
+            violation: (verdict(s) != "undecided").then(|| "atomicity".into()),
+            undecided: if verdict(s) == "undecided" {
+                vec!["linearizability".into()]
+            } else {
+                Vec::new()
+            },
+            ..Default::default()
+        })
+        .collect();
+    reports::write_fuzz_report(&lines, &dir).unwrap();
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    assert!(
+        html.contains("<td>10 (10 showed the violation their scenario expects)</td>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("error)</th><td>5</td>"),
+        "5 missed seeds failed: {html}"
+    );
+    assert!(html.contains("could not decide)</th><td>5</td>"), "{html}");
+    let v = svg_texts(&dir.join("fuzz-verdicts.svg"));
+    assert!(
+        has(&v, "atomicity (expected)") && has(&v, "atomicity missed") && has(&v, "undecided"),
+        "{v:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn compare_report_marks_two_n_minus_one() {
     let dir = out_dir("compare");

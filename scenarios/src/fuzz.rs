@@ -130,31 +130,23 @@ fn apply_swarm(s: &mut Scenario, seed: u64) {
     }
 }
 
-/// Runs one concrete scenario; `Err` for a configuration the engine refused.
+/// Runs one concrete scenario: its result line, and the violation to keep as a
+/// reproducer (one the scenario does not expect).
 pub fn run_one(file: &str, s: &Scenario) -> (SeedResult, Option<String>) {
     let start = Instant::now();
     let run = runner::run(s, RunOptions::default());
     let wall_ms = start.elapsed().as_secs_f64() * 1e3;
     match run {
         Ok(r) => {
-            let violation = match &r.summary.verdict {
-                Verdict::Pass | Verdict::Undecided(_) => None,
-                Verdict::Violation(v) => Some(v.clone()),
-            };
-            let undecided = matches!(r.summary.verdict, Verdict::Undecided(_));
+            let (verdict, shown) = seed_verdict(&s.expect, &r.summary);
+            // Only a violation the scenario does not expect is kept as a reproducer.
+            let failure = (verdict == "violation").then(|| shown.clone()).flatten();
             let res = SeedResult {
                 file: file.to_string(),
                 scenario: s.name.clone(),
                 seed: s.seed,
-                verdict: if violation.is_some() {
-                    "violation"
-                } else if undecided {
-                    "undecided"
-                } else {
-                    "pass"
-                }
-                .into(),
-                violation: violation.clone(),
+                verdict: verdict.into(),
+                violation: shown,
                 fingerprint: r.summary.fingerprint,
                 events: r.summary.events,
                 end_reason: r.summary.end_reason,
@@ -167,7 +159,7 @@ pub fn run_one(file: &str, s: &Scenario) -> (SeedResult, Option<String>) {
                     .map(|c| c.check.clone())
                     .collect(),
             };
-            (res, violation)
+            (res, failure)
         }
         Err(e) => (
             SeedResult {
@@ -184,6 +176,21 @@ pub fn run_one(file: &str, s: &Scenario) -> (SeedResult, Option<String>) {
             },
             None,
         ),
+    }
+}
+
+/// A seed's verdict against what its scenario expects, and the violation to name with
+/// it: `pass`, `expected` (the expected violation showed), `violation` (an unexpected
+/// one), `missed` (the expected violation did not show) or `undecided`.
+fn seed_verdict(expect: &Expect, summary: &runner::Summary) -> (&'static str, Option<String>) {
+    match (&summary.verdict, expect) {
+        (Verdict::Violation(_), Expect::Violation(want)) if summary.as_expected => {
+            ("expected", Some(want.clone()))
+        }
+        (Verdict::Violation(v), _) => ("violation", Some(v.clone())),
+        (Verdict::Undecided(_), _) => ("undecided", None),
+        (Verdict::Pass, Expect::Violation(want)) => ("missed", Some(want.clone())),
+        (Verdict::Pass, Expect::Pass) => ("pass", None),
     }
 }
 

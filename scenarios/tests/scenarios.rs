@@ -115,7 +115,8 @@ fn fuzz_smoke_finds_nothing_in_correct_scenarios() {
 
 /// A scenario that expects a violation and has a nemesis (3PC under random partitions)
 /// shows that the fuzzer finds the failure on its own: within a few seeds, some seed must
-/// fail the expected check, and none may fail another one.
+/// show the expected check failing (a pass of that seed, so no reproducer), and none may
+/// fail another one.
 #[test]
 fn fuzz_finds_the_expected_violation_of_nemesis_scenarios() {
     let stop = AtomicBool::new(false);
@@ -134,17 +135,127 @@ fn fuzz_finds_the_expected_violation_of_nemesis_scenarios() {
         let files = vec![(file.display().to_string(), scenario)];
         let (results, failures) = run_campaign(&files, &campaign(20, None), &stop, &|_| {});
         assert!(
-            failures.iter().any(|f| f.violation == expected),
+            results
+                .iter()
+                .any(|r| r.verdict == "expected" && r.violation.as_ref() == Some(&expected)),
             "{}: no seed of 20 found {expected}: {results:?}",
             file.display()
         );
         assert!(
-            failures.iter().all(|f| f.violation == expected),
-            "{}: {:?}",
-            file.display(),
-            failures.iter().map(|f| &f.violation).collect::<Vec<_>>()
+            results
+                .iter()
+                .all(|r| matches!(r.verdict.as_str(), "expected" | "missed")),
+            "{}: {results:?}",
+            file.display()
         );
+        assert!(failures.is_empty(), "{}: {failures:?}", file.display());
     }
+}
+
+fn files_with_extension(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == ext))
+        .collect()
+}
+
+fn verdicts(results_file: &Path) -> Vec<String> {
+    std::fs::read_to_string(results_file)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["verdict"].as_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+/// Fuzzing a scenario that expects a violation judges each seed against that
+/// expectation: seeds that show it pass and write nothing; seeds where it did not show
+/// fail (exit 1), are named, and are not written as reproducers; `--max-failures` stops
+/// the campaign.
+#[test]
+fn fuzzing_a_scenario_that_expects_a_violation_judges_seeds_by_it() {
+    let dir = tempdir();
+    let always = concat!(env!("CARGO_MANIFEST_DIR"), "/gossip/resurrection.ron");
+    let out_dir = dir.join("always");
+    let (code, out, err) = faultline(&[
+        "fuzz",
+        always,
+        "--seeds",
+        "20",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("20 passed (20 showing the expected violation)"),
+        "{out}"
+    );
+    assert!(
+        verdicts(&out_dir.join("results.jsonl"))
+            .iter()
+            .all(|v| v == "expected")
+    );
+    assert!(files_with_extension(&out_dir, "ron").is_empty());
+
+    let sometimes = concat!(env!("CARGO_MANIFEST_DIR"), "/3pc/partition-nemesis.ron");
+    let out_dir = dir.join("sometimes");
+    let (code, out, err) = faultline(&[
+        "fuzz",
+        sometimes,
+        "--seeds",
+        "40",
+        "--jobs",
+        "1",
+        "--max-failures",
+        "3",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    let seen = verdicts(&out_dir.join("results.jsonl"));
+    // One job: the campaign stops right after the third miss.
+    assert_eq!(
+        seen.iter().filter(|v| *v == "missed").count(),
+        3,
+        "{seen:?}"
+    );
+    assert_eq!(seen.last().map(String::as_str), Some("missed"));
+    assert!(
+        seen.len() < 40 && seen.iter().any(|v| v == "expected"),
+        "{seen:?}"
+    );
+    assert!(out.contains("stopped early"), "{out}");
+    assert!(out.contains("missed the expected violation"), "{out}");
+    assert!(files_with_extension(&out_dir, "ron").is_empty());
+}
+
+/// Only the first `--shrink N` unexpected violations are shrunk; every one is saved.
+#[test]
+fn fuzz_shrinks_only_as_many_failures_as_asked_and_saves_all() {
+    let dir = tempdir();
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/raft/nemesis.ron");
+    let out_dir = dir.join("out");
+    let (code, out, err) = faultline(&[
+        "fuzz",
+        file,
+        "--seeds",
+        "6",
+        "--bug",
+        "vote_without_log_check",
+        "--shrink",
+        "1",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    let violations = out.lines().filter(|l| l.starts_with("violation")).count();
+    assert!(violations >= 2, "{out}");
+    assert_eq!(out.matches("shrunk in").count(), 1, "{out}");
+    assert_eq!(files_with_extension(&out_dir, "ron").len(), violations);
 }
 
 #[test]
@@ -316,12 +427,7 @@ fn cli_fuzz_with_a_bug_writes_a_shrunk_reproducer_that_replays() {
     ]);
     assert_eq!(code, 1, "{out}{err}");
     assert!(out.contains("shrunk in"), "{out}");
-    let repro: Vec<PathBuf> = std::fs::read_dir(&out_dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "ron"))
-        .collect();
+    let repro = files_with_extension(&out_dir, "ron");
     assert!(!repro.is_empty(), "no reproducer written: {out}");
     let original = scenarios::load::load(Path::new(file)).unwrap();
     for r in &repro {

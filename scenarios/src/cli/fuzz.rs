@@ -21,16 +21,23 @@ use crate::fuzz::{Campaign, Failure, SeedResult, run_campaign};
   faultline fuzz FILE --seeds 100000 --shard 3/16      # one of 16 machines
   faultline fuzz FILE --bug vote_without_log_check --seeds 1000
 
+Verdicts: each seed is judged against the scenario's `expect`. A seed that meets it passes
+(`pass`, or `expected` when the scenario expects a violation and the seed shows it). A seed
+fails with a violation the scenario does not expect (`violation`), or when the violation it
+expects does not show (`missed`). A seed whose checks found no violation but left one
+undecided (the linearizability check's step budget ran out, say) is `undecided`, never a
+pass.
+
 Results: OUT/results.jsonl, one JSON object per seed (seed, verdict, fingerprint, events,
-wall time); files of several shards merge by concatenation. Each failing seed is shrunk and
-written to OUT as a replayable scenario (`faultline replay OUT/<name>.ron`) with its trace.
-Ctrl-C stops starting new seeds and still writes everything found so far.
+wall time); `faultline report` reads several shards' files together. Every unexpected
+violation is written to OUT as a replayable scenario (`faultline replay OUT/<name>.ron`)
+with its trace; the first --shrink of them (in file and seed order) are shrunk first, the
+rest written as they ran. A missed expectation has nothing to reproduce beyond
+`faultline run FILE --seed N`, so it is listed, not written. Ctrl-C stops starting new
+seeds and still writes everything found so far.
 
-A seed whose checks found no violation but left one undecided (the linearizability
-check's step budget ran out, say) is undecided, never a pass.
-
-Exit status: 0 no violation, 1 at least one violation, 2 bad input, 3 no violation but
-some seeds undecided (0 with --allow-undecided).")]
+Exit status: 0 every seed passed, 1 at least one seed failed, 2 bad input, 3 no seed
+failed but some stayed undecided (0 with --allow-undecided).")]
 pub struct FuzzArgs {
     /// Scenario files.
     #[arg(required = true)]
@@ -56,9 +63,16 @@ pub struct FuzzArgs {
     /// Where results and reproducers go.
     #[arg(long, default_value = "fuzz-out")]
     pub out: PathBuf,
-    /// Save failing seeds as they are, without shrinking.
+    /// Shrink this many failing seeds (the first in file and seed order); the rest are
+    /// saved as they ran.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub shrink: usize,
+    /// Save failing seeds as they ran, shrinking none (the same as --shrink 0).
     #[arg(long)]
     pub no_shrink: bool,
+    /// Stop starting new seeds once this many have failed (seeds under way finish).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_failures: Option<u64>,
     /// Exit 0 when no seed failed even if some stayed undecided.
     #[arg(long)]
     pub allow_undecided: bool,
@@ -153,12 +167,14 @@ pub fn run(args: &FuzzArgs) -> u8 {
             let _ = writeln!(w, "{line}");
         }
         let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-        if r.verdict == "violation" || r.verdict == "error" {
+        if r.failed() {
             failed.fetch_add(1, Ordering::Relaxed);
         }
-        progress.update(n, failed.load(Ordering::Relaxed), started);
+        let failed = failed.load(Ordering::Relaxed);
+        progress.update(n, failed, started);
         if INTERRUPTED.load(Ordering::Relaxed)
             || args.time_limit.is_some_and(|l| started.elapsed() >= l)
+            || args.max_failures.is_some_and(|m| failed >= m)
         {
             stop.store(true, Ordering::Relaxed);
         }
@@ -181,19 +197,33 @@ pub fn run(args: &FuzzArgs) -> u8 {
     }
     let elapsed = started.elapsed().as_secs_f64();
     let interrupted = stop.load(Ordering::Relaxed) && (results.len() as u64) < total;
-    let errors = results.iter().filter(|r| r.verdict == "error").count();
+    let count = |verdict: &str| results.iter().filter(|r| r.verdict == verdict).count();
+    let errors = count("error");
+    let expected = count("expected");
+    let missed: Vec<&SeedResult> = results.iter().filter(|r| r.verdict == "missed").collect();
     // A violation often leaves later checks undecided; only seeds without one count.
     let undecided: Vec<&SeedResult> = results
         .iter()
         .filter(|r| r.verdict == "undecided")
         .collect();
     println!(
-        "fuzz         {} seeds in {:.1}s ({:.0} seeds/s){}; {} violation(s), {} error(s), {} undecided",
+        "fuzz         {} seeds in {:.1}s ({:.0} seeds/s){}; {} passed{}, {} unexpected violation(s){}, {} error(s), {} undecided",
         results.len(),
         elapsed,
         results.len() as f64 / elapsed.max(1e-9),
         if interrupted { ", stopped early" } else { "" },
+        count("pass") + expected,
+        if expected > 0 {
+            format!(" ({expected} showing the expected violation)")
+        } else {
+            String::new()
+        },
         failures.len(),
+        if missed.is_empty() {
+            String::new()
+        } else {
+            format!(", {} missed the expected violation", missed.len())
+        },
         errors,
         undecided.len()
     );
@@ -206,6 +236,24 @@ pub fn run(args: &FuzzArgs) -> u8 {
             first.undecided.join(", ")
         );
     }
+    let mut missed_sorted = missed.clone();
+    missed_sorted.sort_by_key(|r| (&r.file, r.seed));
+    for r in missed_sorted.iter().take(5) {
+        println!(
+            "missed       {} seed {}: expected {} to be violated, and it held (`faultline run {} --seed {}`)",
+            r.file,
+            r.seed,
+            r.violation.as_deref().unwrap_or("a violation"),
+            r.file,
+            r.seed
+        );
+    }
+    if missed.len() > 5 {
+        println!(
+            "missed       … and {} more: see verdict \"missed\" in the results",
+            missed.len() - 5
+        );
+    }
     println!("results      {}", results_path.display());
     for r in results.iter().filter(|r| r.verdict == "error") {
         println!(
@@ -215,14 +263,16 @@ pub fn run(args: &FuzzArgs) -> u8 {
             r.violation.as_deref().unwrap_or("")
         );
     }
-    // Shrink and save failures (at most a handful shrunk; all saved).
+    // Every unexpected violation is saved; shrinking costs up to SHRINK_BUDGET runs each,
+    // so only the first few are shrunk.
+    let shrink_first = if args.no_shrink { 0 } else { args.shrink };
     let mut sorted = failures;
     sorted.sort_by_key(|f| (f.file, f.seed));
     for (i, f) in sorted.iter().enumerate() {
-        let shrink_it = !args.no_shrink && !INTERRUPTED.load(Ordering::Relaxed) && i < 5;
+        let shrink_it = !INTERRUPTED.load(Ordering::Relaxed) && i < shrink_first;
         save_failure(&args.out, &scenarios[f.file].0, f, shrink_it);
     }
-    if !sorted.is_empty() {
+    if !sorted.is_empty() || !missed.is_empty() {
         exit::VIOLATION
     } else if errors > 0 {
         exit::BAD_INPUT
@@ -311,7 +361,7 @@ impl Progress {
     fn update(&self, done: u64, failed: u64, started: Instant) {
         if let Some(bar) = &self.bar {
             bar.set_position(done);
-            bar.set_message(format!("{failed} violation(s)"));
+            bar.set_message(format!("{failed} failed"));
             return;
         }
         let Ok(mut last) = self.last_line.lock() else {
@@ -322,7 +372,7 @@ impl Progress {
             *last = Some(Instant::now());
             let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
             eprintln!(
-                "progress     {done}/{} seeds, {rate:.0} seeds/s, {failed} violation(s)",
+                "progress     {done}/{} seeds, {rate:.0} seeds/s, {failed} failed",
                 self.total
             );
         }

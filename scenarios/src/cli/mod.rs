@@ -24,15 +24,16 @@ use clap::Parser;
     after_help = "Examples:
   faultline                                      run a built-in demonstration scenario
   faultline run scenarios/echo/ping-storm.ron    one run: summary, verdict, fingerprint
-  faultline fuzz FILE --seeds 1000 --jobs 2      many seeds; failures shrunk and saved
+  faultline fuzz FILE --seeds 1000 --jobs 2      many seeds; failures saved, the first shrunk
   faultline replay fuzz-out/NAME-seed7.ron       confirm a saved failure
   faultline check history.jsonl --model kv       linearizability of a recorded history
   faultline list                                 protocols, bug switches, fault kinds, scenarios
   faultline run FILE --report out/               the run's figures and page: out/index.html
   faultline compare FILE --vary nodes=3,5,7      latency and messages per op side by side
 
-Exit status: 0 as expected, 1 a check failed (or fuzzing found a violation), 2 bad input
-or usage, 3 undecided (a check could not decide, so the run is not a pass)."
+Exit status: 0 as expected, 1 not as expected (a check failed, or a fuzzed seed did not
+meet its scenario's expectation), 2 bad input or usage, 3 undecided (a check could not
+decide, so the run is not a pass). Each command's --help gives its own."
 )]
 pub enum Cli {
     /// Run one scenario and print a summary and a verdict.
