@@ -45,6 +45,22 @@ impl std::error::Error for LoadError {}
 
 /// Reads and validates the scenario in `path`.
 pub fn load(path: &Path) -> Result<Scenario, LoadError> {
+    parse(&read_text(path)?, &path.display().to_string())
+}
+
+/// Reads the scenario in `path` as if its `nodes` were `nodes`, and validates it whole at
+/// that size (node ids in faults, regions, the protocol's settings), each error at its
+/// position in the file and naming the size: what `compare --vary nodes=…` runs.
+pub fn load_with_nodes(path: &Path, nodes: u32) -> Result<Scenario, LoadError> {
+    let file = path.display().to_string();
+    parse_as(&read_text(path)?, &file, Some(nodes)).map_err(|mut e| {
+        e.message = format!("at nodes = {nodes}: {}", e.message);
+        e
+    })
+}
+
+/// The text of the file at `path`, or why it cannot be read.
+fn read_text(path: &Path) -> Result<String, LoadError> {
     let file = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| LoadError {
         file: file.clone(),
@@ -63,16 +79,22 @@ pub fn load(path: &Path) -> Result<Scenario, LoadError> {
             e.utf8_error().valid_up_to()
         ),
     })?;
-    parse(&text, &file)
+    Ok(text)
 }
 
 /// Parses and validates scenario text; `file` names it in errors.
 pub fn parse(text: &str, file: &str) -> Result<Scenario, LoadError> {
+    parse_as(text, file, None)
+}
+
+/// Parses scenario text, with `nodes` instead of the file's if given, and validates it.
+fn parse_as(text: &str, file: &str, nodes: Option<u32>) -> Result<Scenario, LoadError> {
     // First pass: the shape of the file, with no cross-field checks.
     let first: Scenario = read(text, file)?;
     let info = first.protocol.info();
+    let nodes = nodes.unwrap_or(first.nodes);
     let context = Context {
-        nodes: first.nodes,
+        nodes,
         protocol: info.name,
         bugs: info.bugs.iter().map(|b| b.name).collect(),
         family: Some(info.family),
@@ -81,7 +103,8 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, LoadError> {
     };
     // Second pass: node ids, bug names, workload and faults checked against the rest of
     // the file, each at its own position.
-    let scenario: Scenario = with_context(context, || read(text, file))?;
+    let mut scenario: Scenario = with_context(context, || read(text, file))?;
+    scenario.nodes = nodes;
     validate_whole(&scenario, text, file)?;
     Ok(scenario)
 }

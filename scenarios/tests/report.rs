@@ -85,7 +85,9 @@ fn raft_messages_per_operation_at_3_5_and_7_nodes_is_2_n_minus_1() {
         env!("CARGO_MANIFEST_DIR"),
         "/raft/steady-state.ron"
     ));
-    let runs = scenarios::cli::compare::compare_runs(&[file], &[3, 5, 7], None).unwrap();
+    let compared = scenarios::cli::compare::compare_runs(&[file], &[3, 5, 7], None).unwrap();
+    assert_eq!(compared.status, 0, "every run passes");
+    let runs = compared.runs;
     assert_eq!(runs.len(), 3);
     for r in &runs {
         let expected = 2.0 * (f64::from(r.nodes) - 1.0);

@@ -592,3 +592,85 @@ fn an_unwritable_report_folder_fails_before_the_run() {
     assert!(!out.contains("verdict"), "the run did not happen: {out}");
     let _ = std::fs::remove_file(file);
 }
+
+/// `compare --vary` reads each variant as `run` would at its size: a fault on a node the
+/// variant lacks and a region list of the wrong length are errors naming the variant and
+/// the position, before anything runs; the table shows each run's verdict.
+#[test]
+fn compare_validates_every_variant_and_shows_verdicts() {
+    let dir = tempdir();
+    let partitions = concat!(env!("CARGO_MANIFEST_DIR"), "/raft/partitions.ron");
+    let out_dir = dir.join("cmp");
+    let (code, out, err) = faultline(&[
+        "compare",
+        partitions,
+        "--vary",
+        "nodes=3,5",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("partitions.ron:") && err.contains("at nodes = 3: node 3 does not exist"),
+        "{err}"
+    );
+    assert!(!out_dir.join("index.html").exists(), "nothing ran");
+
+    let regions = dir.join("regions.ron");
+    std::fs::write(
+        &regions,
+        r#"(name: "wan", duration: "2s", nodes: 5, protocol: Raft(()),
+  network: (
+    regions: (nodes: [0, 0, 1, 1, 1], latency: [[Constant("1ms"), Constant("30ms")], [Constant("30ms"), Constant("1ms")]]),
+  ),
+  checks: [Invariants])"#,
+    )
+    .unwrap();
+    let (code, _, err) = faultline(&[
+        "compare",
+        regions.to_str().unwrap(),
+        "--vary",
+        "nodes=3,5,7",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("regions.ron:3:5")
+            && err.contains("at nodes = 3: 5 regions given for 3 nodes")
+            && err.contains("at nodes = 7: 5 regions given for 7 nodes"),
+        "{err}"
+    );
+
+    let expecting = concat!(env!("CARGO_MANIFEST_DIR"), "/3pc/partition.ron");
+    let calm = concat!(env!("CARGO_MANIFEST_DIR"), "/raft/calm.ron");
+    let (code, out, err) = faultline(&[
+        "compare",
+        calm,
+        expecting,
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("atomicity (expected)")
+            && err
+                .lines()
+                .any(|l| l.starts_with("raft/calm") && l.contains(" pass ")),
+        "{err}"
+    );
+    // Under a bug-free expectation of a pass, a violation makes compare exit 1.
+    let bad = dir.join("bad.ron");
+    let text = std::fs::read_to_string(expecting)
+        .unwrap()
+        .replace("expect: Violation(\"atomicity\")", "expect: Pass");
+    std::fs::write(&bad, text).unwrap();
+    let (code, _, err) = faultline(&[
+        "compare",
+        bad.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("atomicity (VIOLATION)"), "{err}");
+}

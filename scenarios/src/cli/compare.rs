@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::exit;
+use crate::format::Scenario;
+use crate::load::LoadError;
 use crate::runner::{self, RunOptions};
 
 /// Arguments of `faultline compare`.
@@ -14,7 +16,12 @@ use crate::runner::{self, RunOptions};
   faultline compare scenarios/raft/calm.ron --vary nodes=3,5,7 --out compare/
   faultline compare a.ron b.ron --seed 3
 
-Exit status: 0 written, 2 bad input.")]
+Each variant is read and validated as `run` reads its file, at its own cluster size (node
+ids in faults, regions, settings): a variant that does not fit is an error naming it and
+its position in the file, before anything runs.
+
+Exit status: as `run`, over every run, once the report is written: 0 each verdict is the
+one its scenario expects, 1 one is not, 3 none failed but one is undecided; 2 bad input.")]
 pub struct CompareArgs {
     /// The scenario files.
     #[arg(required = true)]
@@ -59,57 +66,115 @@ pub fn run(args: &CompareArgs) -> u8 {
             return exit::BAD_INPUT;
         }
     };
-    let runs = match compare_runs(&args.files, &sizes, args.seed) {
+    let compared = match compare_runs(&args.files, &sizes, args.seed) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("{e}");
             return exit::BAD_INPUT;
         }
     };
-    super::report_written(reports::write_compare_report(&runs, &args.out), &args.out)
+    let written = super::report_written(
+        reports::write_compare_report(&compared.runs, &args.out),
+        &args.out,
+    );
+    if written == exit::OK {
+        compared.status
+    } else {
+        written
+    }
+}
+
+/// A run's verdict in a word or two, against what its scenario expects.
+fn verdict_cell(s: &runner::Summary) -> String {
+    match (&s.verdict, s.as_expected) {
+        (runner::Verdict::Pass, true) => "pass".into(),
+        (runner::Verdict::Pass, false) => "pass (UNEXPECTED)".into(),
+        (runner::Verdict::Violation(v), true) => format!("{v} (expected)"),
+        (runner::Verdict::Violation(v), false) => format!("{v} (VIOLATION)"),
+        (runner::Verdict::Undecided(c), _) => format!("undecided ({})", c.join(", ")),
+    }
+}
+
+/// What `compare` ran: each run's comparable figures, and the exit status their verdicts
+/// make together.
+pub struct Compared {
+    /// One per file and cluster size, in order.
+    pub runs: Vec<reports::CompareRun>,
+    /// The worst of the runs' exit statuses (a violation over an undecided run).
+    pub status: u8,
+}
+
+/// Every variant to run: each file once per size of `sizes` (or as written when `sizes`
+/// is empty), loaded and validated at that size, with its label.
+fn variants(files: &[PathBuf], sizes: &[u32]) -> Result<Vec<(String, Scenario)>, String> {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for file in files {
+        let loaded: Vec<Result<(String, Scenario), LoadError>> = if sizes.is_empty() {
+            vec![crate::load::load(file).map(|s| (s.name.clone(), s))]
+        } else {
+            sizes
+                .iter()
+                .map(|&n| {
+                    crate::load::load_with_nodes(file, n)
+                        .map(|s| (format!("{} nodes={n}", s.name), s))
+                })
+                .collect()
+        };
+        for l in loaded {
+            match l {
+                Ok(v) => out.push(v),
+                Err(e) => errors.push(format!("error: {e}")),
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors.join("\n"))
+    }
 }
 
 /// Runs every scenario of `files`, once per cluster size of `sizes` (or once as written
-/// when `sizes` is empty), with `seed` if given, and returns their comparable figures.
+/// when `sizes` is empty), with `seed` if given. Every variant is validated before any
+/// runs; the errors of all that fail come back together.
 pub fn compare_runs(
     files: &[PathBuf],
     sizes: &[u32],
     seed: Option<u64>,
-) -> Result<Vec<reports::CompareRun>, String> {
+) -> Result<Compared, String> {
+    let variants = variants(files, sizes)?;
     let mut runs = Vec::new();
-    for file in files {
-        let scenario = crate::load::load(file).map_err(|e| e.to_string())?;
-        let variants: Vec<Option<u32>> = if sizes.is_empty() {
-            vec![None]
-        } else {
-            sizes.iter().copied().map(Some).collect()
+    let mut status = exit::OK;
+    eprintln!(
+        "{:<32} {:<24} {:>8} {:>12} {:>10} {:>10}",
+        "run", "verdict", "ok ops", "messages/op", "p50 ms", "p99 ms"
+    );
+    for (label, s) in variants {
+        let options = RunOptions {
+            seed,
+            ..Default::default()
         };
-        for n in variants {
-            let mut s = scenario.clone();
-            let label = match n {
-                Some(n) => {
-                    s.nodes = n;
-                    format!("{} nodes={n}", s.name)
-                }
-                None => s.name.clone(),
-            };
-            let options = RunOptions {
-                seed,
-                ..Default::default()
-            };
-            let run = runner::run(&s, options).map_err(|e| format!("{label}: {e}"))?;
-            let data = crate::report_data::run_data(&s, &run, Vec::new(), None);
-            let c = reports::CompareRun::from_run(label, &data);
-            eprintln!(
-                "{:<32} {} ok ops, {:.2} messages/op, p50 {:.2} ms, p99 {:.2} ms",
-                c.label,
-                c.ok_ops,
-                c.messages_per_op(),
-                c.latency.p50,
-                c.latency.p99
-            );
-            runs.push(c);
-        }
+        let run = runner::run(&s, options).map_err(|e| format!("error: {label}: {e}"))?;
+        let code = run.summary.exit_status();
+        // A violation outranks an undecided run, which outranks a pass.
+        status = match (status, code) {
+            (exit::VIOLATION, _) | (_, exit::VIOLATION) => exit::VIOLATION,
+            (exit::UNKNOWN, _) | (_, exit::UNKNOWN) => exit::UNKNOWN,
+            _ => exit::OK,
+        };
+        let data = crate::report_data::run_data(&s, &run, Vec::new(), None);
+        let c = reports::CompareRun::from_run(label, &data);
+        eprintln!(
+            "{:<32} {:<24} {:>8} {:>12.2} {:>10.2} {:>10.2}",
+            c.label,
+            verdict_cell(&run.summary),
+            c.ok_ops,
+            c.messages_per_op(),
+            c.latency.p50,
+            c.latency.p99
+        );
+        runs.push(c);
     }
-    Ok(runs)
+    Ok(Compared { runs, status })
 }
