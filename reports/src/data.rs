@@ -93,9 +93,20 @@ pub struct RunData {
     /// What the protocol's workload family adds to the summary, as (label, text): how
     /// long atomic-commit participants stayed uncertain, for one.
     pub facts: Vec<(String, String)>,
+    /// The nodes' names, by id, if the scenario names them.
+    #[serde(default)]
+    pub node_names: Vec<String>,
 }
 
 impl RunData {
+    /// How figures label node `id`: its name, or `node N`.
+    pub fn node_label(&self, id: usize) -> String {
+        match self.node_names.get(id) {
+            Some(name) => name.clone(),
+            None => format!("node {id}"),
+        }
+    }
+
     /// Operations that completed with an answer ("committed"), for per-operation figures.
     pub fn ok_ops(&self) -> u64 {
         self.history

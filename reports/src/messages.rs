@@ -73,7 +73,7 @@ pub fn figures(run: &RunData, dir: &Path) -> Result<Vec<Figure>, ReportError> {
         Bars {
             title: "Messages by node".into(),
             x_desc: "messages".into(),
-            categories: (0..m.nodes.len()).map(|i| format!("node {i}")).collect(),
+            categories: (0..m.nodes.len()).map(|i| run.node_label(i)).collect(),
             series: vec![
                 Series {
                     label: "sent".into(),

@@ -136,7 +136,7 @@ impl Plot for SpaceTime<'_> {
             let name = if lane == 0 {
                 "clients".to_string()
             } else {
-                format!("node {}", lane - 1)
+                self.run.node_label(lane - 1)
             };
             root.draw(&Text::new(name, (x0 - 8, y), lane_name.clone()))
                 .or_err()?;

@@ -28,6 +28,10 @@ pub struct Context {
     pub model: crate::format::Model,
     /// The run's duration: faults must happen before it ends.
     pub duration: SimDuration,
+    /// The nodes' names, if the scenario names them (`names`), by node id.
+    pub names: Vec<String>,
+    /// Each named region and the nodes in it.
+    pub region_names: Vec<(String, Vec<u32>)>,
 }
 
 thread_local! {
@@ -47,7 +51,7 @@ pub(crate) fn with_context<T>(ctx: Context, f: impl FnOnce() -> T) -> T {
     f()
 }
 
-fn context<T>(f: impl FnOnce(&Context) -> T) -> Option<T> {
+pub(crate) fn context<T>(f: impl FnOnce(&Context) -> T) -> Option<T> {
     CONTEXT.with(|c| c.borrow().as_ref().map(f))
 }
 

@@ -10,6 +10,7 @@ use sim_core::network::{InFlight, Ordering, SenderCrash};
 use sim_core::{LeaderAction, SimDuration};
 
 use crate::checked::{BugName, DelaySpec, NodeRef, Positive, Prob, Signed};
+use crate::groups::GroupSpec;
 use crate::registry::ProtocolChoice;
 
 /// One experiment.
@@ -28,6 +29,9 @@ pub struct Scenario {
     pub duration: Positive,
     /// Number of nodes, numbered from 0.
     pub nodes: u32,
+    /// The nodes' names, by id (optional): faults may name them, and output uses them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
     /// The protocol and its settings.
     pub protocol: ProtocolChoice,
     /// The system model the faults and checks respect.
@@ -174,6 +178,9 @@ pub struct RegionSpec {
     pub nodes: Vec<u32>,
     /// `latency[a][b]`: one-way latency from region a to region b.
     pub latency: Vec<Vec<DelaySpec>>,
+    /// The regions' names, by region index (optional), for faults to name them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
 }
 
 /// Declares [`WorkloadSpec`] from one line per workload: its name in files, the settings
@@ -311,16 +318,18 @@ pub enum FaultSpec {
     Pause(TargetSpec),
     /// Unfreeze paused nodes.
     Resume(TargetSpec),
-    /// Split the cluster into groups; unnamed nodes form one more group.
-    Partition(Vec<Vec<NodeRef>>),
+    /// Split the cluster into groups; unnamed nodes form one more group. A group is a
+    /// list (ids, ranges `"0..3"`, node or region names) or chosen when the fault
+    /// happens (`Leader`, `RandomMinority`, …).
+    Partition(Vec<GroupSpec>),
     /// Cut nodes off from everyone.
     Isolate(TargetSpec),
     /// Stop delivery from `from` to `to`, one direction only.
     Cut {
         /// Senders.
-        from: Vec<NodeRef>,
-        /// Receivers.
-        to: Vec<NodeRef>,
+        from: GroupSpec,
+        /// Receivers (chosen among the nodes `from` did not take).
+        to: GroupSpec,
     },
     /// End every partition and cut.
     Heal,

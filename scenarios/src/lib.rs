@@ -10,6 +10,7 @@ pub mod cli;
 pub mod family;
 pub mod format;
 pub mod fuzz;
+pub mod groups;
 pub mod history_formats;
 pub mod load;
 pub mod model;

@@ -100,6 +100,8 @@ fn parse_as(text: &str, file: &str, nodes: Option<u32>) -> Result<Scenario, Load
         family: Some(info.family),
         model: first.model.clone(),
         duration: first.duration.0,
+        names: first.names.clone(),
+        region_names: region_names(&first),
     };
     // Second pass: node ids, bug names, workload and faults checked against the rest of
     // the file, each at its own position.
@@ -107,6 +109,23 @@ fn parse_as(text: &str, file: &str, nodes: Option<u32>) -> Result<Scenario, Load
     scenario.nodes = nodes;
     validate_whole(&scenario, text, file)?;
     Ok(scenario)
+}
+
+/// Each named region of `s` and the nodes in it.
+fn region_names(s: &Scenario) -> Vec<(String, Vec<u32>)> {
+    let Some(r) = &s.network.regions else {
+        return Vec::new();
+    };
+    r.names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let members = (0..r.nodes.len() as u32)
+                .filter(|&n| r.nodes[n as usize] == i as u32)
+                .collect();
+            (name.clone(), members)
+        })
+        .collect()
 }
 
 fn options() -> Options {
@@ -202,6 +221,14 @@ fn describe(code: &ron::Error) -> String {
 /// marked. Read the names back out of that text, so the message is the same as anywhere
 /// else.
 fn recover(message: &str) -> String {
+    if message
+        == format!(
+            "data did not match any variant of untagged enum {}",
+            crate::groups::RAW_NAME
+        )
+    {
+        return crate::groups::EXPECTED.to_string();
+    }
     let Some(message) = message.strip_prefix(crate::registry::SETTINGS_ERROR) else {
         return message.to_string();
     };
@@ -382,12 +409,61 @@ fn validate_whole(s: &Scenario, text: &str, file: &str) -> Result<(), LoadError>
             );
         }
     }
+    if let Err(m) = names_fit(s) {
+        return err("names", "names", m);
+    }
+    if let Some(r) = &s.network.regions
+        && !r.names.is_empty()
+        && r.names.len() != r.latency.len()
+    {
+        return err(
+            "names",
+            "network.regions.names",
+            format!(
+                "{} region names given for {} regions (the latency matrix's rows)",
+                r.names.len(),
+                r.latency.len()
+            ),
+        );
+    }
     if s.network.bandwidth == Some(0) {
         return err(
             "bandwidth",
             "network.bandwidth",
             "found 0, expected bytes per second above zero".into(),
         );
+    }
+    Ok(())
+}
+
+/// Node names, if given: one per node, distinct from each other and from region names,
+/// and not readable as an id or a range.
+fn names_fit(s: &Scenario) -> Result<(), String> {
+    if s.names.is_empty() {
+        return Ok(());
+    }
+    if s.names.len() != s.nodes as usize {
+        return Err(format!(
+            "{} names given for {} nodes: name every node or none",
+            s.names.len(),
+            s.nodes
+        ));
+    }
+    let regions = s
+        .network
+        .regions
+        .as_ref()
+        .map(|r| r.names.clone())
+        .unwrap_or_default();
+    for (i, n) in s.names.iter().enumerate() {
+        if crate::groups::reserved(n) {
+            return Err(format!(
+                "node {i}'s name {n:?} reads as an id or a range; give a word"
+            ));
+        }
+        if s.names[..i].contains(n) || regions.contains(n) {
+            return Err(format!("the name {n:?} is given twice"));
+        }
     }
     Ok(())
 }

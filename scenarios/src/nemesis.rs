@@ -15,6 +15,7 @@ use crate::format::{
     FaultSpec, LinkScopeSpec, Model, NemesisKind, NemesisSpec, NodeModel, Scenario, TargetSpec,
     Timed,
 };
+use crate::groups::GroupSpec;
 use crate::model::kind_allowed;
 
 /// Draws the schedule of `scenario`'s nemesis `spec` for one seed.
@@ -192,6 +193,7 @@ pub fn schedule(scenario: &Scenario, spec: &NemesisSpec, seed: u64) -> Vec<Timed
             }
             NemesisKind::Partition | NemesisKind::OneWay => {
                 let (a, b) = split(&mut rng, nodes);
+                let (a, b) = (GroupSpec::Nodes(a), GroupSpec::Nodes(b));
                 let f = if kind == NemesisKind::Partition {
                     FaultSpec::Partition(vec![a, b])
                 } else {

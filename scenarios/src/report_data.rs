@@ -130,6 +130,7 @@ pub fn run_data(
         })
         .flatten();
     RunData {
+        node_names: scenario.names.clone(),
         scenario: s.scenario.clone(),
         protocol: s.protocol.clone(),
         nodes: scenario.nodes,

@@ -11,12 +11,13 @@ use sim_core::metrics::MsgCounts;
 use sim_core::network::{LinkChange, LinkConfig, LinkScope, NetworkConfig, Regions};
 use sim_core::trace::TraceSink;
 use sim_core::{
-    EndReason, MembershipChange, NodeId, RunResult, SimConfig, SimDuration, SimTime, Simulation,
+    EndReason, MembershipChange, RunResult, SimConfig, SimDuration, SimTime, Simulation,
 };
 
 use crate::format::{
     CheckSpec, Expect, FaultSpec, LinkScopeSpec, Scenario, TargetSpec, Timed, WorkloadSpec,
 };
+use crate::groups::GroupSpec;
 
 /// How one run of a scenario differs from the file.
 #[derive(Default)]
@@ -309,10 +310,6 @@ fn target(t: &TargetSpec) -> Target {
     }
 }
 
-fn ids(ns: &[crate::checked::NodeRef]) -> Vec<NodeId> {
-    ns.iter().map(|n| (*n).into()).collect()
-}
-
 /// The engine's fault for a scenario's fault.
 pub fn to_fault(f: &FaultSpec) -> Fault {
     match f {
@@ -320,11 +317,24 @@ pub fn to_fault(f: &FaultSpec) -> Fault {
         FaultSpec::Restart(t) => Fault::Restart(target(t)),
         FaultSpec::Pause(t) => Fault::Pause(target(t)),
         FaultSpec::Resume(t) => Fault::Resume(target(t)),
-        FaultSpec::Partition(groups) => Fault::Partition(groups.iter().map(|g| ids(g)).collect()),
+        FaultSpec::Partition(groups) => {
+            // Fixed groups keep the fault they always were, so that their runs do not change.
+            match groups
+                .iter()
+                .map(GroupSpec::fixed)
+                .collect::<Option<Vec<_>>>()
+            {
+                Some(fixed) => Fault::Partition(fixed),
+                None => Fault::PartitionChosen(groups.iter().map(GroupSpec::target).collect()),
+            }
+        }
         FaultSpec::Isolate(t) => Fault::Isolate(target(t)),
-        FaultSpec::Cut { from, to } => Fault::CutOneWay {
-            from: ids(from),
-            to: ids(to),
+        FaultSpec::Cut { from, to } => match (from.fixed(), to.fixed()) {
+            (Some(from), Some(to)) => Fault::CutOneWay { from, to },
+            _ => Fault::CutChosen {
+                from: from.target(),
+                to: to.target(),
+            },
         },
         FaultSpec::Heal => Fault::Heal,
         FaultSpec::Links {
@@ -430,13 +440,60 @@ fn summarize(s: &Scenario, protocol: &str, seed: u64, bugs: Vec<String>, r: &Run
         drops: r.metrics.drops.clone(),
         ops,
         latency,
-        faults: r.faults.clone(),
+        faults: r
+            .faults
+            .iter()
+            .map(|f| AppliedFault {
+                description: name_nodes(&f.description, &s.names),
+                ..f.clone()
+            })
+            .collect(),
         checks,
         verdict,
         expect: s.expect.clone(),
         as_expected,
         facts: Facts(crate::family::rules(s.protocol.family()).facts(s, r)),
     }
+}
+
+/// `text` with each node written as `n3` given its name from `names` (if any): output
+/// only, so that the trace, and with it the fingerprint, stays the same.
+pub fn name_nodes(text: &str, names: &[String]) -> String {
+    if names.is_empty() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('n') {
+        let (before, at) = rest.split_at(i);
+        out.push_str(before);
+        let digits = at[1..].bytes().take_while(u8::is_ascii_digit).count();
+        let starts_word = !before
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_');
+        let ends_word = !at[1 + digits..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_');
+        let name = at[1..1 + digits]
+            .parse::<usize>()
+            .ok()
+            .filter(|_| digits > 0 && starts_word && ends_word)
+            .and_then(|id| names.get(id));
+        match name {
+            Some(name) => {
+                out.push_str(name);
+                rest = &at[1 + digits..];
+            }
+            None => {
+                out.push('n');
+                rest = &at[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn apply_check(c: &CheckSpec, s: &Scenario, r: &RunResult) -> CheckResult {

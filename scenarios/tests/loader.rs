@@ -399,3 +399,130 @@ fn the_format_reference_example_loads() {
         "the whole example"
     );
 }
+
+const NAMED: &str = r#"(
+    name: "t",
+    duration: "2s",
+    nodes: 5,
+    names: ["ams", "ber", "cdg", "dub", "fra"],
+    protocol: Echo(()),
+    network: (regions: (nodes: [0, 0, 1, 1, 1], names: ["west", "east"],
+        latency: [[Constant("1ms"), Constant("30ms")], [Constant("30ms"), Constant("1ms")]])),
+    faults: [
+        At("1s", GROUPS),
+    ],
+)"#;
+
+fn groups_of(fault: &str) -> Result<FaultSpec, LoadError> {
+    parse(&NAMED.replace("GROUPS", fault), "t.ron").map(|s| s.faults[0].fault().clone())
+}
+
+/// Partitions and cuts take ids, ranges, node and region names (resolved to ids when
+/// read) and the targets crashes take (chosen when the fault happens).
+#[test]
+fn partition_and_cut_groups_take_ranges_names_regions_and_targets() {
+    use scenarios::groups::{Chosen, GroupSpec};
+    let ids =
+        |v: &[u32]| GroupSpec::Nodes(v.iter().map(|&i| scenarios::checked::NodeRef(i)).collect());
+    assert_eq!(
+        groups_of(r#"Partition([["ams", "2..=3"], "east"])"#).unwrap(),
+        FaultSpec::Partition(vec![ids(&[0, 2, 3]), ids(&[2, 3, 4])])
+    );
+    assert_eq!(
+        groups_of(r#"Partition(["0..2", [4]])"#).unwrap(),
+        FaultSpec::Partition(vec![ids(&[0, 1]), ids(&[4])])
+    );
+    assert_eq!(
+        groups_of("Partition([Leader, RandomMinority])").unwrap(),
+        FaultSpec::Partition(vec![
+            GroupSpec::Chosen(Chosen::Leader),
+            GroupSpec::Chosen(Chosen::RandomMinority)
+        ])
+    );
+    assert_eq!(
+        groups_of(r#"Cut(from: Leader, to: "west")"#).unwrap(),
+        FaultSpec::Cut {
+            from: GroupSpec::Chosen(Chosen::Leader),
+            to: ids(&[0, 1])
+        }
+    );
+    // The old form reads as it always did.
+    assert_eq!(
+        groups_of("Cut(from: [0], to: [1, 2])").unwrap(),
+        FaultSpec::Cut {
+            from: ids(&[0]),
+            to: ids(&[1, 2])
+        }
+    );
+}
+
+#[test]
+fn bad_groups_and_names_are_positioned_errors() {
+    let e = groups_of(r#"Partition([["amz"]])"#).unwrap_err();
+    assert_eq!(e.line, 10, "{e}");
+    assert!(
+        e.message
+            .contains("no node or region is named \"amz\"; did you mean \"ams\"?"),
+        "{e}"
+    );
+    let e = groups_of(r#"Partition(["3..9"])"#).unwrap_err();
+    assert!(e.message.contains("node 5 does not exist"), "{e}");
+    let e = groups_of(r#"Partition(["3..x"])"#).unwrap_err();
+    assert!(e.message.contains("is not a range of node ids"), "{e}");
+    let e = groups_of(r#"Partition([Leaderr])"#).unwrap_err();
+    assert_eq!(e.line, 10, "{e}");
+    assert!(e.message.contains("did you mean Leader?"), "{e}");
+    let e = groups_of("Partition([[1.5]])").unwrap_err();
+    assert!(e.message.starts_with("expected a group of nodes"), "{e}");
+
+    let e = err(&NAMED
+        .replace("GROUPS", "Heal")
+        .replace("\"fra\"]", "\"ams\"]"));
+    assert_eq!((e.line, e.path.as_str()), (5, "names"), "{e}");
+    assert!(e.message.contains("\"ams\" is given twice"), "{e}");
+    let e = err(&NAMED.replace("GROUPS", "Heal").replace(", \"fra\"]", "]"));
+    assert!(e.message.contains("4 names given for 5 nodes"), "{e}");
+    let e = err(&NAMED.replace("GROUPS", "Heal").replace("\"dub\"", "\"3\""));
+    assert!(e.message.contains("reads as an id or a range"), "{e}");
+    let e = err(&NAMED
+        .replace("GROUPS", "Heal")
+        .replace("[\"west\", \"east\"]", "[\"west\"]"));
+    assert_eq!(e.path, "network.regions.names", "{e}");
+}
+
+/// Groups chosen when the fault happens hit the nodes they name: the leader alone, a
+/// minority beside it; a written-out scenario reads back the same.
+#[test]
+fn chosen_groups_resolve_when_the_fault_happens() {
+    let text = r#"(
+        name: "t", duration: "2s", nodes: 5, names: ["a", "b", "c", "d", "e"],
+        protocol: Raft(()),
+        faults: [
+            At("1s", Partition([Leader, RandomMinority])),
+            At("1500ms", Heal),
+            At("1600ms", Cut(from: Leader, to: All)),
+        ],
+        checks: [Invariants],
+    )"#;
+    let s = parse(text, "t.ron").unwrap();
+    let run = scenarios::runner::run(&s, Default::default()).unwrap();
+    let faults = &run.summary.faults;
+    assert_eq!(
+        faults[0].nodes.len(),
+        3,
+        "the leader and a minority of 2: {faults:?}"
+    );
+    assert_eq!(faults[2].nodes.len(), 1, "the leader: {faults:?}");
+    assert!(
+        faults[0].description.contains("= [[") && !faults[0].description.contains(" n"),
+        "the nodes are given their names: {faults:?}"
+    );
+    let dir = std::env::temp_dir().join(format!("faultline-groups-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("t.ron");
+    scenarios::fuzz::write_scenario(&path, &s).unwrap();
+    assert_eq!(scenarios::load::load(&path).unwrap(), s);
+    let again = scenarios::runner::run(&s, Default::default()).unwrap();
+    assert_eq!(again.summary.fingerprint, run.summary.fingerprint);
+    let _ = std::fs::remove_dir_all(&dir);
+}

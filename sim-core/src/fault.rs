@@ -40,6 +40,10 @@ pub enum Fault {
     Resume(Target),
     /// Split the cluster into groups that cannot talk; unnamed nodes form one more group.
     Partition(Vec<Vec<NodeId>>),
+    /// Split the cluster into groups chosen when the fault happens (the leader alone, a
+    /// random minority …), each from the nodes no earlier group took; the nodes left over
+    /// form one more group, and a group that chose nobody is dropped.
+    PartitionChosen(Vec<Target>),
     /// Cut the target nodes off from everyone, both directions.
     Isolate(Target),
     /// Stop delivery from every node of `from` to every node of `to`, one direction.
@@ -48,6 +52,14 @@ pub enum Fault {
         from: Vec<NodeId>,
         /// Receivers that stop hearing them.
         to: Vec<NodeId>,
+    },
+    /// [`Fault::CutOneWay`] between nodes chosen when the fault happens: `to` is chosen
+    /// from the nodes `from` did not take.
+    CutChosen {
+        /// Senders whose messages are cut.
+        from: Target,
+        /// Receivers that stop hearing them.
+        to: Target,
     },
     /// End every partition, isolation and cut.
     Heal,
@@ -148,9 +160,9 @@ impl Fault {
             Fault::Restart(_) => "restart",
             Fault::Pause(_) => "pause",
             Fault::Resume(_) => "resume",
-            Fault::Partition(_) => "partition",
+            Fault::Partition(_) | Fault::PartitionChosen(_) => "partition",
             Fault::Isolate(_) => "isolate",
-            Fault::CutOneWay { .. } => "cut",
+            Fault::CutOneWay { .. } | Fault::CutChosen { .. } => "cut",
             Fault::Heal => "heal",
             Fault::Links { .. } => "links",
             Fault::ClockSkew { .. } => "clock_skew",

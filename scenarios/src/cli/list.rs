@@ -57,7 +57,7 @@ pub fn run(args: &ListArgs) -> u8 {
         );
     }
     println!(
-        "faults:      At(\"<time>\", F) with F one of Crash(T), Restart(T), Pause(T), Resume(T), Partition([[..], ..]), Isolate(T), Cut(from: [..], to: [..]), Heal, Links(scope: .., latency/loss/duplicate: ..), ClockSkew(target: T, offset: \"-50ms\"), ClockDrift(target: T, ppm: N),"
+        "faults:      At(\"<time>\", F) with F one of Crash(T), Restart(T), Pause(T), Resume(T), Partition([G, ..]), Isolate(T), Cut(from: G, to: G) (G: [ids, \"0..3\", names, regions] or Leader, Random, RandomMinority, RandomMajority, All), Heal, Links(scope: .., latency/loss/duplicate: ..), ClockSkew(target: T, offset: \"-50ms\"), ClockDrift(target: T, ppm: N),"
     );
     println!(
         "             NextLeaders(after: Uniform(\"0ms\", \"30ms\"), down: \"100ms\", action: Crash | Pause | Isolate, times: 1, within: \"1s\", at_once: 1), AddNode(i), RemoveNode(i)"

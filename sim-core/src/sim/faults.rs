@@ -65,7 +65,7 @@ impl<P: Protocol> Simulation<P> {
         let kind = fault.kind();
         let (nodes, description) = match &fault {
             Fault::Crash(t) => {
-                let hit = self.resolve(t, |s| s.status != NodeStatus::Down);
+                let hit = self.resolve(t, |_, s| s.status != NodeStatus::Down);
                 for &n in &hit {
                     let slot = &mut self.nodes[n.index()];
                     slot.proto = None;
@@ -79,18 +79,18 @@ impl<P: Protocol> Simulation<P> {
                 (hit, format!("crash {t:?}"))
             }
             Fault::Restart(t) => {
-                let hit = self.resolve(t, |s| s.status == NodeStatus::Down);
+                let hit = self.resolve(t, |_, s| s.status == NodeStatus::Down);
                 (hit, format!("restart {t:?}"))
             }
             Fault::Pause(t) => {
-                let hit = self.resolve(t, |s| s.status == NodeStatus::Up);
+                let hit = self.resolve(t, |_, s| s.status == NodeStatus::Up);
                 for &n in &hit {
                     self.nodes[n.index()].status = NodeStatus::Paused;
                 }
                 (hit, format!("pause {t:?}"))
             }
             Fault::Resume(t) => {
-                let hit = self.resolve(t, |s| s.status == NodeStatus::Paused);
+                let hit = self.resolve(t, |_, s| s.status == NodeStatus::Paused);
                 for &n in &hit {
                     let slot = &mut self.nodes[n.index()];
                     slot.status = NodeStatus::Up;
@@ -104,8 +104,28 @@ impl<P: Protocol> Simulation<P> {
                 self.fabric.network.partition(groups);
                 (Vec::new(), format!("partition {groups:?}"))
             }
+            Fault::PartitionChosen(targets) => {
+                let mut taken: Vec<NodeId> = Vec::new();
+                let mut groups: Vec<Vec<NodeId>> = Vec::new();
+                for t in targets {
+                    let group = self.resolve_among(t, &taken);
+                    if !group.is_empty() {
+                        taken.extend(&group);
+                        groups.push(group);
+                    }
+                }
+                self.fabric.network.partition(&groups);
+                (taken, format!("partition {targets:?} = {groups:?}"))
+            }
+            Fault::CutChosen { from, to } => {
+                let senders = self.resolve_among(from, &[]);
+                let receivers = self.resolve_among(to, &senders);
+                self.fabric.network.cut_one_way(&senders, &receivers);
+                let description = format!("cut {from:?} -> {to:?} = {senders:?} -> {receivers:?}");
+                (senders, description)
+            }
             Fault::Isolate(t) => {
-                let hit = self.resolve(t, |_| true);
+                let hit = self.resolve(t, |_, _| true);
                 for &n in &hit {
                     self.fabric.network.isolate(n);
                 }
@@ -124,7 +144,7 @@ impl<P: Protocol> Simulation<P> {
                 (Vec::new(), format!("links {scope:?}: {change}"))
             }
             Fault::ClockSkew { target, offset_ns } => {
-                let hit = self.resolve(target, |_| true);
+                let hit = self.resolve(target, |_, _| true);
                 for &n in &hit {
                     self.nodes[n.index()].clock.set_offset(self.now, *offset_ns);
                 }
@@ -133,7 +153,7 @@ impl<P: Protocol> Simulation<P> {
                 (hit, format!("clock skew {target:?} {sign}{size}"))
             }
             Fault::ClockDrift { target, ppm } => {
-                let hit = self.resolve(target, |_| true);
+                let hit = self.resolve(target, |_, _| true);
                 for &n in &hit {
                     self.nodes[n.index()].clock.set_drift(self.now, *ppm);
                 }
@@ -218,16 +238,22 @@ impl<P: Protocol> Simulation<P> {
         }
     }
 
+    /// Resolves a target among the nodes not in `taken`, whatever their state (a group of
+    /// a partition or a side of a cut).
+    fn resolve_among(&mut self, target: &Target, taken: &[NodeId]) -> Vec<NodeId> {
+        self.resolve(target, |id, _| !taken.contains(&id))
+    }
+
     /// Resolves a target to concrete nodes among those `eligible` for the fault.
     pub(super) fn resolve(
         &mut self,
         target: &Target,
-        eligible: impl Fn(&NodeSlot<P>) -> bool,
+        eligible: impl Fn(NodeId, &NodeSlot<P>) -> bool,
     ) -> Vec<NodeId> {
         let n = self.nodes.len();
         let candidates: Vec<NodeId> = (0..n as u32)
             .map(NodeId)
-            .filter(|id| eligible(&self.nodes[id.index()]))
+            .filter(|id| eligible(*id, &self.nodes[id.index()]))
             .collect();
         let pick = |rng: &mut SimRng, k: usize| -> Vec<NodeId> {
             let mut c = candidates.clone();
