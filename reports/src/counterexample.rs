@@ -73,6 +73,7 @@ pub fn figures(run: &RunData, dir: &Path) -> Result<Vec<Figure>, ReportError> {
         return Ok(Vec::new());
     };
     let bars = bars(run.history.ops(), cx);
+    let layout = Layout::of(&bars);
     let fig = render(
         dir,
         Figure {
@@ -87,9 +88,16 @@ pub fn figures(run: &RunData, dir: &Path) -> Result<Vec<Figure>, ReportError> {
                 cx.key, PREFIX_SHOWN, cx.state
             ),
             // One lane more than clients: the legend's, so it never hides a bar.
-            size: (1100, 140 + 46 * (lanes(&bars).len() as u32 + 1)),
+            size: (
+                WIDTH,
+                140 + layout.lane_px * (lanes(&bars).len() as u32 + 1),
+            ),
         },
-        &Timeline { key: cx.key, bars },
+        &Timeline {
+            key: cx.key,
+            bars,
+            layout,
+        },
     )?;
     Ok(vec![fig])
 }
@@ -191,6 +199,89 @@ fn lanes(bars: &[Bar]) -> Vec<u32> {
 struct Timeline {
     key: u64,
     bars: Vec<Bar>,
+    layout: Layout,
+}
+
+/// The figure's width, px.
+const WIDTH: u32 = 1100;
+/// The plotting area's width: the figure less its margins and the lane names.
+const PLOT_PX: f64 = (WIDTH - 2 * 15 - 90) as f64;
+/// A bar's height, px.
+const BAR_PX: u32 = 20;
+/// One row of labels, px (the label font is 14 px).
+const ROW_PX: u32 = 18;
+/// Rows of labels a lane may stack above its bars; a label that finds none free is left
+/// out (the text summary lists every operation).
+const MAX_LABEL_ROWS: usize = 4;
+
+/// Where labels go so that none overlaps another: each bar's row above its lane.
+#[derive(Clone, Debug, PartialEq)]
+struct Layout {
+    /// Time axis: from, to (ms).
+    x: (f64, f64),
+    /// Per bar, the row of its label, or `None` when it is left out.
+    rows: Vec<Option<usize>>,
+    /// A lane's height, px.
+    lane_px: u32,
+}
+
+impl Layout {
+    fn of(bars: &[Bar]) -> Self {
+        let t0 = bars
+            .iter()
+            .map(|b| b.start_ms)
+            .fold(f64::INFINITY, f64::min);
+        let t1 = bars
+            .iter()
+            .map(|b| b.end_ms.unwrap_or(b.start_ms))
+            .fold(f64::NEG_INFINITY, f64::max);
+        let pad = ((t1 - t0) * 0.05).max(0.5);
+        let x = (t0 - pad, t1 + 3.0 * pad);
+        let ms_per_px = (x.1 - x.0) / PLOT_PX;
+        // A generous width per character, so that estimates err towards space.
+        let width_ms = |label: &str| (label.chars().count() as f64 * 8.5 + 6.0) * ms_per_px;
+        let mut rows = vec![None; bars.len()];
+        let mut used = 1;
+        for lane in lanes(bars) {
+            let mut mine: Vec<usize> = (0..bars.len())
+                .filter(|&i| bars[i].client == lane)
+                .collect();
+            mine.sort_by(|&a, &b| bars[a].start_ms.total_cmp(&bars[b].start_ms));
+            // The time at which each row is free again.
+            let mut free_at: Vec<f64> = Vec::new();
+            for i in mine {
+                let start = bars[i].start_ms;
+                let row = match free_at.iter().position(|&t| t <= start) {
+                    Some(r) => Some(r),
+                    None if free_at.len() < MAX_LABEL_ROWS => {
+                        free_at.push(f64::NEG_INFINITY);
+                        Some(free_at.len() - 1)
+                    }
+                    None => None,
+                };
+                if let Some(r) = row {
+                    free_at[r] = start + width_ms(&bars[i].label);
+                    rows[i] = Some(r);
+                }
+            }
+            used = used.max(free_at.len());
+        }
+        Layout {
+            x,
+            rows,
+            lane_px: BAR_PX + 10 + ROW_PX * used as u32,
+        }
+    }
+
+    /// A bar's half-height, in lanes.
+    fn half_bar(&self) -> f64 {
+        f64::from(BAR_PX) / 2.0 / f64::from(self.lane_px)
+    }
+
+    /// Where the label of a bar in `row` sits, above its lane's centre, in lanes.
+    fn row_offset(&self, row: usize) -> f64 {
+        self.half_bar() + (2.0 + f64::from(ROW_PX) * row as f64) / f64::from(self.lane_px)
+    }
 }
 
 impl Plot for Timeline {
@@ -204,18 +295,8 @@ impl Plot for Timeline {
             );
         }
         let lanes = lanes(&self.bars);
-        let t0 = self
-            .bars
-            .iter()
-            .map(|b| b.start_ms)
-            .fold(f64::INFINITY, f64::min);
-        let t1 = self
-            .bars
-            .iter()
-            .map(|b| b.end_ms.unwrap_or(b.start_ms))
-            .fold(f64::NEG_INFINITY, f64::max);
-        let pad = ((t1 - t0) * 0.05).max(0.5);
-        let (x0, x1) = (t0 - pad, t1 + 3.0 * pad);
+        let (x0, x1) = self.layout.x;
+        let h = self.layout.half_bar();
         let mut chart = ChartBuilder::on(root)
             .caption(&title, figure::title())
             .margin(15)
@@ -260,7 +341,7 @@ impl Plot for Timeline {
                     } else {
                         c.mix(0.3)
                     };
-                    Rectangle::new([(b.start_ms, y - 0.28), (end, y + 0.28)], fill.filled())
+                    Rectangle::new([(b.start_ms, y - h), (end, y + h)], fill.filled())
                 }))
                 .or_err()?
                 .label(role.label())
@@ -269,20 +350,27 @@ impl Plot for Timeline {
                 .draw_series(mine.iter().map(|b| {
                     let y = lane_of(b.client);
                     let end = b.end_ms.unwrap_or(x1);
-                    Rectangle::new([(b.start_ms, y - 0.28), (end, y + 0.28)], c.stroke_width(1))
+                    Rectangle::new([(b.start_ms, y - h), (end, y + h)], c.stroke_width(1))
                 }))
                 .or_err()?;
         }
-        // Labels above their bars, so a reader sees what each operation asked and got.
+        // Labels above their bars, in rows that keep them apart, so a reader sees what
+        // each operation asked and got.
         let style = text(font::LABEL).pos(Pos::new(HPos::Left, VPos::Bottom));
         chart
-            .draw_series(self.bars.iter().map(|b| {
-                Text::new(
-                    b.label.clone(),
-                    (b.start_ms, lane_of(b.client) + 0.32),
-                    style.clone(),
-                )
-            }))
+            .draw_series(
+                self.bars
+                    .iter()
+                    .zip(&self.layout.rows)
+                    .filter_map(|(b, row)| Some((b, (*row)?)))
+                    .map(|(b, row)| {
+                        Text::new(
+                            b.label.clone(),
+                            (b.start_ms, lane_of(b.client) + self.layout.row_offset(row)),
+                            style.clone(),
+                        )
+                    }),
+            )
             .or_err()?;
         figure::legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
@@ -388,6 +476,35 @@ mod tests {
         if std::env::var_os("FAULTLINE_KEEP_FIGURES").is_none() {
             let _ = std::fs::remove_dir_all(&dir);
         }
+    }
+
+    /// Labels of one lane that would overlap go to rows of their own; no two labels of a
+    /// lane share a row where their estimated extents meet.
+    #[test]
+    fn labels_of_close_operations_take_separate_rows() {
+        let bar = |index: u64, client: u32, start_ms: f64| Bar {
+            index,
+            client,
+            start_ms,
+            end_ms: Some(start_ms + 0.5),
+            role: Role::Linearized,
+            label: format!("#{index} put value-{index}"),
+        };
+        let mut bars: Vec<Bar> = (0..6).map(|i| bar(i, 0, i as f64 * 0.2)).collect();
+        bars.push(bar(6, 1, 0.0));
+        bars.push(bar(7, 0, 400.0));
+        let layout = Layout::of(&bars);
+        let rows: Vec<Option<usize>> = layout.rows.clone();
+        assert_eq!(&rows[..4], &[Some(0), Some(1), Some(2), Some(3)]);
+        assert_eq!(rows[4], None, "a fifth label so close has no room");
+        assert_eq!(rows[6], Some(0), "another lane starts its own rows");
+        assert_eq!(rows[7], Some(0), "far apart, a label reuses the first row");
+        assert!(layout.lane_px >= BAR_PX + 4 * ROW_PX);
+        assert!(
+            layout.row_offset(3) + 0.5 * f64::from(ROW_PX) / f64::from(layout.lane_px)
+                < 1.0 - layout.half_bar(),
+            "the top row stays below the next lane's bars"
+        );
     }
 
     #[test]

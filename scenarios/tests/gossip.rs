@@ -25,6 +25,7 @@ fn op(id: u64, op: Operation, invoked: u64, completed: Option<u64>) -> HistoryOp
             Some(_) => Outcome::Ok(OpOutput::Done),
             None => Outcome::Indeterminate,
         },
+        served_by: None,
     }
 }
 

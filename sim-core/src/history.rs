@@ -150,6 +150,10 @@ pub struct HistoryOp {
     pub completed: Option<SimTime>,
     /// What became of it.
     pub outcome: Outcome,
+    /// The node whose answer the client took (none for a timeout or a history from
+    /// elsewhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub served_by: Option<crate::NodeId>,
 }
 
 /// All operations of a run, in invocation order.
@@ -183,8 +187,16 @@ impl History {
             invoked: at,
             completed: None,
             outcome: Outcome::Pending,
+            served_by: None,
         });
         id
+    }
+
+    /// Records that node `node` gave operation `id` its answer.
+    pub fn served(&mut self, id: u64, node: crate::NodeId) {
+        if let Some(op) = self.ops.get_mut(id as usize) {
+            op.served_by = Some(node);
+        }
     }
 
     /// Records the outcome of operation `id`. An indeterminate outcome keeps no

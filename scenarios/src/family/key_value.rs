@@ -61,7 +61,10 @@ fn linearizability(s: &Scenario, r: &RunResult) -> CheckResult {
         sim_core::check::Verdict::NotLinearizable { counterexample } => result(
             Status::Fail,
             Some("linearizability"),
-            format!("{figures}; not linearizable:\n{}", counterexample.render()),
+            format!(
+                "{figures}; not linearizable:\n{}",
+                counterexample.render_window(&r.history, &|n| node_name(s, n))
+            ),
         ),
         sim_core::check::Verdict::Unknown { reason } => result(
             Status::Unknown,
@@ -72,6 +75,14 @@ fn linearizability(s: &Scenario, r: &RunResult) -> CheckResult {
             ),
         ),
     }
+}
+
+/// Node `n` as output names it: its name in the scenario, or `n3`.
+fn node_name(s: &Scenario, n: sim_core::NodeId) -> String {
+    s.names
+        .get(n.index())
+        .cloned()
+        .unwrap_or_else(|| n.to_string())
 }
 
 /// The step budget of the scenario's linearizability check.

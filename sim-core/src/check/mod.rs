@@ -20,9 +20,11 @@ mod search;
 #[cfg(test)]
 mod tests;
 mod verdict;
+mod window;
 
 pub use history_adapter::{check_history, kv_ops};
 pub use model::{Model, ModelOp};
 pub use ops::{Op, Return};
 pub use partition::check;
 pub use verdict::{CheckOptions, CheckReport, Counterexample, GiveUp, OpRef, Verdict};
+pub use window::{Window, WindowRole};

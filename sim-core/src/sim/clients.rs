@@ -177,6 +177,10 @@ impl<P: Protocol> Simulation<P> {
             let s = format!("client {} #{}: {reply:?}", id.client, id.seq);
             self.record(TraceKind::Response, None, Some(from), None, s);
         }
+        if !matches!(reply, Reply::Redirect(_)) {
+            let hid = self.clients[c as usize].pending[i].history_id;
+            self.history.served(hid, from);
+        }
         match reply {
             Reply::Ok(out) => self.finish(c, i, Outcome::Ok(out)),
             Reply::Fail(_) => {
