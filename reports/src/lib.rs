@@ -13,6 +13,7 @@ pub mod data;
 mod figure;
 mod font;
 pub mod fuzz;
+pub mod junit;
 pub mod latency;
 pub mod messages;
 pub mod page;

@@ -674,3 +674,158 @@ fn compare_validates_every_variant_and_shows_verdicts() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("atomicity (VIOLATION)"), "{err}");
 }
+
+/// Shards of one campaign merge into one report: every seed once, a seed given twice
+/// counted once, a fingerprint that differs between files named; JUnit lists the failing
+/// seeds.
+#[test]
+fn report_merges_shards_and_writes_junit() {
+    let dir = tempdir();
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/raft/nemesis.ron");
+    let mut junits = Vec::new();
+    for i in 0..2 {
+        let out = dir.join(format!("shard{i}"));
+        let junit = dir.join(format!("shard{i}.xml"));
+        let shard = format!("{i}/2");
+        let (code, out_text, err) = faultline(&[
+            "fuzz",
+            file,
+            "--seeds",
+            "10",
+            "--shard",
+            &shard,
+            "--bug",
+            "stale_lease_read",
+            "--no-shrink",
+            "--out",
+            out.to_str().unwrap(),
+            "--junit",
+            junit.to_str().unwrap(),
+        ]);
+        assert!(code == 0 || code == 1, "{out_text}{err}");
+        junits.push(std::fs::read_to_string(&junit).unwrap());
+    }
+    let failing: Vec<u64> = [0, 1]
+        .iter()
+        .flat_map(|i| {
+            let text =
+                std::fs::read_to_string(dir.join(format!("shard{i}/results.jsonl"))).unwrap();
+            text.lines()
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+                .filter(|v| v["verdict"] == "violation")
+                .map(|v| v["seed"].as_u64().unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(
+        !failing.is_empty(),
+        "stale lease reads show within 10 seeds"
+    );
+    for s in &failing {
+        let case = format!("name=\"seed {s}\"");
+        assert!(junits.iter().any(|j| j.contains(&case)), "{junits:?}");
+    }
+
+    // A third file repeats shard 0 with one fingerprint changed.
+    let shard0 = std::fs::read_to_string(dir.join("shard0/results.jsonl")).unwrap();
+    let mut first: serde_json::Value =
+        serde_json::from_str(shard0.lines().next().unwrap()).unwrap();
+    first["fingerprint"] = "0000000000000000".into();
+    let again = dir.join("again.jsonl");
+    std::fs::write(&again, format!("{first}\n")).unwrap();
+    let merged = dir.join("merged");
+    let junit = dir.join("merged.xml");
+    let (code, out, err) = faultline(&[
+        "report",
+        dir.join("shard0").to_str().unwrap(),
+        dir.join("shard1/results.jsonl").to_str().unwrap(),
+        again.to_str().unwrap(),
+        "--out",
+        merged.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains(&format!(
+            "seeds        10 from 3 file(s) (1 repeated seeds counted once): {} passed, {} failed, 0 undecided",
+            10 - failing.len(),
+            failing.len()
+        )),
+        "{out}"
+    );
+    assert!(err.contains("the runs differ"), "{err}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("name=\"campaign: 10 seeds\""), "{xml}");
+    assert_eq!(
+        xml.matches("type=\"violation\"").count(),
+        failing.len(),
+        "{xml}"
+    );
+    assert!(merged.join("index.html").exists());
+}
+
+/// The CI recipe's commands are ones faultline accepts, on files that exist.
+#[test]
+fn the_ci_fuzz_recipe_runs_real_commands() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let yml = std::fs::read_to_string(format!("{root}/.github/workflows/fuzz.yml")).unwrap();
+    let env_value = |name: &str| {
+        yml.lines()
+            .find_map(|l| l.trim().strip_prefix(&format!("{name}:")))
+            .map(|v| v.trim().trim_matches('"').to_string())
+            .unwrap_or_else(|| panic!("{name} is not set in the recipe"))
+    };
+    let scenarios_list = env_value("SCENARIOS");
+    for f in scenarios_list.split_whitespace() {
+        assert!(Path::new(root).join(f).exists(), "{f} is not shipped");
+    }
+    // Folded `run: >` blocks: the indented lines after it, joined by spaces.
+    let lines: Vec<&str> = yml.lines().collect();
+    let mut commands = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        if l.trim() == "run: >" {
+            let indent = l.len() - l.trim_start().len();
+            let block: Vec<&str> = lines[i + 1..]
+                .iter()
+                .take_while(|b| b.len() - b.trim_start().len() > indent)
+                .map(|b| b.trim())
+                .collect();
+            commands.push(block.join(" "));
+        }
+    }
+    let faultline_commands: Vec<String> = commands
+        .into_iter()
+        .filter(|c| c.starts_with("./target/release/faultline "))
+        .collect();
+    assert!(faultline_commands.len() >= 2, "{faultline_commands:?}");
+    for c in &faultline_commands {
+        let c = c
+            .replace("${{ matrix.shard }}", "3")
+            .replace("$SCENARIOS", &scenarios_list)
+            .replace("$SEEDS", &env_value("SEEDS"))
+            .replace("$SHARDS", &env_value("SHARDS"));
+        assert!(!c.contains('$'), "an unexpanded variable in {c}");
+        let args: Vec<&str> = c.split_whitespace().collect();
+        if let Err(e) = <scenarios::cli::Cli as clap::Parser>::try_parse_from(&args) {
+            panic!("{c}: {e}");
+        }
+    }
+    assert!(yml.contains("--shard ${{ matrix.shard }}/$SHARDS") && yml.contains("--junit"));
+    let matrix = yml
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("shard: ["))
+        .expect("a matrix of shards");
+    let shards: u64 = env_value("SHARDS").parse().unwrap();
+    assert_eq!(
+        matrix.trim_end_matches(']').split(',').count() as u64,
+        shards,
+        "one matrix entry per shard"
+    );
+    for i in 0..shards {
+        assert!(
+            yml.contains(&format!("shards/fuzz-shard-{i}")),
+            "shard {i} is merged"
+        );
+    }
+}

@@ -76,6 +76,10 @@ pub struct FuzzArgs {
     /// Exit 0 when no seed failed even if some stayed undecided.
     #[arg(long)]
     pub allow_undecided: bool,
+    /// Also write the results as JUnit XML here (a case per failing or undecided seed and
+    /// one per scenario file), for CI dashboards.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
     /// Stop starting new seeds after this long (e.g. 90s, 10m).
     #[arg(long, value_parser = parse_limit)]
     pub time_limit: Option<Duration>,
@@ -131,6 +135,13 @@ pub fn run(args: &FuzzArgs) -> u8 {
     }
     if let Err(e) = std::fs::create_dir_all(&args.out) {
         eprintln!("error: cannot create {}: {e}", args.out.display());
+        return exit::BAD_INPUT;
+    }
+    // A JUnit path that cannot be written fails now, not after the campaign.
+    if let Some(path) = &args.junit
+        && let Err(e) = std::fs::write(path, "")
+    {
+        eprintln!("error: cannot write {}: {e}", path.display());
         return exit::BAD_INPUT;
     }
     let results_path = args.out.join("results.jsonl");
@@ -271,6 +282,17 @@ pub fn run(args: &FuzzArgs) -> u8 {
     for (i, f) in sorted.iter().enumerate() {
         let shrink_it = !INTERRUPTED.load(Ordering::Relaxed) && i < shrink_first;
         save_failure(&args.out, &scenarios[f.file].0, f, shrink_it);
+    }
+    if let Some(path) = &args.junit {
+        let undecided = if args.allow_undecided {
+            reports::junit::Undecided::Skipped
+        } else {
+            reports::junit::Undecided::Error
+        };
+        match std::fs::write(path, reports::junit::junit(&results, undecided)) {
+            Ok(()) => println!("junit        {}", path.display()),
+            Err(e) => eprintln!("error: cannot write {}: {e}", path.display()),
+        }
     }
     if !sorted.is_empty() || !missed.is_empty() {
         exit::VIOLATION
