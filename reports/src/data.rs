@@ -96,6 +96,10 @@ pub struct RunData {
     /// The nodes' names, by id, if the scenario names them.
     #[serde(default)]
     pub node_names: Vec<String>,
+    /// Figures the protocol's family or kind adds (who led when, who was blocked when,
+    /// coverage by round).
+    #[serde(default)]
+    pub extra_figures: Vec<crate::extra::ExtraFigure>,
 }
 
 impl RunData {

@@ -10,6 +10,7 @@ mod bars;
 pub mod compare;
 pub mod counterexample;
 pub mod data;
+pub mod extra;
 mod figure;
 mod font;
 pub mod fuzz;
@@ -70,6 +71,7 @@ pub fn write_run_report(run: &RunData, dir: &Path) -> Result<Vec<PathBuf>, Repor
     figures.extend(messages::figures(run, dir)?);
     figures.extend(spacetime::figures(run, dir)?);
     figures.extend(counterexample::figures(run, dir)?);
+    figures.extend(extra::figures(run, dir)?);
     let mut files = page::write_run_page(run, &figures, dir)?;
     for f in &figures {
         files.push(f.svg_path(dir));

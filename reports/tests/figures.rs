@@ -400,3 +400,68 @@ fn compare_report_marks_two_n_minus_one() {
     assert_links_exist(&dir);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Figures a family adds are drawn from their data alone: lanes of spans with the labels
+/// that fit, and lines with their legend.
+#[test]
+fn added_figures_draw_spans_and_lines() {
+    use reports::extra::{ExtraFigure, ExtraPlot, Line, Span};
+    let dir = out_dir("extra");
+    let span = |lane: usize, start_ms: f64, end_ms: f64, label: &str| Span {
+        lane,
+        start_ms,
+        end_ms,
+        open: false,
+        label: label.into(),
+        group: "leading".into(),
+    };
+    let run = RunData {
+        extra_figures: vec![
+            ExtraFigure {
+                name: "leaders".into(),
+                title: "Leaders over time".into(),
+                caption: "who led".into(),
+                plot: ExtraPlot::Spans {
+                    lanes: vec!["alpha".into(), "beta".into()],
+                    spans: vec![
+                        span(0, 0.0, 500.0, "term 1"),
+                        // Too short to hold its label, which is left out.
+                        span(1, 500.0, 501.0, "term 2"),
+                        span(1, 600.0, 1000.0, "term 3"),
+                    ],
+                    end_ms: 1000.0,
+                },
+            },
+            ExtraFigure {
+                name: "coverage".into(),
+                title: "Coverage by round".into(),
+                caption: "how far".into(),
+                plot: ExtraPlot::Lines {
+                    x_desc: "rounds".into(),
+                    y_desc: "nodes (%)".into(),
+                    series: vec![Line {
+                        label: "mean over updates".into(),
+                        points: vec![(0.0, 10.0), (1.0, 60.0), (2.0, 100.0)],
+                    }],
+                },
+            },
+        ],
+        ..sample_run()
+    };
+    reports::write_run_report(&run, &dir).unwrap();
+    let t = svg_texts(&dir.join("leaders.svg"));
+    assert!(
+        has(&t, "term 1") && has(&t, "term 3") && has(&t, "alpha") && has(&t, "beta"),
+        "{t:?}"
+    );
+    assert!(
+        !has(&t, "term 2"),
+        "a label that does not fit is left out: {t:?}"
+    );
+    let l = svg_texts(&dir.join("coverage.svg"));
+    assert!(has(&l, "mean over updates") && has(&l, "rounds"), "{l:?}");
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    assert!(html.contains("who led") && html.contains("how far"));
+    assert_links_exist(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -2,6 +2,7 @@
 //! result, a window of the trace for the space-time diagram, and the linearizability
 //! counterexample when there is one.
 
+use reports::extra::{ExtraFigure, ExtraPlot, Span};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -174,5 +175,94 @@ pub fn run_data(
             .iter()
             .map(|f| (f.name.to_string(), f.line.clone()))
             .collect(),
+        extra_figures: leader_timeline(scenario, r)
+            .into_iter()
+            .chain(crate::family::rules(scenario.protocol.family()).figures(scenario, r))
+            .collect(),
     }
+}
+
+/// Lane names of a run's nodes: their names, or `node N`.
+pub fn node_lanes(s: &Scenario) -> Vec<String> {
+    (0..s.nodes as usize)
+        .map(|i| {
+            s.names
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| format!("node {i}"))
+        })
+        .collect()
+}
+
+/// Who led when, for a protocol whose nodes say whether they lead (Raft, say): one lane
+/// per node, a span per term it led. `None` when no node ever led.
+fn leader_timeline(s: &Scenario, r: &sim_core::RunResult) -> Option<ExtraFigure> {
+    if r.leadership.is_empty() {
+        return None;
+    }
+    let ms = |t: sim_core::SimTime| t.as_nanos() as f64 / 1e6;
+    let mut open: Vec<Option<(sim_core::SimTime, u64)>> = vec![None; s.nodes as usize];
+    let mut spans = Vec::new();
+    let close = |spans: &mut Vec<Span>,
+                 node: usize,
+                 from: sim_core::SimTime,
+                 term: u64,
+                 to,
+                 still: bool| {
+        spans.push(Span {
+            lane: node,
+            start_ms: ms(from),
+            end_ms: ms(to),
+            open: still,
+            // A protocol without terms reports term 0 for whoever leads.
+            label: if term == 0 {
+                "leading".to_string()
+            } else {
+                format!("term {term}")
+            },
+            group: "leading".into(),
+        });
+    };
+    for c in &r.leadership {
+        let node = c.node.index();
+        if let Some((from, term)) = open.get_mut(node).and_then(Option::take) {
+            close(&mut spans, node, from, term, c.at, false);
+        }
+        if let (Some(term), Some(slot)) = (c.term, open.get_mut(node)) {
+            *slot = Some((c.at, term));
+        }
+    }
+    for (node, o) in open.iter().enumerate() {
+        if let Some((from, term)) = o {
+            close(&mut spans, node, *from, *term, r.end_time, true);
+        }
+    }
+    spans.sort_by(|a, b| a.start_ms.total_cmp(&b.start_ms));
+    let terms: std::collections::BTreeSet<&str> = spans
+        .iter()
+        .map(|s| s.label.as_str())
+        .filter(|l| *l != "leading")
+        .collect();
+    let caption = if terms.is_empty() {
+        format!(
+            "Each node's lane shows when it believed it led (the protocol has no terms): {} spans. A faint span was still open at the end.",
+            spans.len()
+        )
+    } else {
+        format!(
+            "Each node's lane shows when it believed it led, and in which term: {} spans over {} terms. Two spans at one time in different terms are normal (an old leader not yet told); two in the same term would break election safety. A faint span was still open at the end.",
+            spans.len(),
+            terms.len()
+        )
+    };
+    Some(ExtraFigure {
+        name: "leaders".into(),
+        title: "Leaders over time".into(),
+        caption,
+        plot: ExtraPlot::Spans {
+            lanes: node_lanes(s),
+            spans,
+            end_ms: ms(r.end_time),
+        },
+    })
 }

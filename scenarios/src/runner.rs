@@ -295,6 +295,7 @@ pub fn sim_config(s: &Scenario, seed: u64) -> SimConfig {
         disk: Default::default(),
         clients,
         record_observations: family.records_observations(),
+        record_leadership: true,
     }
 }
 

@@ -164,3 +164,101 @@ fn the_message_table_accounts_for_every_copy() {
     }
     assert!(duplicated > 0, "ping-storm duplicates messages: {text}");
 }
+
+fn data_of(file: &str) -> (scenarios::format::Scenario, reports::RunData) {
+    use scenarios::runner::RunOptions;
+    let path = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));
+    let s = scenarios::load::load(std::path::Path::new(&path)).unwrap();
+    let (run, window) = scenarios::report_data::run_with_window(&s, RunOptions::default()).unwrap();
+    let data = scenarios::report_data::run_data(&s, &run, window, None);
+    (s, data)
+}
+
+fn extra<'a>(data: &'a reports::RunData, name: &str) -> Option<&'a reports::extra::ExtraFigure> {
+    data.extra_figures.iter().find(|f| f.name == name)
+}
+
+/// A leader-based run's report shows who led when: one span per node and term, the
+/// crashed leader's span ending at its crash, and never two leaders in one term.
+#[test]
+fn the_leader_timeline_follows_elections_and_crashes() {
+    use reports::extra::ExtraPlot;
+    let (_, data) = data_of("raft/leader-crash.ron");
+    let fig = extra(&data, "leaders").expect("Raft's report has a leader timeline");
+    let ExtraPlot::Spans { lanes, spans, .. } = &fig.plot else {
+        panic!("spans")
+    };
+    assert_eq!(lanes.len(), 5);
+    assert!(
+        spans.len() >= 2,
+        "a leader before the crash and one after: {spans:?}"
+    );
+    let mut terms: Vec<&str> = spans.iter().map(|s| s.label.as_str()).collect();
+    terms.sort_unstable();
+    let before = terms.len();
+    terms.dedup();
+    assert_eq!(terms.len(), before, "one leader per term: {spans:?}");
+    let crash = data
+        .faults
+        .iter()
+        .find(|f| f.kind == "crash")
+        .expect("the scenario crashes the leader");
+    let crashed = crash.nodes[0].index();
+    let at = crash.at.as_nanos() as f64 / 1e6;
+    assert!(
+        spans
+            .iter()
+            .any(|s| s.lane == crashed && (s.end_ms - at).abs() < 1e-9 && !s.open),
+        "the crashed leader's span ends at the crash ({at} ms): {spans:?}"
+    );
+    let (_, echo) = data_of("echo/ping-storm.ron");
+    assert!(extra(&echo, "leaders").is_none(), "Echo has no leaders");
+}
+
+/// Each family's own figure: 2PC's blocking (with the participants left uncertain by the
+/// coordinator's crash) and gossip's coverage by round, reaching every node.
+#[test]
+fn family_figures_show_blocking_and_coverage() {
+    use reports::extra::ExtraPlot;
+    let (_, data) = data_of("2pc/coordinator-crash.ron");
+    let fig = extra(&data, "blocking").expect("2PC's report shows blocking");
+    let ExtraPlot::Spans { spans, .. } = &fig.plot else {
+        panic!("spans")
+    };
+    let longest = spans
+        .iter()
+        .map(|s| s.end_ms - s.start_ms)
+        .fold(0.0, f64::max);
+    assert!(
+        longest > 500.0,
+        "the coordinator's crash blocks someone for long: {longest} ms"
+    );
+    // 2PC's coordinator leads without terms.
+    if let Some(f) = extra(&data, "leaders")
+        && let ExtraPlot::Spans { spans, .. } = &f.plot
+    {
+        assert!(spans.iter().all(|s| s.label == "leading"), "{spans:?}");
+    }
+
+    let (_, gossip) = data_of("gossip/push-pull-10.ron");
+    let fig = extra(&gossip, "coverage").expect("gossip's report shows coverage");
+    let ExtraPlot::Lines { series, .. } = &fig.plot else {
+        panic!("lines")
+    };
+    let mean = &series[0].points;
+    assert!(
+        mean.windows(2).all(|w| w[1].1 >= w[0].1),
+        "coverage never falls: {mean:?}"
+    );
+    assert_eq!(mean.last().map(|p| p.1), Some(100.0), "{mean:?}");
+
+    let dir = out_dir("extra");
+    reports::write_run_report(&gossip, &dir).unwrap();
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    assert!(
+        html.contains("id=\"coverage\""),
+        "the page shows the figure"
+    );
+    assert!(dir.join("coverage.svg").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}

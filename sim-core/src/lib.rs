@@ -32,5 +32,5 @@ pub use history::{History, Operation};
 pub use protocol::{
     ClientRequest, Ctx, MembershipChange, Message, NodeId, Protocol, Reply, RequestId, TimerId,
 };
-pub use sim::{EndReason, RunResult, SimConfig, Simulation};
+pub use sim::{EndReason, LeaderChange, RunResult, SimConfig, Simulation};
 pub use time::{SimDuration, SimTime};

@@ -25,13 +25,26 @@ pub struct Uncertainty {
     pub max_ns: u64,
 }
 
-/// Computes the uncertainty figures from a run's observations and faults. An undecided
-/// pair counts until the run's end, or until its node's last crash if it never came back.
-pub fn uncertainty(
-    observations: &[Observed],
-    faults: &[AppliedFault],
-    end: SimTime,
-) -> Uncertainty {
+/// One participant's time uncertain of one transaction's outcome.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Blocked {
+    /// The participant.
+    pub node: NodeId,
+    /// The transaction.
+    pub txn: u64,
+    /// Its yes vote.
+    pub from: SimTime,
+    /// The decision reaching it, or the end of the run (or its node's final crash).
+    pub to: SimTime,
+    /// Whether the decision reached it.
+    pub resolved: bool,
+}
+
+/// Every (participant, transaction) that voted yes, with how long it stayed uncertain,
+/// from a run's observations and faults. An undecided pair counts until the run's end,
+/// or until its node's last crash if it never came back. In (participant, transaction)
+/// order.
+pub fn blocked(observations: &[Observed], faults: &[AppliedFault], end: SimTime) -> Vec<Blocked> {
     let mut start: BTreeMap<(NodeId, u64), SimTime> = BTreeMap::new();
     let mut decided: BTreeMap<(NodeId, u64), SimTime> = BTreeMap::new();
     for o in observations {
@@ -61,21 +74,42 @@ pub fn uncertainty(
             }
         }
     }
+    start
+        .iter()
+        .map(|(&(node, txn), &from)| {
+            let (to, resolved) = match decided.get(&(node, txn)) {
+                Some(t) => (*t, true),
+                None => match gone.get(&node).copied().flatten() {
+                    Some(c) if c >= from => (c, false),
+                    _ => (end, false),
+                },
+            };
+            Blocked {
+                node,
+                txn,
+                from,
+                to,
+                resolved,
+            }
+        })
+        .collect()
+}
+
+/// Computes the uncertainty figures from a run's observations and faults (see
+/// [`blocked`]).
+pub fn uncertainty(
+    observations: &[Observed],
+    faults: &[AppliedFault],
+    end: SimTime,
+) -> Uncertainty {
     let mut u = Uncertainty::default();
     let mut total: u128 = 0;
-    for ((node, txn), t0) in &start {
-        let t1 = match decided.get(&(*node, *txn)) {
-            Some(t) => *t,
-            None => {
-                u.unresolved += 1;
-                match gone.get(node).copied().flatten() {
-                    Some(c) if c >= *t0 => c,
-                    _ => end,
-                }
-            }
-        };
-        let d = t1.saturating_since(*t0).0;
+    for b in blocked(observations, faults, end) {
+        let d = b.to.saturating_since(b.from).0;
         u.prepared += 1;
+        if !b.resolved {
+            u.unresolved += 1;
+        }
         total += u128::from(d);
         u.max_ns = u.max_ns.max(d);
     }

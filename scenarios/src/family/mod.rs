@@ -50,6 +50,11 @@ pub trait FamilyRules: Sync {
     fn check(&self, _check: &CheckSpec, _s: &Scenario, _r: &RunResult) -> Option<CheckResult> {
         None
     }
+    /// The figures this family adds to a run's report (atomic commit: who was blocked
+    /// when; dissemination: coverage by round).
+    fn figures(&self, _s: &Scenario, _r: &RunResult) -> Vec<reports::extra::ExtraFigure> {
+        Vec::new()
+    }
     /// What the run summary and the report page add for this family (atomic commit: how
     /// long participants stayed uncertain).
     fn facts(&self, _s: &Scenario, _r: &RunResult) -> Vec<Fact> {

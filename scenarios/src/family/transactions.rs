@@ -2,6 +2,7 @@
 //! runs report how long participants stayed uncertain of an outcome (blocking).
 
 use protocols::Family;
+use reports::extra::{ExtraFigure, ExtraPlot, Span};
 use serde::{Deserialize, Serialize};
 use sim_core::client::{ClientConfig, Load};
 use sim_core::rng::Delay;
@@ -11,6 +12,9 @@ use sim_core::{RunResult, SimDuration};
 use super::{Fact, FamilyRules, Invalid, Shape, WorkloadKind, reductions};
 use crate::checked::{DelaySpec, Positive, Prob};
 use crate::format::{Scenario, WorkloadSpec};
+
+/// Most spans the blocking figure draws.
+const MAX_BLOCKED_SPANS: usize = 3000;
 
 /// The rules of the transactions family.
 pub struct TransactionsFamily;
@@ -28,6 +32,51 @@ impl FamilyRules for TransactionsFamily {
     fn records_observations(&self) -> bool {
         // The blocking figures read what participants report.
         true
+    }
+    fn figures(&self, s: &Scenario, r: &RunResult) -> Vec<ExtraFigure> {
+        let mut blocked =
+            protocols::commit::blocking::blocked(&r.observations, &r.faults, r.end_time);
+        if blocked.is_empty() {
+            return Vec::new();
+        }
+        let total = blocked.len();
+        // The unresolved first, then the longest: what a reader looks for, if not all fit.
+        blocked.sort_by_key(|b| (b.resolved, std::cmp::Reverse(b.to.saturating_since(b.from))));
+        blocked.truncate(MAX_BLOCKED_SPANS);
+        let unresolved = blocked.iter().filter(|b| !b.resolved).count();
+        let ms = |t: sim_core::SimTime| t.as_nanos() as f64 / 1e6;
+        let spans = blocked
+            .iter()
+            .map(|b| Span {
+                lane: b.node.index(),
+                start_ms: ms(b.from),
+                end_ms: ms(b.to),
+                open: !b.resolved,
+                label: format!("txn {}", b.txn),
+                group: if b.resolved {
+                    "uncertain, then told".into()
+                } else {
+                    "never told (blocked)".into()
+                },
+            })
+            .collect();
+        vec![ExtraFigure {
+            name: "blocking".into(),
+            title: "Blocking: participants uncertain of an outcome".into(),
+            caption: format!(
+                "Each participant's lane shows, per transaction it voted yes on, the time from its vote until the decision reached it; a faint span never ended (the participant was still blocked when the run ended or it crashed for good). {total} votes{}, {unresolved} never resolved.",
+                if total > MAX_BLOCKED_SPANS {
+                    format!(" (the {MAX_BLOCKED_SPANS} longest shown)")
+                } else {
+                    String::new()
+                }
+            ),
+            plot: ExtraPlot::Spans {
+                lanes: crate::report_data::node_lanes(s),
+                spans,
+                end_ms: ms(r.end_time),
+            },
+        }]
     }
     fn facts(&self, _s: &Scenario, r: &RunResult) -> Vec<Fact> {
         let u = protocols::commit::blocking::uncertainty(&r.observations, &r.faults, r.end_time);

@@ -180,6 +180,8 @@ impl<P: Protocol> SimBuilder<P> {
             active_clients: c.clients.as_ref().map_or(0, |cc| cc.count as usize),
             fault_list,
             leader_watch: Vec::new(),
+            leading: vec![None; n as usize],
+            leadership: Vec::new(),
             drop_from_crashed: c.network.sender_crash == SenderCrash::Drop,
             invariants: self.invariants,
             trace: self.trace,

@@ -104,6 +104,9 @@ impl<P: Protocol> Simulation<P> {
         if !self.leader_watch.is_empty() {
             self.watch_leader(node);
         }
+        if self.config.record_leadership {
+            self.note_leader(node);
+        }
     }
 
     pub(super) fn start_node(&mut self, node: NodeId) {

@@ -14,6 +14,24 @@ use crate::trace::TraceKind;
 use super::*;
 
 impl<P: Protocol> Simulation<P> {
+    /// Records a change in whether `node` leads, and in which term.
+    #[inline]
+    pub(super) fn note_leader(&mut self, node: NodeId) {
+        let term = self.nodes[node.index()]
+            .proto
+            .as_ref()
+            .and_then(|p| p.leader_term());
+        let last = &mut self.leading[node.index()];
+        if *last != term {
+            *last = term;
+            self.leadership.push(LeaderChange {
+                at: self.now,
+                node,
+                term,
+            });
+        }
+    }
+
     /// Answers armed [`Fault::NextLeaders`] if `node` now leads in a term above every
     /// term they have seen: schedules the action and its end.
     #[inline(never)]
@@ -75,6 +93,7 @@ impl<P: Protocol> Simulation<P> {
                     slot.held.clear();
                     slot.last_crash = Some(self.now);
                     slot.disk.crash(self.now);
+                    self.note_leader(n);
                 }
                 (hit, format!("crash {t:?}"))
             }

@@ -57,6 +57,10 @@ pub struct SimConfig {
     pub clients: Option<ClientConfig>,
     /// Keep every observation in the result (they also reach invariants either way).
     pub record_observations: bool,
+    /// Record when each node starts and stops believing it leads
+    /// ([`Protocol::leader_term`]) in [`RunResult::leadership`]: the reports' leader
+    /// timeline. Off, the run is the same; only the record is missing.
+    pub record_leadership: bool,
 }
 
 impl Default for SimConfig {
@@ -72,6 +76,7 @@ impl Default for SimConfig {
             disk: DiskConfig::default(),
             clients: None,
             record_observations: true,
+            record_leadership: true,
         }
     }
 }
@@ -175,8 +180,22 @@ pub struct RunResult {
     pub faults: Vec<AppliedFault>,
     /// Observations nodes reported (if recorded).
     pub observations: Vec<Observed>,
+    /// Each change in which node believes it leads, in time order (if recorded).
+    pub leadership: Vec<LeaderChange>,
     /// Why the trace stopped early, if it did.
     pub trace_error: Option<String>,
+}
+
+/// A node starting or ceasing to believe it leads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LeaderChange {
+    /// When.
+    pub at: SimTime,
+    /// Which node.
+    pub node: NodeId,
+    /// The term it now leads in, or `None` when it stopped leading (stepped down,
+    /// crashed).
+    pub term: Option<u64>,
 }
 
 /// Why a simulation could not be built.
@@ -226,6 +245,10 @@ pub struct Simulation<P: Protocol> {
     fault_list: Vec<Fault>,
     /// Armed [`Fault::NextLeaders`], waiting for elections.
     leader_watch: Vec<LeaderWatch>,
+    /// The term each node last led in, if it leads now.
+    leading: Vec<Option<u64>>,
+    /// Changes of [`Simulation::leading`], for [`RunResult::leadership`].
+    leadership: Vec<LeaderChange>,
     /// The network's [`SenderCrash`] rule is `Drop`.
     drop_from_crashed: bool,
     invariants: Vec<Box<dyn Invariant<P>>>,
@@ -280,6 +303,7 @@ impl<P: Protocol> Simulation<P> {
             metrics: self.fabric.metrics.summary(),
             faults: self.applied,
             observations: self.observations,
+            leadership: self.leadership,
             trace_error: self.trace_error,
         };
         (result, states)

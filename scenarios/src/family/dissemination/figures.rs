@@ -186,6 +186,66 @@ pub fn coverage_stats(s: &Scenario, r: &RunResult) -> (CoverageStats, Vec<Update
     (stats, cov)
 }
 
+/// Coverage by round for the report: the mean over updates of the share of live nodes
+/// holding an update after each round since it was injected, with the slowest and the
+/// fastest update beside it. `None` without updates.
+pub fn coverage_figure(s: &Scenario, r: &RunResult) -> Option<reports::extra::ExtraFigure> {
+    use reports::extra::{ExtraFigure, ExtraPlot, Line};
+    let (stats, cov) = coverage_stats(s, r);
+    if stats.updates == 0 || stats.live == 0 {
+        return None;
+    }
+    let period = round_period(s);
+    let share =
+        |u: &UpdateCoverage, k: u64| 100.0 * u.reached_by(k, period) as f64 / stats.live as f64;
+    let rounds = stats.curve.len() as u64;
+    let extreme = |pick: fn(f64, f64) -> f64, start: f64| -> Vec<(f64, f64)> {
+        (0..rounds)
+            .map(|k| (k as f64, cov.iter().map(|u| share(u, k)).fold(start, pick)))
+            .collect()
+    };
+    let series = vec![
+        Line {
+            label: "mean over updates".into(),
+            points: stats
+                .curve
+                .iter()
+                .enumerate()
+                .map(|(k, c)| (k as f64, 100.0 * c))
+                .collect(),
+        },
+        Line {
+            label: "slowest update".into(),
+            points: extreme(f64::min, f64::INFINITY),
+        },
+        Line {
+            label: "fastest update".into(),
+            points: extreme(f64::max, 0.0),
+        },
+    ];
+    let at = |f: usize| {
+        mean(stats.rounds.iter().filter_map(|r| r[f]).map(|v| v as f64))
+            .map_or("never".to_string(), |m| format!("{m:.1}"))
+    };
+    Some(ExtraFigure {
+        name: "coverage".into(),
+        title: "Coverage by round".into(),
+        caption: format!(
+            "The share of the {} nodes up at the end that held an update, by rounds of {} since it was injected, over {} updates (mean rounds to 95 %: {}, to 100 %: {}).",
+            stats.live,
+            period,
+            stats.updates,
+            at(0),
+            at(2)
+        ),
+        plot: ExtraPlot::Lines {
+            x_desc: format!("rounds since injection (of {period})"),
+            y_desc: "nodes holding the update (%)".into(),
+            series,
+        },
+    })
+}
+
 fn mean(xs: impl Iterator<Item = f64>) -> Option<f64> {
     let v: Vec<f64> = xs.collect();
     (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)

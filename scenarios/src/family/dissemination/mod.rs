@@ -39,6 +39,9 @@ impl FamilyRules for DisseminationFamily {
         // Updates keep spreading after the last client is done.
         true
     }
+    fn figures(&self, s: &Scenario, r: &RunResult) -> Vec<reports::extra::ExtraFigure> {
+        coverage_figure(s, r).into_iter().collect()
+    }
     fn check(&self, check: &CheckSpec, s: &Scenario, r: &RunResult) -> Option<CheckResult> {
         let (name, (status, detail)) = match check {
             CheckSpec::Coverage { fraction } => ("coverage", coverage_check(s, r, fraction.0)),
