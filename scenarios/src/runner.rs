@@ -408,7 +408,18 @@ fn summarize(s: &Scenario, protocol: &str, seed: u64, bugs: Vec<String>, r: &Run
         p99: pct(0.99),
         max: *lat.last().unwrap_or(&0),
     });
-    let checks: Vec<CheckResult> = s.checks.iter().map(|c| apply_check(c, s, r)).collect();
+    let mut checks: Vec<CheckResult> = s.checks.iter().map(|c| apply_check(c, s, r)).collect();
+    // A run cut short by its event limit did not run what the scenario asked: what held
+    // so far is no pass (a violation found so far still is one).
+    if let EndReason::EventLimit { limit } = r.end {
+        for c in checks.iter_mut().filter(|c| c.status == Status::Pass) {
+            c.status = Status::Unknown;
+            c.detail.push_str(&format!(
+                "; but the run stopped at its event limit ({limit} events) at {} of {}, so the rest was never run: raise `limits: (max_events: …)`",
+                r.end_time, s.duration.0
+            ));
+        }
+    }
     let undecided: Vec<String> = checks
         .iter()
         .filter(|c| matches!(c.status, Status::Unknown | Status::Vacuous))

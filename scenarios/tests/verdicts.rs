@@ -236,3 +236,28 @@ fn a_counterexample_is_a_short_window_naming_the_serving_nodes() {
         "every operation answered with a result records who answered"
     );
 }
+
+/// A run stopped by its event limit before its horizon did not run what the scenario
+/// asked: what held so far is undecided (exit 3), not a pass.
+#[test]
+fn a_run_cut_short_by_its_event_limit_is_undecided() {
+    let text = r#"(name: "el", duration: "10s", nodes: 3, protocol: Raft(()),
+        workload: KeyValue((clients: 2, ops: 1000)), checks: [Invariants, Linearizable],
+        limits: (max_events: 2000))"#;
+    let s = scenarios::load::parse(text, "el.ron").unwrap();
+    let r = run(&s, RunOptions::default()).unwrap();
+    assert_eq!(
+        r.summary.verdict,
+        Verdict::Undecided(vec!["invariants".into(), "linearizability".into()])
+    );
+    assert!(
+        r.summary.checks[0].detail.contains("event limit"),
+        "{:?}",
+        r.summary.checks
+    );
+    let path = write("event-limit.ron", text);
+    assert_eq!(
+        faultline(&["run", path.to_str().unwrap()]),
+        ExitCode::from(3)
+    );
+}
