@@ -117,7 +117,7 @@ impl Plot for ExtraFigure {
 }
 
 /// The groups of `spans`, in order of first appearance.
-fn groups(spans: &[Span]) -> Vec<&str> {
+fn groups<'a>(spans: &[&'a Span]) -> Vec<&'a str> {
     let mut out: Vec<&str> = Vec::new();
     for s in spans {
         if !out.contains(&s.group.as_str()) {
@@ -167,9 +167,13 @@ fn draw_spans<DB: DrawingBackend>(
         .draw()
         .or_err()?;
     let y_of = |lane: usize| (n - 1 - lane.min(n - 1)) as f64;
+    // A span on a lane that does not exist is the caller's mistake: left out, not drawn
+    // on another lane.
+    let spans: Vec<&Span> = spans.iter().filter(|s| s.lane < n).collect();
+    let spans = &spans[..];
     for (g, name) in groups(spans).into_iter().enumerate() {
         let c = color(g);
-        let mine: Vec<&Span> = spans.iter().filter(|s| s.group == name).collect();
+        let mine: Vec<&Span> = spans.iter().copied().filter(|s| s.group == name).collect();
         chart
             .draw_series(mine.iter().map(|s| {
                 let y = y_of(s.lane);
@@ -185,13 +189,13 @@ fn draw_spans<DB: DrawingBackend>(
     let (w, _) = root.dim_in_pixel();
     let ms_per_px = x1 / f64::from(w.saturating_sub(140).max(1));
     let style = text(font::LABEL).pos(Pos::new(HPos::Left, VPos::Center));
-    let mut order: Vec<&Span> = spans.iter().collect();
+    let mut order: Vec<&Span> = spans.to_vec();
     order.sort_by(|a, b| a.start_ms.total_cmp(&b.start_ms));
     let mut lane_free = vec![f64::NEG_INFINITY; n];
     let mut labels = Vec::new();
     for s in order {
         let width = (s.label.chars().count() as f64 * 8.5 + 8.0) * ms_per_px;
-        let lane = s.lane.min(n - 1);
+        let lane = s.lane;
         if s.end_ms - s.start_ms > width && s.start_ms >= lane_free[lane] {
             lane_free[lane] = s.start_ms + width;
             labels.push(Text::new(

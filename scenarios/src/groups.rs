@@ -185,7 +185,28 @@ fn parse_range(text: &str) -> Result<Option<std::ops::Range<u32>>, String> {
     Ok(Some(a..end))
 }
 
-/// Whether `name` could be mistaken for something else in a group (a number or a range).
+/// Whether `name` could be mistaken for something else in a group: a number, a range or
+/// a chosen target (a string `"Leader"` reads as the target).
 pub(crate) fn reserved(name: &str) -> bool {
-    name.is_empty() || name.parse::<u32>().is_ok() || name.contains("..")
+    name.is_empty() || name.parse::<u32>().is_ok() || name.contains("..") || CHOSEN.contains(&name)
+}
+
+/// Two fixed groups of one partition that share a node, if any: (group, group, node).
+pub(crate) fn overlap(groups: &[GroupSpec]) -> Option<(usize, usize, u32)> {
+    let fixed: Vec<(usize, &Vec<NodeRef>)> = groups
+        .iter()
+        .enumerate()
+        .filter_map(|(i, g)| match g {
+            GroupSpec::Nodes(ns) => Some((i, ns)),
+            GroupSpec::Chosen(_) => None,
+        })
+        .collect();
+    for (a, (i, x)) in fixed.iter().enumerate() {
+        for (j, y) in &fixed[a + 1..] {
+            if let Some(n) = x.iter().find(|n| y.contains(n)) {
+                return Some((*i, *j, n.0));
+            }
+        }
+    }
+    None
 }

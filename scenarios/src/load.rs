@@ -412,6 +412,22 @@ fn validate_whole(s: &Scenario, text: &str, file: &str) -> Result<(), LoadError>
     if let Err(m) = names_fit(s) {
         return err("names", "names", m);
     }
+    for (i, t) in s.faults.iter().enumerate() {
+        if let crate::format::FaultSpec::Partition(groups) = t.fault()
+            && let Some((a, b, node)) = crate::groups::overlap(groups)
+        {
+            let (line, col) = find_nth(text, "Partition", i_partition(s, i));
+            return Err(LoadError {
+                file: file.to_string(),
+                line,
+                col,
+                path: format!("faults[{i}]"),
+                message: format!(
+                    "node {node} is in group {a} and in group {b}: the groups of a partition must not share nodes"
+                ),
+            });
+        }
+    }
     if let Some(r) = &s.network.regions
         && !r.names.is_empty()
         && r.names.len() != r.latency.len()
@@ -439,10 +455,7 @@ fn validate_whole(s: &Scenario, text: &str, file: &str) -> Result<(), LoadError>
 /// Node names, if given: one per node, distinct from each other and from region names,
 /// and not readable as an id or a range.
 fn names_fit(s: &Scenario) -> Result<(), String> {
-    if s.names.is_empty() {
-        return Ok(());
-    }
-    if s.names.len() != s.nodes as usize {
+    if !s.names.is_empty() && s.names.len() != s.nodes as usize {
         return Err(format!(
             "{} names given for {} nodes: name every node or none",
             s.names.len(),
@@ -455,10 +468,20 @@ fn names_fit(s: &Scenario) -> Result<(), String> {
         .as_ref()
         .map(|r| r.names.clone())
         .unwrap_or_default();
+    for (i, n) in regions.iter().enumerate() {
+        if crate::groups::reserved(n) {
+            return Err(format!(
+                "region {i}'s name {n:?} reads as an id, a range or a target; give another word"
+            ));
+        }
+        if regions[..i].contains(n) {
+            return Err(format!("the region name {n:?} is given twice"));
+        }
+    }
     for (i, n) in s.names.iter().enumerate() {
         if crate::groups::reserved(n) {
             return Err(format!(
-                "node {i}'s name {n:?} reads as an id or a range; give a word"
+                "node {i}'s name {n:?} reads as an id, a range or a target; give another word"
             ));
         }
         if s.names[..i].contains(n) || regions.contains(n) {
@@ -466,6 +489,26 @@ fn names_fit(s: &Scenario) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// How many of the faults before `i` are partitions: which `Partition` of the text the
+/// fault `i` is.
+fn i_partition(s: &Scenario, i: usize) -> usize {
+    s.faults[..i]
+        .iter()
+        .filter(|t| matches!(t.fault(), crate::format::FaultSpec::Partition(_)))
+        .count()
+}
+
+/// Line and column of the `n`th (0-based) occurrence of `word` in `text` (1-based), or
+/// (0, 0).
+fn find_nth(text: &str, word: &str, n: usize) -> (usize, usize) {
+    let Some((at, _)) = text.match_indices(word).nth(n) else {
+        return (0, 0);
+    };
+    let line = text[..at].matches('\n').count() + 1;
+    let col = at - text[..at].rfind('\n').map_or(0, |p| p + 1) + 1;
+    (line, col)
 }
 
 /// Line and column of the first `field` at or after the first line naming `anchor`

@@ -474,37 +474,32 @@ pub fn name_nodes(text: &str, names: &[String]) -> String {
     if names.is_empty() {
         return text.to_string();
     }
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find('n') {
-        let (before, at) = rest.split_at(i);
-        out.push_str(before);
-        let digits = at[1..].bytes().take_while(u8::is_ascii_digit).count();
-        let starts_word = !before
-            .chars()
-            .next_back()
-            .is_some_and(|c| c.is_alphanumeric() || c == '_');
-        let ends_word = !at[1 + digits..]
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_alphanumeric() || c == '_');
-        let name = at[1..1 + digits]
-            .parse::<usize>()
-            .ok()
-            .filter(|_| digits > 0 && starts_word && ends_word)
+    let mut i = 0;
+    while i < chars.len() {
+        let starts_word = chars[i] == 'n' && (i == 0 || !word(chars[i - 1]));
+        let digits = chars[i + 1..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        let ends_word = chars.get(i + 1 + digits).is_none_or(|c| !word(*c));
+        let name = (starts_word && digits > 0 && ends_word)
+            .then(|| chars[i + 1..i + 1 + digits].iter().collect::<String>())
+            .and_then(|d| d.parse::<usize>().ok())
             .and_then(|id| names.get(id));
         match name {
             Some(name) => {
                 out.push_str(name);
-                rest = &at[1 + digits..];
+                i += 1 + digits;
             }
             None => {
-                out.push('n');
-                rest = &at[1..];
+                out.push(chars[i]);
+                i += 1;
             }
         }
     }
-    out.push_str(rest);
     out
 }
 
@@ -731,5 +726,24 @@ impl Summary {
         };
         let _ = writeln!(o, "verdict      {verdict}, {note}");
         o
+    }
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::name_nodes;
+
+    #[test]
+    fn only_whole_node_words_are_named() {
+        let names = vec!["a".to_string(), "b".to_string(), "c".to_string()];
+        assert_eq!(
+            name_nodes("partition [[n0, n2]] -> [n1]", &names),
+            "partition [[a, c]] -> [b]"
+        );
+        assert_eq!(
+            name_nodes("conn1 nn2 n12 n1x n1", &names),
+            "conn1 nn2 n12 n1x b"
+        );
+        assert_eq!(name_nodes("n0", &[]), "n0");
     }
 }

@@ -425,8 +425,12 @@ fn partition_and_cut_groups_take_ranges_names_regions_and_targets() {
     let ids =
         |v: &[u32]| GroupSpec::Nodes(v.iter().map(|&i| scenarios::checked::NodeRef(i)).collect());
     assert_eq!(
-        groups_of(r#"Partition([["ams", "2..=3"], "east"])"#).unwrap(),
-        FaultSpec::Partition(vec![ids(&[0, 2, 3]), ids(&[2, 3, 4])])
+        groups_of(r#"Partition([["ams", "2..=3"], ["fra"]])"#).unwrap(),
+        FaultSpec::Partition(vec![ids(&[0, 2, 3]), ids(&[4])])
+    );
+    assert_eq!(
+        groups_of(r#"Partition(["east"])"#).unwrap(),
+        FaultSpec::Partition(vec![ids(&[2, 3, 4])])
     );
     assert_eq!(
         groups_of(r#"Partition(["0..2", [4]])"#).unwrap(),
@@ -475,6 +479,24 @@ fn bad_groups_and_names_are_positioned_errors() {
     let e = groups_of("Partition([[1.5]])").unwrap_err();
     assert!(e.message.starts_with("expected a group of nodes"), "{e}");
 
+    let e = groups_of(r#"Partition([["ams", "2..=3"], "east"])"#).unwrap_err();
+    assert_eq!((e.line, e.path.as_str()), (10, "faults[0]"), "{e}");
+    assert!(
+        e.message.contains("node 2 is in group 0 and in group 1"),
+        "{e}"
+    );
+    let regions = |names: &str| {
+        NAMED
+            .replace("GROUPS", "Heal")
+            .replace("\"west\", \"east\"", names)
+    };
+    let e = err(&regions("\"west\", \"Leader\""));
+    assert!(e.message.contains("region 1's name \"Leader\""), "{e}");
+    let e = err(&regions("\"west\", \"west\""));
+    assert!(
+        e.message.contains("region name \"west\" is given twice"),
+        "{e}"
+    );
     let e = err(&NAMED
         .replace("GROUPS", "Heal")
         .replace("\"fra\"]", "\"ams\"]"));
@@ -483,7 +505,10 @@ fn bad_groups_and_names_are_positioned_errors() {
     let e = err(&NAMED.replace("GROUPS", "Heal").replace(", \"fra\"]", "]"));
     assert!(e.message.contains("4 names given for 5 nodes"), "{e}");
     let e = err(&NAMED.replace("GROUPS", "Heal").replace("\"dub\"", "\"3\""));
-    assert!(e.message.contains("reads as an id or a range"), "{e}");
+    assert!(
+        e.message.contains("reads as an id, a range or a target"),
+        "{e}"
+    );
     let e = err(&NAMED
         .replace("GROUPS", "Heal")
         .replace("[\"west\", \"east\"]", "[\"west\"]"));

@@ -234,11 +234,14 @@ fn family_figures_show_blocking_and_coverage() {
         "the coordinator's crash blocks someone for long: {longest} ms"
     );
     // 2PC's coordinator leads without terms.
-    if let Some(f) = extra(&data, "leaders")
-        && let ExtraPlot::Spans { spans, .. } = &f.plot
-    {
-        assert!(spans.iter().all(|s| s.label == "leading"), "{spans:?}");
-    }
+    let leaders = extra(&data, "leaders").expect("the coordinator leads");
+    let ExtraPlot::Spans { spans, .. } = &leaders.plot else {
+        panic!("spans")
+    };
+    assert!(
+        !spans.is_empty() && spans.iter().all(|s| s.label == "leading"),
+        "{spans:?}"
+    );
 
     let (_, gossip) = data_of("gossip/push-pull-10.ron");
     let fig = extra(&gossip, "coverage").expect("gossip's report shows coverage");

@@ -734,7 +734,8 @@ fn report_merges_shards_and_writes_junit() {
     let again = dir.join("again.jsonl");
     std::fs::write(&again, format!("{first}\n")).unwrap();
     let merged = dir.join("merged");
-    let junit = dir.join("merged.xml");
+    // Inside the report's own folder, which does not exist yet.
+    let junit = merged.join("junit.xml");
     let (code, out, err) = faultline(&[
         "report",
         dir.join("shard0").to_str().unwrap(),
@@ -755,6 +756,27 @@ fn report_merges_shards_and_writes_junit() {
         "{out}"
     );
     assert!(err.contains("the runs differ"), "{err}");
+
+    // A repeated seed keeps its worst line: a pass repeated as a violation fails.
+    let mut worse = first.clone();
+    worse["verdict"] = "violation".into();
+    worse["violation"] = "linearizability".into();
+    std::fs::write(&again, format!("{worse}\n")).unwrap();
+    let (code, out, _) = faultline(&[
+        "report",
+        dir.join("shard0").to_str().unwrap(),
+        dir.join("shard1").to_str().unwrap(),
+        again.to_str().unwrap(),
+        "--out",
+        dir.join("merged2").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    let seed0_failed = failing.contains(&first["seed"].as_u64().unwrap());
+    let failed_now = failing.len() + usize::from(!seed0_failed);
+    assert!(
+        out.contains(&format!("{failed_now} failed")),
+        "the violation is kept: {out}"
+    );
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(xml.contains("name=\"campaign: 10 seeds\""), "{xml}");
     assert_eq!(

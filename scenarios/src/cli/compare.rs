@@ -18,7 +18,8 @@ use crate::runner::{self, RunOptions};
 
 Each variant is read and validated as `run` reads its file, at its own cluster size (node
 ids in faults, regions, settings): a variant that does not fit is an error naming it and
-its position in the file, before anything runs.
+its position in the file, before anything runs. (A scenario that names its nodes names
+exactly as many as it has, so its size cannot be varied.)
 
 Exit status: as `run`, over every run, once the report is written: 0 each verdict is the
 one its scenario expects, 1 one is not, 3 none failed but one is undecided; 2 bad input.")]

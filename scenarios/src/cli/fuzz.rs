@@ -32,8 +32,10 @@ Results: OUT/results.jsonl, one JSON object per seed (seed, verdict, fingerprint
 wall time); `faultline report` reads several shards' files together. Every unexpected
 violation is written to OUT as a replayable scenario (`faultline replay OUT/<name>.ron`)
 with its trace; the first --shrink of them (in file and seed order) are shrunk first, the
-rest written as they ran. A missed expectation has nothing to reproduce beyond
-`faultline run FILE --seed N`, so it is listed, not written. Ctrl-C stops starting new
+rest written as they ran. A missed expectation has nothing to reproduce beyond its seed
+(`faultline fuzz FILE --from N --seeds 1` with the same --bug and --swarm), so it is
+listed, not written. A seed whose run could not start (`error`) counts as failed too; a
+campaign with errors and no other failure exits 2. Ctrl-C stops starting new
 seeds and still writes everything found so far.
 
 Exit status: 0 every seed passed, 1 at least one seed failed, 2 bad input, 3 no seed
@@ -68,7 +70,7 @@ pub struct FuzzArgs {
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub shrink: usize,
     /// Save failing seeds as they ran, shrinking none (the same as --shrink 0).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "shrink")]
     pub no_shrink: bool,
     /// Stop starting new seeds once this many have failed (seeds under way finish).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
@@ -137,9 +139,10 @@ pub fn run(args: &FuzzArgs) -> u8 {
         eprintln!("error: cannot create {}: {e}", args.out.display());
         return exit::BAD_INPUT;
     }
-    // A JUnit path that cannot be written fails now, not after the campaign.
+    // A JUnit path that cannot be written fails now, not after the campaign; until the
+    // campaign ends it says the campaign did not finish, so a killed run reads as one.
     if let Some(path) = &args.junit
-        && let Err(e) = std::fs::write(path, "")
+        && let Err(e) = super::write_creating_folder(path, UNFINISHED_JUNIT)
     {
         eprintln!("error: cannot write {}: {e}", path.display());
         return exit::BAD_INPUT;
@@ -249,9 +252,16 @@ pub fn run(args: &FuzzArgs) -> u8 {
     }
     let mut missed_sorted = missed.clone();
     missed_sorted.sort_by_key(|r| (&r.file, r.seed));
+    // The seed alone reruns it: the same campaign settings, one seed.
+    let settings: String = args
+        .bugs
+        .iter()
+        .map(|b| format!(" --bug {b}"))
+        .chain(args.swarm.then(|| " --swarm".to_string()))
+        .collect();
     for r in missed_sorted.iter().take(5) {
         println!(
-            "missed       {} seed {}: expected {} to be violated, and it held (`faultline run {} --seed {}`)",
+            "missed       {} seed {}: expected {} to be violated, and it held (`faultline fuzz {} --from {} --seeds 1{settings}`)",
             r.file,
             r.seed,
             r.violation.as_deref().unwrap_or("a violation"),
@@ -289,7 +299,7 @@ pub fn run(args: &FuzzArgs) -> u8 {
         } else {
             reports::junit::Undecided::Error
         };
-        match std::fs::write(path, reports::junit::junit(&results, undecided)) {
+        match super::write_creating_folder(path, &reports::junit::junit(&results, undecided)) {
             Ok(()) => println!("junit        {}", path.display()),
             Err(e) => eprintln!("error: cannot write {}: {e}", path.display()),
         }
@@ -351,6 +361,9 @@ fn save_failure(out: &Path, file: &str, f: &Failure, shrink_it: bool) {
         Err(e) => eprintln!("error: {e}"),
     }
 }
+
+/// The JUnit file while a campaign runs: one erring case, replaced at the end.
+const UNFINISHED_JUNIT: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"faultline fuzz\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\">\n  <testsuite name=\"faultline fuzz\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\">\n    <testcase classname=\"faultline.fuzz\" name=\"campaign\"><error message=\"the campaign did not finish\" type=\"unfinished\"/></testcase>\n  </testsuite>\n</testsuites>\n";
 
 /// Runs at most this many candidates to shrink one failure.
 const SHRINK_BUDGET: usize = 200;

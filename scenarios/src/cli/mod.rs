@@ -52,6 +52,15 @@ pub enum Cli {
     Compare(compare::CompareArgs),
 }
 
+/// Writes `text` to `path`, making its folder first if need be (a report's JUnit file
+/// inside the report's own folder, say).
+pub(crate) fn write_creating_folder(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, text)
+}
+
 /// Exit codes shared by the subcommands.
 pub mod exit {
     /// The property holds (e.g. the history is linearizable).

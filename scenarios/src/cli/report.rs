@@ -30,6 +30,10 @@ pub struct ReportArgs {
     /// and one per scenario file).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// In the JUnit XML, mark undecided seeds skipped instead of errors (as
+    /// `fuzz --allow-undecided` does).
+    #[arg(long)]
+    pub allow_undecided: bool,
     /// The folder to write the figures and index.html into.
     #[arg(long, value_name = "DIR", default_value = "report")]
     pub out: PathBuf,
@@ -54,6 +58,11 @@ pub fn run(args: &ReportArgs) -> u8 {
     }
     let mut fuzz = Vec::new();
     for (path, text) in &texts {
+        // A shard that ran no seed (stopped at once, say) left an empty results file.
+        if text.trim().is_empty() && texts.len() > 1 {
+            fuzz.push((path.display().to_string(), Vec::new()));
+            continue;
+        }
         match what(text) {
             Given::Run if texts.len() == 1 => {
                 return match serde_json::from_str::<reports::RunData>(text) {
@@ -99,6 +108,10 @@ pub fn run(args: &ReportArgs) -> u8 {
         }
     }
     let merged = merge(fuzz);
+    if merged.lines.is_empty() {
+        eprintln!("error: the fuzz results files hold no seeds");
+        return exit::BAD_INPUT;
+    }
     for c in &merged.conflicts {
         eprintln!("warning: {c}");
     }
@@ -118,8 +131,13 @@ pub fn run(args: &ReportArgs) -> u8 {
         count(&|l| !l.passed() && !l.failed()),
     );
     if let Some(path) = &args.junit {
-        let xml = reports::junit::junit(lines, reports::junit::Undecided::Error);
-        if let Err(e) = std::fs::write(path, xml) {
+        let undecided = if args.allow_undecided {
+            reports::junit::Undecided::Skipped
+        } else {
+            reports::junit::Undecided::Error
+        };
+        let xml = reports::junit::junit(lines, undecided);
+        if let Err(e) = super::write_creating_folder(path, &xml) {
             eprintln!("error: cannot write {}: {e}", path.display());
             return exit::BAD_INPUT;
         }
@@ -139,7 +157,8 @@ struct Merged {
 }
 
 /// Merges the results of `files` (name, lines): the shards of one campaign, or a campaign
-/// appended to an earlier one. A seed run twice counts once (the later file's line).
+/// appended to an earlier one. A seed run twice counts once: its worst line (a failure
+/// over an undecided seed over a pass), else the later one.
 fn merge(files: Vec<(String, Vec<reports::FuzzLine>)>) -> Merged {
     let mut by_seed: std::collections::BTreeMap<(String, u64), (String, reports::FuzzLine)> =
         std::collections::BTreeMap::new();
@@ -157,7 +176,21 @@ fn merge(files: Vec<(String, Vec<reports::FuzzLine>)>) -> Merged {
                     ));
                 }
             }
-            by_seed.insert(key, (name.clone(), l));
+            let rank = |l: &reports::FuzzLine| {
+                if l.failed() {
+                    2
+                } else if l.passed() {
+                    0
+                } else {
+                    1
+                }
+            };
+            if by_seed
+                .get(&key)
+                .is_none_or(|(_, old)| rank(&l) >= rank(old))
+            {
+                by_seed.insert(key, (name.clone(), l));
+            }
         }
     }
     Merged {

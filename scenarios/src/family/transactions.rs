@@ -40,10 +40,10 @@ impl FamilyRules for TransactionsFamily {
             return Vec::new();
         }
         let total = blocked.len();
+        let unresolved = blocked.iter().filter(|b| !b.resolved).count();
         // The unresolved first, then the longest: what a reader looks for, if not all fit.
         blocked.sort_by_key(|b| (b.resolved, std::cmp::Reverse(b.to.saturating_since(b.from))));
         blocked.truncate(MAX_BLOCKED_SPANS);
-        let unresolved = blocked.iter().filter(|b| !b.resolved).count();
         let ms = |t: sim_core::SimTime| t.as_nanos() as f64 / 1e6;
         let spans = blocked
             .iter()
@@ -66,7 +66,7 @@ impl FamilyRules for TransactionsFamily {
             caption: format!(
                 "Each participant's lane shows, per transaction it voted yes on, the time from its vote until the decision reached it; a faint span never ended (the participant was still blocked when the run ended or it crashed for good). {total} votes{}, {unresolved} never resolved.",
                 if total > MAX_BLOCKED_SPANS {
-                    format!(" (the {MAX_BLOCKED_SPANS} longest shown)")
+                    format!(" ({MAX_BLOCKED_SPANS} shown: the unresolved, then the longest)")
                 } else {
                     String::new()
                 }

@@ -133,13 +133,20 @@ impl<P: Protocol> Simulation<P> {
                         groups.push(group);
                     }
                 }
-                self.fabric.network.partition(&groups);
+                // No group chosen (no leader, say): nothing to split, and the partitions
+                // already in force stay as they are.
+                if !groups.is_empty() {
+                    self.fabric.network.partition(&groups);
+                }
+                // Where one group ends and the next begins is part of what happened.
+                self.fingerprint.fold_hash(&groups);
                 (taken, format!("partition {targets:?} = {groups:?}"))
             }
             Fault::CutChosen { from, to } => {
                 let senders = self.resolve_among(from, &[]);
                 let receivers = self.resolve_among(to, &senders);
                 self.fabric.network.cut_one_way(&senders, &receivers);
+                self.fingerprint.fold_hash(&receivers);
                 let description = format!("cut {from:?} -> {to:?} = {senders:?} -> {receivers:?}");
                 (senders, description)
             }
