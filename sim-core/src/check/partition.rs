@@ -12,6 +12,9 @@ use super::ops::Op;
 use super::search::{Outcome, search};
 use super::verdict::{CheckOptions, CheckReport, Verdict};
 
+/// The step budget of each partition in the first round of the search.
+const FIRST_ROUND_STEPS: u64 = 1 << 14;
+
 /// Below this many operations, spreading partitions over threads costs more than it saves.
 const PARALLEL_THRESHOLD: usize = 2_000;
 
@@ -32,36 +35,70 @@ pub fn check<M: Model>(
     let mut parts: Vec<(u64, Vec<Indexed<'_, M>>)> = by_key.into_iter().collect();
     parts.sort_unstable_by_key(|(key, _)| *key);
 
-    let limits = Limits {
-        give_up: options.give_up.clone(),
-        max_steps: options.max_steps,
-        max_memo_bytes: options.max_memo_bytes,
-        first_failure: AtomicUsize::new(usize::MAX),
-    };
-    let run = |(position, (key, part)): (usize, &(u64, Vec<Indexed<'_, M>>))| {
-        if limits.cancelled(position) {
-            return (Outcome::Unknown("cancelled".into()), 0);
+    // Keys are searched fairly, in rounds: every undecided key gets the round's step
+    // budget, which doubles from round to round up to the caller's. A key that fails
+    // quickly is found in the first round even when an earlier key would take the whole
+    // budget; the lowest failing key of the first round with a failure is reported, so the
+    // verdict does not depend on thread timing. Rerunning a key from scratch each round
+    // costs at most as much again as its last round.
+    let cap = options.max_steps.unwrap_or(u64::MAX);
+    let mut outcomes: Vec<Option<Outcome>> = parts.iter().map(|_| None).collect();
+    let mut steps = 0u64;
+    let mut budget = FIRST_ROUND_STEPS.min(cap);
+    loop {
+        // With one key left there is no other to be fair to: it gets the whole budget.
+        if outcomes.iter().filter(|o| o.is_none()).count() <= 1 {
+            budget = cap;
         }
-        let result = search(model, part, *key, position, &limits);
-        if matches!(result.0, Outcome::NotLinearizable(_)) {
-            limits.failed_at(position);
-        }
-        result
-    };
-    let results: Vec<(Outcome, u64)> =
-        if options.parallel && parts.len() > 1 && ops.len() >= PARALLEL_THRESHOLD {
-            parts.par_iter().enumerate().map(run).collect()
-        } else {
-            parts.iter().enumerate().map(run).collect()
+        let last_round = budget >= cap;
+        let limits = Limits {
+            give_up: options.give_up.clone(),
+            max_steps: (budget != u64::MAX).then_some(budget),
+            max_memo_bytes: options.max_memo_bytes,
+            first_failure: AtomicUsize::new(usize::MAX),
         };
+        let pending: Vec<usize> = (0..parts.len())
+            .filter(|&p| outcomes[p].is_none())
+            .collect();
+        let run = |&position: &usize| {
+            let (key, part) = &parts[position];
+            if limits.cancelled(position) {
+                return (position, Outcome::Unknown("cancelled".into()), 0, false);
+            }
+            let (outcome, spent) = search(model, part, *key, position, &limits);
+            if matches!(outcome, Outcome::NotLinearizable(_)) {
+                limits.failed_at(position);
+            }
+            // Only the round's step budget ran out: the next round goes on with more.
+            let more = matches!(outcome, Outcome::Unknown(_)) && spent >= budget && !last_round;
+            (position, outcome, spent, more)
+        };
+        let results: Vec<(usize, Outcome, u64, bool)> =
+            if options.parallel && pending.len() > 1 && ops.len() >= PARALLEL_THRESHOLD {
+                pending.par_iter().map(run).collect()
+            } else {
+                pending.iter().map(run).collect()
+            };
+        let mut failed = false;
+        for (position, outcome, spent, more) in results {
+            steps += spent;
+            failed |= matches!(outcome, Outcome::NotLinearizable(_));
+            if !more {
+                outcomes[position] = Some(outcome);
+            }
+        }
+        if failed || last_round || outcomes.iter().all(Option::is_some) {
+            break;
+        }
+        budget = budget.saturating_mul(2).min(cap);
+    }
 
-    let steps = results.iter().map(|(_, s)| s).sum();
     let mut verdict = Verdict::Linearizable;
-    for (outcome, _) in results {
+    for outcome in outcomes.into_iter().flatten() {
         match outcome {
             Outcome::Linearizable => {}
             Outcome::NotLinearizable(counterexample) => {
-                // The first failing partition, whatever finished first.
+                // The lowest failing partition of the round that found one.
                 verdict = Verdict::NotLinearizable { counterexample };
                 break;
             }

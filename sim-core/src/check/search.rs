@@ -85,6 +85,8 @@ struct Search<'a, M: Model> {
     model: &'a M,
     ops: &'a [Indexed<'a, M>],
     partition: u64,
+    /// The most operations open at one time: what makes a partition hard, for messages.
+    most_open: usize,
     // Per operation.
     call_entry: Vec<u32>,
     ret_entry: Vec<u32>,
@@ -117,6 +119,18 @@ impl<'a, M: Model> Search<'a, M> {
             }
         }
         events.sort_unstable();
+        let most_open = events
+            .iter()
+            .scan(0usize, |open, &(_, is_ret, _)| {
+                if is_ret {
+                    *open = open.saturating_sub(1);
+                } else {
+                    *open += 1;
+                }
+                Some(*open)
+            })
+            .max()
+            .unwrap_or(0);
         let entries = events.len() + 2;
         let mut call_entry = vec![NONE; n];
         let mut ret_entry = vec![NONE; n];
@@ -163,6 +177,7 @@ impl<'a, M: Model> Search<'a, M> {
             model,
             ops,
             partition,
+            most_open,
             call_entry,
             ret_entry,
             read_only,
@@ -452,8 +467,10 @@ impl<'a, M: Model> Search<'a, M> {
         }
         if let Some(max) = limits.max_steps.filter(|&max| steps >= max) {
             return Some(format!(
-                "step budget of {max} exhausted in partition {}",
-                self.partition
+                "step budget of {max} exhausted in partition {} ({} operations, up to {} open at once)",
+                self.partition,
+                self.ops.len(),
+                self.most_open
             ));
         }
         if memo.bytes() >= limits.max_memo_bytes {

@@ -760,3 +760,79 @@ fn medium_random_histories_match_the_unreduced_search() {
         "the alterations should often be caught ({rejected})"
     );
 }
+
+/// Keys are searched in rounds of growing budgets: a key that fails at once is found in
+/// the first round even though an earlier key would use up the whole budget, and the
+/// verdict names it.
+#[test]
+fn a_quickly_failing_key_is_found_before_a_hard_key_uses_the_budget() {
+    let put = |key, v: String| Operation::Put { key, value: v };
+    // Key 0: forty concurrent writes and a read of a value none wrote; deciding it takes
+    // every order of the writes.
+    let mut h: Vec<Op<Operation, OpOutput>> = (0..40)
+        .map(|i| Op::completed(i, put(0, format!("v{}", i % 7)), 0, 100, OpOutput::Done))
+        .collect();
+    h.push(Op::completed(
+        99,
+        Operation::Get { key: 0 },
+        101,
+        102,
+        OpOutput::Value("never".into()),
+    ));
+    // Key 1: a stale read after a completed write.
+    h.push(Op::completed(50, put(1, "a".into()), 0, 1, OpOutput::Done));
+    h.push(Op::completed(
+        51,
+        Operation::Get { key: 1 },
+        2,
+        3,
+        OpOutput::Value(String::new()),
+    ));
+    let options = CheckOptions {
+        max_steps: Some(50_000_000),
+        parallel: false,
+        ..CheckOptions::default()
+    };
+    let report = check(&KvModel, &h, &options);
+    let Verdict::NotLinearizable { counterexample } = &report.verdict else {
+        panic!("{:?}", report.verdict);
+    };
+    assert_eq!(counterexample.partition, 1);
+    assert!(
+        report.steps < 1_000_000,
+        "{} steps: the hard key took its whole budget first",
+        report.steps
+    );
+    // The same verdict with threads.
+    let parallel = check(
+        &KvModel,
+        &h,
+        &CheckOptions {
+            parallel: true,
+            ..options
+        },
+    );
+    assert_eq!(parallel.verdict, report.verdict);
+}
+
+/// Without a failing key, a hard key still gets the whole budget before it is undecided.
+#[test]
+fn a_hard_key_gets_the_whole_budget_over_the_rounds() {
+    let mut h: Vec<RegOp> = (0..40)
+        .map(|i| ok(i, In::Write(i as i64 % 7), 0, 100, Out::Written))
+        .collect();
+    h.push(ok(99, In::Read, 101, 102, Out::Read(Some(1000))));
+    let report = check(
+        &cas_reg(),
+        &h,
+        &CheckOptions {
+            max_steps: Some(200_000),
+            ..CheckOptions::default()
+        },
+    );
+    match &report.verdict {
+        Verdict::Unknown { reason } => assert!(reason.contains("200000"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(report.steps >= 200_000, "{}", report.steps);
+}
