@@ -851,3 +851,24 @@ fn the_ci_fuzz_recipe_runs_real_commands() {
         );
     }
 }
+
+/// `check --json` answers bad input in JSON too, on stdout, with where and what.
+#[test]
+fn check_json_reports_bad_input_as_json() {
+    let dir = tempdir();
+    let bad = dir.join("backwards.jsonl");
+    std::fs::write(
+        &bad,
+        "{\"id\":0,\"client\":1,\"op\":{\"Put\":{\"key\":1,\"value\":\"a\"}},\"invoked\":100,\"completed\":50,\"outcome\":{\"Ok\":\"Done\"}}\n",
+    )
+    .unwrap();
+    let (code, out, err) = faultline(&["check", "--json", bad.to_str().unwrap()]);
+    assert_eq!(code, 2, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["verdict"], "bad-input");
+    assert_eq!(v["line"], 1);
+    assert!(
+        v["expected"].as_str().unwrap().contains("completion"),
+        "{v}"
+    );
+}

@@ -12,9 +12,7 @@ use sim_core::check::models::{KvModel, RegisterModel};
 use sim_core::check::{CheckOptions, CheckReport, GiveUp, OpRef, Verdict, check};
 
 use super::exit;
-use crate::history_formats::{
-    Format, KvHistory, ParseError, ParsedHistory, RegisterHistory, detect, parse,
-};
+use crate::history_formats::{Format, KvHistory, ParseError, ParsedHistory, detect, parse};
 
 /// Which sequential specification to check against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -111,8 +109,8 @@ fn saved_run_history(text: &str) -> Option<Result<KvHistory, ParseError>> {
     None
 }
 
-/// Reads a history, detecting its format unless given. Empty text is an empty history of
-/// the family `model` belongs to.
+/// Reads a history, detecting its format unless given. Empty text is an error: there is
+/// nothing to judge.
 pub fn load(
     text: &str,
     format: Option<Format>,
@@ -125,16 +123,15 @@ pub fn load(
     }
     let format = match format.or_else(|| detect(text)) {
         Some(f) => f,
+        // Nothing to judge is no verdict: an empty file is not a history.
         None if text.trim().is_empty() => {
-            return Ok(match model {
-                Some(ModelKind::Kv) | None => {
-                    (Format::Faultline, ParsedHistory::Kv(KvHistory::default()))
-                }
-                Some(_) => (
-                    Format::JepsenEtcd,
-                    ParsedHistory::Register(RegisterHistory::default()),
-                ),
-            });
+            let _ = model;
+            return Err(ParseError::new(
+                1,
+                1,
+                "a history: at least one operation",
+                "an empty file",
+            ));
         }
         None => {
             let (line, first) = text
@@ -193,22 +190,38 @@ pub fn check_parsed(
     }
 }
 
+/// Says why the input is bad, on stderr, and with `--json` also as one JSON object on
+/// stdout (`"verdict": "bad-input"`), so a script reading stdout sees every outcome.
+fn bad_input(args: &CheckArgs, message: &str, at: Option<&ParseError>) -> u8 {
+    let file = args.file.display().to_string();
+    eprintln!("error: {file}: {message}");
+    if args.json {
+        let mut v = serde_json::json!({
+            "file": file,
+            "verdict": "bad-input",
+            "error": message,
+        });
+        if let Some(e) = at {
+            v["line"] = e.line.into();
+            v["column"] = e.column.into();
+            v["expected"] = e.expected.clone().into();
+            v["found"] = e.found.clone().into();
+        }
+        println!("{v}");
+    }
+    exit::BAD_INPUT
+}
+
 /// Runs `faultline check`; returns the exit code.
 pub fn run(args: &CheckArgs) -> u8 {
     let file = args.file.display();
     let text = match std::fs::read_to_string(&args.file) {
         Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: cannot read {file}: {e}");
-            return exit::BAD_INPUT;
-        }
+        Err(e) => return bad_input(args, &format!("cannot read the file: {e}"), None),
     };
     let (format, history) = match load(&text, args.format, args.model) {
         Ok(parsed) => parsed,
-        Err(e) => {
-            eprintln!("error: {file}: {e}");
-            return exit::BAD_INPUT;
-        }
+        Err(e) => return bad_input(args, &e.to_string(), Some(&e)),
     };
     let options = CheckOptions {
         give_up: Some(wall_clock_limit(args.timeout)),
@@ -218,10 +231,7 @@ pub fn run(args: &CheckArgs) -> u8 {
     let stopwatch = Stopwatch::start();
     let report = match check_parsed(&history, args.model, args.initial, &options) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {file}: {e}");
-            return exit::BAD_INPUT;
-        }
+        Err(e) => return bad_input(args, &e.to_string(), None),
     };
     let elapsed_ms = stopwatch.elapsed_ms();
     let (lines, key_names): (&[usize], &[String]) = match &history {
@@ -453,6 +463,49 @@ mod tests {
             run_on("kv-register", kv, &["--model", "register"]),
             exit::BAD_INPUT
         );
+    }
+
+    /// What cannot be a history is bad input (exit 2), never a verdict: an empty file,
+    /// a completion before its invocation, an answer without a completion time, an
+    /// answer of the wrong kind, and a second invocation of a process with one open.
+    #[test]
+    fn what_cannot_be_a_history_is_bad_input() {
+        let line = |invoked: u64, completed: &str, op: &str, outcome: &str| {
+            format!(
+                "{{\"id\":0,\"client\":1,\"op\":{op},\"invoked\":{invoked},\"completed\":{completed},\"outcome\":{outcome}}}\n"
+            )
+        };
+        let put = r#"{"Put":{"key":1,"value":"a"}}"#;
+        let get = r#"{"Get":{"key":1}}"#;
+        let done = r#"{"Ok":"Done"}"#;
+        let good = line(100, "150", put, done);
+        assert_eq!(
+            run_on("good", &good, &[]),
+            exit::OK,
+            "the well-formed one passes"
+        );
+        for (name, text) in [
+            ("empty", String::new()),
+            ("blank", "\n\n".to_string()),
+            ("backwards", line(100, "50", put, done)),
+            ("no-completion", line(100, "null", put, done)),
+            ("wrong-kind", line(100, "150", get, done)),
+            (
+                "second-invocation",
+                "{:process 0, :type :invoke, :f :read, :value nil}\n\
+                 {:process 0, :type :invoke, :f :read, :value nil}\n"
+                    .to_string(),
+            ),
+            (
+                "second-invocation-kv",
+                "{:process 0, :type :invoke, :f :get, :key \"a\", :value nil}\n\
+                 {:process 0, :type :invoke, :f :get, :key \"a\", :value nil}\n"
+                    .to_string(),
+            ),
+        ] {
+            assert_eq!(run_on(name, &text, &[]), exit::BAD_INPUT, "{name}");
+            assert_eq!(run_on(name, &text, &["--json"]), exit::BAD_INPUT, "{name}");
+        }
     }
 
     #[test]

@@ -8,7 +8,53 @@ use sim_core::history::{History, HistoryOp};
 
 use super::{KvHistory, ParseError};
 
+/// Whether one operation can be part of a history: completed no sooner than invoked, an
+/// answer only with a completion time, and an answer of the kind its operation gives.
+/// `Err((expected, found))` otherwise.
+fn well_formed(op: &HistoryOp) -> Result<(), (String, String)> {
+    use sim_core::history::{OpOutput, Operation, Outcome};
+    if let Some(c) = op.completed
+        && c < op.invoked
+    {
+        return Err((
+            format!("a completion at or after the invocation ({})", op.invoked.0),
+            format!("completed {}", c.0),
+        ));
+    }
+    let Outcome::Ok(output) = &op.outcome else {
+        return Ok(());
+    };
+    if op.completed.is_none() {
+        return Err((
+            "a completion time for an answered operation".into(),
+            "an \"Ok\" outcome with \"completed\": null".into(),
+        ));
+    }
+    let fits = matches!(
+        (&op.op, output),
+        (Operation::Get { .. }, OpOutput::Value(_))
+            | (
+                Operation::Put { .. } | Operation::Append { .. } | Operation::Delete { .. },
+                OpOutput::Done
+            )
+            | (Operation::Cas { .. }, OpOutput::Cas(_))
+            | (Operation::Broadcast { .. }, OpOutput::Done)
+            | (Operation::Txn { .. }, OpOutput::Txn { .. })
+    );
+    if fits {
+        Ok(())
+    } else {
+        let found: String = format!("{output:?}").chars().take(40).collect();
+        Err((
+            format!("an answer of the kind a {} gives", op.op.kind()),
+            found,
+        ))
+    }
+}
+
 /// Reads a history. Blank lines are skipped; operation ids are renumbered in file order.
+/// An operation that cannot be part of a history (see `well_formed`) is an error at its
+/// line, not something to judge.
 pub fn parse(text: &str) -> Result<KvHistory, ParseError> {
     let mut ops = Vec::new();
     let mut op_lines = Vec::new();
@@ -31,6 +77,9 @@ pub fn parse(text: &str) -> Result<KvHistory, ParseError> {
             };
             ParseError::new(i + 1, e.column().max(1), expected, detail)
         })?;
+        if let Err((expected, found)) = well_formed(&op) {
+            return Err(ParseError::new(i + 1, 1, expected, found));
+        }
         ops.push(op);
         op_lines.push(i + 1);
     }

@@ -70,6 +70,17 @@ pub fn parse(text: &str) -> Result<KvHistory, ParseError> {
                     },
                     _ => return Err(map.get("f").unwrap_or(map).error(":get, :put or :append")),
                 };
+                if let Some(&index) = open.get(&process) {
+                    return Err(ParseError::new(
+                        map.line,
+                        map.column,
+                        format!(
+                            "a completion of process {process}'s open invocation (line {}) before its next one",
+                            lines[index]
+                        ),
+                        "a second invocation",
+                    ));
+                }
                 open.insert(process, ops.len());
                 ops.push(Some(Op::indeterminate(process, input, time)));
                 lines.push(map.line);

@@ -111,8 +111,19 @@ pub(crate) fn assemble(
     for (time, e) in events.iter().enumerate() {
         let time = time as u64;
         if e.kind == Kind::Invoke {
-            // A new invocation while one is open: the earlier one's outcome is unknown,
-            // which is how it already stands.
+            // A process runs one operation at a time; one whose outcome is unknown (:info)
+            // is closed, and the client goes on as a new process.
+            if let Some(&(index, _)) = open.get(&e.process) {
+                return Err(ParseError::new(
+                    e.line,
+                    1,
+                    format!(
+                        "a completion of process {}'s open invocation (line {}) before its next one",
+                        e.process, lines[index]
+                    ),
+                    "a second invocation",
+                ));
+            }
             let input = input_of(e.func, e.value, e)?;
             open.insert(e.process, (ops.len(), e.func));
             ops.push(Some(Op::indeterminate(e.process, input, time)));
