@@ -307,14 +307,60 @@ fn partition_name(partition: u64, key_names: &[String], model: &str) -> String {
     }
 }
 
-fn op_line(op: &OpRef, lines: &[usize]) -> String {
+fn op_line(op: &OpRef, lines: &[usize], partition: u64, key_names: &[String]) -> String {
     let line = lines
         .get(op.index)
         .map_or_else(|| "?".into(), |l| l.to_string());
     format!(
         "    line {line:<6} process {:<4} {}\n",
-        op.client, op.description
+        op.client,
+        with_key_name(&op.description, partition, key_names)
     )
+}
+
+/// `text` with each "partition N" written as the history names it ("key \"7\"").
+fn name_partitions(text: &str, key_names: &[String], model: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("partition ") {
+        let (before, from) = rest.split_at(at);
+        out.push_str(before);
+        let digits: String = from["partition ".len()..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        match digits.parse::<u64>() {
+            Ok(p) => {
+                out.push_str(&partition_name(p, key_names, model));
+                rest = &from["partition ".len() + digits.len()..];
+            }
+            Err(_) => {
+                out.push_str("partition ");
+                rest = &from["partition ".len()..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// An operation's description (`get 3 => "x"`) with its key as the history names it
+/// (`get "7" => "x"`), where the history names keys by strings that the checker numbered.
+fn with_key_name(description: &str, partition: u64, key_names: &[String]) -> String {
+    let Some(name) = key_names.get(partition as usize) else {
+        return description.to_string();
+    };
+    let number = partition.to_string();
+    match description.split_once(' ') {
+        Some((verb, rest))
+            if rest
+                .strip_prefix(&number)
+                .is_some_and(|r| r.is_empty() || r.starts_with(' ')) =>
+        {
+            format!("{verb} {name:?}{}", &rest[number.len()..])
+        }
+        _ => description.to_string(),
+    }
 }
 
 /// How many operations of the linearizable prefix the text form shows.
@@ -341,7 +387,11 @@ pub fn to_text(
     match &report.verdict {
         Verdict::Linearizable => {}
         Verdict::Unknown { reason } => {
-            let _ = writeln!(s, "  no verdict: {reason}");
+            let _ = writeln!(
+                s,
+                "  no verdict: {}",
+                name_partitions(reason, key_names, &report.model)
+            );
         }
         Verdict::NotLinearizable { counterexample: c } => {
             let _ = writeln!(
@@ -357,7 +407,7 @@ pub fn to_text(
                 let _ = writeln!(s, "    ... {skipped} earlier ops (all of them with --json)");
             }
             for op in &c.linearized[skipped..] {
-                s.push_str(&op_line(op, lines));
+                s.push_str(&op_line(op, lines, c.partition, key_names));
             }
             let _ = writeln!(s, "  state after it: {}", c.state);
             let _ = writeln!(
@@ -365,7 +415,7 @@ pub fn to_text(
                 "  then none of these can be placed (the first returns before it can take effect):"
             );
             for op in &c.unplaceable {
-                s.push_str(&op_line(op, lines));
+                s.push_str(&op_line(op, lines, c.partition, key_names));
             }
         }
     }
@@ -403,8 +453,15 @@ pub fn to_json(
                                 .get("index")
                                 .and_then(Json::as_u64)
                                 .and_then(|i| lines.get(i as usize));
-                            if let (Json::Object(o), Some(line)) = (op, line) {
-                                o.insert("line".into(), json!(line));
+                            if let Json::Object(o) = op {
+                                if let Some(line) = line {
+                                    o.insert("line".into(), json!(line));
+                                }
+                                if let Some(Json::String(d)) = o.get("description") {
+                                    let named =
+                                        with_key_name(d, counterexample.partition, key_names);
+                                    o.insert("description".into(), json!(named));
+                                }
                             }
                         }
                     }
@@ -506,6 +563,34 @@ mod tests {
             assert_eq!(run_on(name, &text, &[]), exit::BAD_INPUT, "{name}");
             assert_eq!(run_on(name, &text, &["--json"]), exit::BAD_INPUT, "{name}");
         }
+    }
+
+    /// Counterexamples and undecided messages name keys as the history does.
+    #[test]
+    fn keys_are_named_as_the_history_names_them() {
+        let kv = "{:process 0, :type :invoke, :f :put, :key \"7\", :value \"x\"}\n\
+                  {:process 0, :type :ok, :f :put, :key \"7\", :value \"x\"}\n\
+                  {:process 1, :type :invoke, :f :get, :key \"9\", :value nil}\n\
+                  {:process 1, :type :ok, :f :get, :key \"9\", :value \"\"}\n\
+                  {:process 1, :type :invoke, :f :get, :key \"7\", :value nil}\n\
+                  {:process 1, :type :ok, :f :get, :key \"7\", :value \"\"}\n";
+        let (format, history) = load(kv, None, None).unwrap();
+        let report = check_parsed(&history, None, None, &CheckOptions::default()).unwrap();
+        let ParsedHistory::Kv(h) = &history else {
+            panic!("a kv history")
+        };
+        let text = to_text("h.edn", format, &report, &h.lines, &h.key_names, 0.0);
+        assert!(text.contains("key \"7\" cannot be linearized"), "{text}");
+        assert!(text.contains("get \"7\" => \"\""), "{text}");
+        assert!(!text.contains("get 0"), "{text}");
+        assert_eq!(
+            name_partitions(
+                "step budget exhausted in partition 1 (3 operations)",
+                &h.key_names,
+                "kv"
+            ),
+            "step budget exhausted in key \"9\" (3 operations)"
+        );
     }
 
     #[test]
