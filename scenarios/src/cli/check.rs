@@ -49,6 +49,11 @@ pub struct CheckArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Also write the history in another checker's format to OUT, to cross-check the
+    /// verdict there: porcupine (a key-value history: get, put, append) or knossos (a
+    /// register history; Knossos assumes the register starts at 0).
+    #[arg(long, num_args = 2, value_names = ["FORMAT", "OUT"])]
+    pub export: Vec<String>,
 }
 
 /// A register's initial value given on the command line.
@@ -223,6 +228,28 @@ pub fn run(args: &CheckArgs) -> u8 {
         Ok(parsed) => parsed,
         Err(e) => return bad_input(args, &e.to_string(), Some(&e)),
     };
+    if let [to, out] = &args.export[..] {
+        let format =
+            match <crate::history_formats::export::ExportFormat as clap::ValueEnum>::from_str(
+                to, true,
+            ) {
+                Ok(f) => f,
+                Err(_) => {
+                    return bad_input(
+                        args,
+                        &format!("--export {to}: expected porcupine or knossos"),
+                        None,
+                    );
+                }
+            };
+        let written = crate::history_formats::export::export(&history, format).and_then(|text| {
+            std::fs::write(out, text).map_err(|e| format!("cannot write {out}: {e}"))
+        });
+        match written {
+            Ok(()) => eprintln!("exported     {out} ({to})"),
+            Err(e) => return bad_input(args, &format!("--export: {e}"), None),
+        }
+    }
     let options = CheckOptions {
         give_up: Some(wall_clock_limit(args.timeout)),
         max_steps: args.max_steps,
@@ -563,6 +590,29 @@ mod tests {
             assert_eq!(run_on(name, &text, &[]), exit::BAD_INPUT, "{name}");
             assert_eq!(run_on(name, &text, &["--json"]), exit::BAD_INPUT, "{name}");
         }
+    }
+
+    /// `--export` writes the history in the other tool's format, which reads back to the
+    /// same verdict; a history the format cannot hold is bad input.
+    #[test]
+    fn export_writes_what_reads_back_the_same() {
+        let out = std::env::temp_dir().join(format!("faultline-export-{}.edn", std::process::id()));
+        let o = out.to_str().unwrap();
+        assert_eq!(
+            run_on("export-stale", STALE, &["--export", "knossos", o]),
+            exit::VIOLATION
+        );
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert_eq!(run_on("export-back", &text, &[]), exit::VIOLATION, "{text}");
+        assert_eq!(
+            run_on("export-wrong", STALE, &["--export", "porcupine", o]),
+            exit::BAD_INPUT
+        );
+        assert_eq!(
+            run_on("export-unknown", STALE, &["--export", "elle", o]),
+            exit::BAD_INPUT
+        );
+        let _ = std::fs::remove_file(&out);
     }
 
     /// Counterexamples and undecided messages name keys as the history does.

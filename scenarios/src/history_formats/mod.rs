@@ -4,6 +4,7 @@
 //! expected, never a panic.
 
 pub mod edn;
+pub mod export;
 pub mod faultline;
 pub mod jepsen_etcd;
 pub mod knossos;
