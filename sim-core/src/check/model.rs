@@ -79,6 +79,41 @@ pub trait Model: Sync {
         true
     }
 
+    /// The one state `input` must find to answer `output` (a read its value, a
+    /// compare-and-set that took effect its expected value); `None` where several states
+    /// fit or the model cannot say. With [`Model::can_leave`] it lets the search drop a
+    /// configuration where such an operation waits for a state that nothing left to do
+    /// can bring back (a value, once overwritten, that no other write writes again); the
+    /// default `None` is always correct.
+    fn needs_state(&self, input: &Self::Input, output: &Self::Output) -> Option<Self::State> {
+        let _ = (input, output);
+        None
+    }
+
+    /// The one state `input` (answering `output`; `None` if unknown) leaves whatever state
+    /// it takes effect in (a write of 3 leaves 3), if so; `None` where it depends (an
+    /// append) or it leaves the state as it is (a read). It only speeds up the setting up
+    /// of [`Model::can_leave`]'s questions, so it must agree with it; the default `None`
+    /// is always correct.
+    fn leaves(&self, input: &Self::Input, output: Option<&Self::Output>) -> Option<Self::State> {
+        let _ = (input, output);
+        None
+    }
+
+    /// Whether `input` (answering `output`; `None` if the answer is unknown), taking
+    /// effect in some state, can leave `state` behind. Answer `false` only where that is
+    /// impossible from every state (a read leaves nothing new; a write of 3 cannot leave
+    /// 4); the default `true` is always correct.
+    fn can_leave(
+        &self,
+        input: &Self::Input,
+        output: Option<&Self::Output>,
+        state: &Self::State,
+    ) -> bool {
+        let _ = (input, output, state);
+        true
+    }
+
     /// A readable form of an operation for counterexamples; `output` is `None` when the
     /// answer is unknown.
     fn describe_op(&self, input: &Self::Input, output: Option<&Self::Output>) -> String;

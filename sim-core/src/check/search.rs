@@ -67,6 +67,32 @@ pub(crate) fn search<M: Model>(
     Search::new(model, &ops, partition).run(position, limits)
 }
 
+/// The most (waiting operation, operation whose result depends on where it lands) pairs
+/// [`Needs`] asks the model about.
+const MAX_NEED_PAIRS: usize = 100_000;
+
+/// Operations that wait for one state (a read of a value) and how many unplaced operations
+/// could still leave it: a configuration where one waits for a state that is not the
+/// current one and that none of them can leave is a dead end, however far its return is.
+/// With unique written values that is most wrong orders of writes, found as soon as the
+/// write that overwrote a value some read still needs is placed.
+#[derive(Default)]
+struct Needs {
+    on: bool,
+    /// Per operation, the state it waits for (`NONE`: none in particular).
+    need: Vec<u32>,
+    /// Per waiting operation, how many unplaced other operations can leave its state.
+    left: Vec<u32>,
+    /// Per operation, the waiting operations whose state it can leave.
+    feeds: Vec<Vec<u32>>,
+    /// Per state, the operations waiting for it.
+    needers: FxHashMap<u32, Vec<u32>>,
+    /// Per operation, whether it counts as able to leave any state (not asked about each).
+    unknown: Vec<bool>,
+    /// How many of those are unplaced.
+    unknown_left: u32,
+}
+
 /// A placed operation and the state before it, for backtracking.
 struct Frame {
     op: u32,
@@ -97,6 +123,8 @@ struct Search<'a, M: Model> {
     /// without one, looking ahead for reads to grow into seldom rules anything out.
     growth_known: bool,
     twin_before: Vec<u32>,
+    /// Who waits for which state, for dropping configurations where one never comes.
+    needs: Needs,
     // Per entry; entry 0 is the head sentinel and the last one the tail sentinel.
     entry_op: Vec<u32>,
     entry_is_call: Vec<bool>,
@@ -190,7 +218,135 @@ impl<'a, M: Model> Search<'a, M> {
             prev,
             states: Vec::new(),
             state_ids: FxHashMap::with_capacity_and_hasher(n, Default::default()),
+            needs: Needs::default(),
         }
+        .with_needs()
+    }
+
+    /// Sets up [`Needs`]: which operations wait for one state, and which operations can
+    /// leave it. Each pair is one question to the model, so a partition with too many is
+    /// searched without (as it was before).
+    fn with_needs(mut self) -> Self {
+        let n = self.ops.len();
+        let mut need = vec![NONE; n];
+        let mut waiting: Vec<u32> = Vec::new();
+        for (i, (_, o)) in self.ops.iter().enumerate() {
+            if let Some(r) = &o.ret
+                && let Some(state) = self.model.needs_state(&o.input, &r.output)
+            {
+                need[i] = self.intern(state);
+                waiting.push(i as u32);
+            }
+        }
+        if waiting.is_empty() {
+            return self;
+        }
+        // Operations that leave one known state are found by it; the others (an append,
+        // whose result depends on where it lands) are asked about each waiting one.
+        let mut leaving: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+        let mut asked: Vec<u32> = Vec::new();
+        for (y, (_, o)) in self.ops.iter().enumerate() {
+            let read_only = o.ret.is_some() && self.model.is_read_only(&o.input, o.output());
+            match self.model.leaves(&o.input, o.output()) {
+                Some(state) => {
+                    let id = self.intern(state);
+                    leaving.entry(id).or_default().push(y as u32);
+                }
+                None if !read_only => asked.push(y as u32),
+                None => {}
+            }
+        }
+        // Values written over and over (a register of small numbers) leave most waiting
+        // operations many ways back: the bookkeeping would cost more than it saves.
+        let exact_pairs: usize = waiting
+            .iter()
+            .map(|&r| leaving.get(&need[r as usize]).map_or(0, Vec::len))
+            .sum();
+        if exact_pairs > 3 * waiting.len() {
+            return self;
+        }
+        // Too many other operations to ask about each waiting one: they count as able to
+        // leave anything, so nothing is stranded while one of them is unplaced.
+        let precise = waiting.len().saturating_mul(asked.len()) <= MAX_NEED_PAIRS;
+        let mut unknown = vec![false; n];
+        if !precise {
+            for &y in &asked {
+                unknown[y as usize] = true;
+            }
+        }
+        let unknown_left = if precise { 0 } else { asked.len() as u32 };
+        let asked = if precise { asked } else { Vec::new() };
+        let mut left = vec![0u32; n];
+        let mut feeds: Vec<Vec<u32>> = vec![Vec::new(); n];
+        let mut needers: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+        for &r in &waiting {
+            let want = need[r as usize];
+            needers.entry(want).or_default().push(r);
+            let wanted = &self.states[want as usize];
+            let known = leaving.get(&want).into_iter().flatten().copied();
+            let others = asked.iter().copied().filter(|&y| {
+                let o = self.ops[y as usize].1;
+                self.model.can_leave(&o.input, o.output(), wanted)
+            });
+            for y in known.chain(others).filter(|&y| y != r) {
+                left[r as usize] += 1;
+                feeds[y as usize].push(r);
+            }
+        }
+        self.needs = Needs {
+            on: true,
+            need,
+            left,
+            feeds,
+            needers,
+            unknown,
+            unknown_left,
+        };
+        self
+    }
+
+    /// Counts `op` as placed: what it could have left, it no longer can.
+    fn take(&mut self, op: u32) {
+        if self.needs.on {
+            for &r in &self.needs.feeds[op as usize] {
+                self.needs.left[r as usize] -= 1;
+            }
+            if self.needs.unknown[op as usize] {
+                self.needs.unknown_left -= 1;
+            }
+        }
+    }
+
+    /// Counts `op` as unplaced again.
+    fn give_back(&mut self, op: u32) {
+        if self.needs.on {
+            for &r in &self.needs.feeds[op as usize] {
+                self.needs.left[r as usize] += 1;
+            }
+            if self.needs.unknown[op as usize] {
+                self.needs.unknown_left += 1;
+            }
+        }
+    }
+
+    /// Whether placing `op` (taken already), moving the state from `old` to `new`, leaves
+    /// an unplaced operation waiting for a state that is gone for good: not the state now,
+    /// and no unplaced operation can leave it.
+    /// The stranded operation, if any.
+    fn strands(&self, op: u32, old: u32, new: u32, set: &LinearizedSet) -> Option<u32> {
+        if !self.needs.on || self.needs.unknown_left > 0 {
+            return None;
+        }
+        let stranded = |r: &u32| self.needs.left[*r as usize] == 0 && !set.contains(*r);
+        let by_op = self.needs.feeds[op as usize]
+            .iter()
+            .copied()
+            .find(|&r| self.needs.need[r as usize] != new && stranded(&r));
+        by_op.or_else(|| {
+            (old != new)
+                .then(|| self.needs.needers.get(&old)?.iter().copied().find(stranded))
+                .flatten()
+        })
     }
 
     fn intern(&mut self, state: M::State) -> u32 {
@@ -287,7 +443,22 @@ impl<'a, M: Model> Search<'a, M> {
                     let read_only = self.read_only[op as usize];
                     if (new_id != state || o.ret.is_some()) && self.needs_top(&stack, op, new_id) {
                         set.insert(op);
-                        if memo.insert(&set, new_id) {
+                        self.take(op);
+                        let stranded = self.strands(op, state, new_id, &set);
+                        if let Some(waiting) = stranded
+                            && deepest
+                                .as_ref()
+                                .is_none_or(|d| stack.len() >= d.prefix.len())
+                        {
+                            let mut prefix: Vec<u32> = stack.iter().map(|f| f.op).collect();
+                            prefix.push(op);
+                            deepest = Some(Deepest {
+                                prefix,
+                                state: new_id,
+                                stuck: vec![waiting],
+                            });
+                        }
+                        if stranded.is_none() && memo.insert(&set, new_id) {
                             stack.push(Frame {
                                 op,
                                 prev_state: state,
@@ -306,6 +477,7 @@ impl<'a, M: Model> Search<'a, M> {
                             continue;
                         }
                         set.remove(op);
+                        self.give_back(op);
                         // Placing this read now was already explored and failed, so every
                         // other order from here fails too.
                         dead_end = read_only;
@@ -342,6 +514,7 @@ impl<'a, M: Model> Search<'a, M> {
                 let op = frame.op;
                 state = frame.prev_state;
                 set.remove(op);
+                self.give_back(op);
                 self.unlift(op);
                 if self.ops[op as usize].1.ret.is_some() {
                     remaining += 1;

@@ -137,8 +137,9 @@ mod tests {
     use crate::time::SimTime;
 
     /// Forty sequential puts, a write that ends the run of the prefix, then a read served
-    /// by node 4 that returns a value two writes old: the window holds the write that set
-    /// the state and the stale read, not the forty puts.
+    /// by node 4 that returns a value two writes old: the window holds the write that
+    /// overwrote what the read saw (the search stops there: nothing can write it again)
+    /// and the stale read, not the forty puts before.
     #[test]
     fn the_window_is_the_state_setter_and_the_contradiction() {
         let mut h = History::new();
@@ -160,7 +161,7 @@ mod tests {
         for i in 0..40 {
             put(&mut h, &format!("v{i}"), 0);
         }
-        let last = put(&mut h, "last", 1);
+        put(&mut h, "last", 1);
         let read = h.invoke(1, Operation::Get { key: 1 }, SimTime(1_000));
         h.served(read, NodeId(4));
         h.complete(
@@ -178,16 +179,17 @@ mod tests {
         assert_eq!(
             shown,
             [
-                (last as usize, WindowRole::SetState),
+                (39, WindowRole::SetState),
                 (read as usize, WindowRole::Unplaceable)
             ]
         );
-        assert_eq!(w.elided, 40);
+        assert_eq!(w.elided, 39);
         let text = counterexample.render_window(&h, &|n| format!("node-{}", n.0));
         assert_eq!(text.lines().count(), 6, "{text}");
         assert!(text.contains("via node-4"), "{text}");
         assert!(text.contains("(set the state)"), "{text}");
-        assert!(text.contains("40 earlier placed operations"), "{text}");
+        assert!(text.contains("39 earlier placed operations"), "{text}");
+        assert!(text.contains("put 1 \"v39\""), "{text}");
     }
 
     /// Placed operations concurrent with the unplaceable one are in the window, in

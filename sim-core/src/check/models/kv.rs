@@ -87,6 +87,37 @@ impl Model for KvModel {
         input.key()
     }
 
+    fn needs_state(&self, input: &Operation, output: &OpOutput) -> Option<String> {
+        match (input, output) {
+            (Operation::Get { .. }, OpOutput::Value(v)) => Some(v.clone()),
+            (Operation::Cas { expected, .. }, OpOutput::Cas(true)) => Some(expected.clone()),
+            _ => None,
+        }
+    }
+
+    fn leaves(&self, input: &Operation, output: Option<&OpOutput>) -> Option<String> {
+        match (input, output) {
+            (Operation::Put { value, .. }, _) => Some(value.clone()),
+            (Operation::Delete { .. }, _) => Some(String::new()),
+            (Operation::Cas { new, .. }, Some(OpOutput::Cas(true)) | None) => Some(new.clone()),
+            _ => None,
+        }
+    }
+
+    fn can_leave(&self, input: &Operation, output: Option<&OpOutput>, state: &String) -> bool {
+        match (input, output) {
+            (Operation::Get { .. }, _) | (Operation::Cas { .. }, Some(OpOutput::Cas(false))) => {
+                false
+            }
+            (Operation::Put { value, .. }, _) => state == value,
+            (Operation::Append { value, .. }, _) => state.ends_with(value.as_str()),
+            (Operation::Delete { .. }, _) => state.is_empty(),
+            (Operation::Cas { new, .. }, _) => state == new,
+            // Not key-value operations: the model cannot say.
+            (Operation::Broadcast { .. } | Operation::Txn { .. }, _) => true,
+        }
+    }
+
     fn describe_op(&self, input: &Operation, output: Option<&OpOutput>) -> String {
         let call = match input {
             Operation::Get { key } => format!("get {key}"),

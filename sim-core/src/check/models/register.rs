@@ -94,6 +94,42 @@ impl Model for RegisterModel {
         }
     }
 
+    fn needs_state(&self, input: &RegisterInput, output: &RegisterOutput) -> Option<Option<i64>> {
+        match (input, output) {
+            (RegisterInput::Read, RegisterOutput::Read(v)) => Some(*v),
+            (RegisterInput::Cas { from, .. }, RegisterOutput::Cas(true)) => Some(Some(*from)),
+            _ => None,
+        }
+    }
+
+    fn leaves(
+        &self,
+        input: &RegisterInput,
+        output: Option<&RegisterOutput>,
+    ) -> Option<Option<i64>> {
+        match (input, output) {
+            (RegisterInput::Write(v), _) => Some(Some(*v)),
+            (RegisterInput::Cas { to, .. }, Some(RegisterOutput::Cas(true)) | None) => {
+                Some(Some(*to))
+            }
+            _ => None,
+        }
+    }
+
+    fn can_leave(
+        &self,
+        input: &RegisterInput,
+        output: Option<&RegisterOutput>,
+        state: &Option<i64>,
+    ) -> bool {
+        match (input, output) {
+            (RegisterInput::Read, _)
+            | (RegisterInput::Cas { .. }, Some(RegisterOutput::Cas(false))) => false,
+            (RegisterInput::Write(v), _) => *state == Some(*v),
+            (RegisterInput::Cas { to, .. }, _) => *state == Some(*to),
+        }
+    }
+
     fn step_indeterminate(
         &self,
         state: &Option<i64>,
