@@ -250,6 +250,37 @@ fn big_register() {
     }
 }
 
+/// The hard class: the histories of `scenarios/raft/wan-storm.ron` (a WAN cluster under
+/// crash storms, clients retrying), 200 seeds, each checked as `run` checks it. Prints the
+/// median and the slowest check, and how many stayed undecided.
+fn storm() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/raft/wan-storm.ron");
+    let base = scenarios::load::load(std::path::Path::new(path)).expect("wan-storm loads");
+    let mut times = Vec::new();
+    let mut undecided = 0;
+    for seed in 0..200 {
+        let s = scenarios::fuzz::concretize(&base, seed, false, &[]);
+        let run = scenarios::runner::run(&s, Default::default()).expect("runs");
+        let options = scenarios::family::key_value::check_options(&s);
+        let mut verdict = None;
+        let ms = median_ms(
+            || {
+                verdict =
+                    Some(sim_core::check::check_history(&run.result.history, &options).verdict)
+            },
+            1,
+        );
+        undecided += usize::from(matches!(verdict, Some(Verdict::Unknown { .. })));
+        times.push(ms);
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "raft/wan-storm, 200 seeds: check median {:.2} ms, slowest {:.2} ms, {undecided} undecided",
+        times[times.len() / 2],
+        times[times.len() - 1]
+    );
+}
+
 fn main() {
     // `cargo test --benches` runs this with --bench absent; stay quick then.
     let args: Vec<String> = std::env::args().collect();
@@ -269,5 +300,9 @@ fn main() {
     }
     if wanted("register") {
         big_register();
+        println!();
+    }
+    if wanted("storm") {
+        storm();
     }
 }
