@@ -11,7 +11,6 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use sim_core::history::{HistoryOp, OpOutput, Operation, Outcome};
 
 use crate::figure::{self, DrawResult, Figure, OrErr, Plot, color, render, text};
-use crate::latency::fmt_num;
 use crate::{CounterexampleData, ReportError, RunData, font};
 
 /// Operations of the linearized prefix shown before the unplaceable ones: enough context
@@ -304,27 +303,9 @@ impl Plot for Timeline {
             .y_label_area_size(90)
             .build_cartesian_2d(x0..x1, -0.5..lanes.len() as f64 + 0.5)
             .or_err()?;
-        let lane_names = lanes.clone();
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(lanes.len() + 2)
-            .y_label_formatter(&|y| {
-                let i = y.round();
-                if (y - i).abs() < 0.01 && i >= 0.0 {
-                    lane_names
-                        .get(i as usize)
-                        .map_or(String::new(), |c| format!("client {c}"))
-                } else {
-                    String::new()
-                }
-            })
-            .x_desc("virtual time (ms)")
-            .axis_desc_style(text(font::AXIS))
-            .label_style(text(font::LABEL))
-            .x_label_formatter(&|v| fmt_num(*v))
-            .draw()
-            .or_err()?;
+        figure::lanes_mesh(&mut chart, lanes.len(), &|i| {
+            lanes.get(i).map(|c| format!("client {c}"))
+        })?;
         let lane_of = |c: u32| lanes.iter().position(|l| *l == c).unwrap_or(0) as f64;
         for role in [Role::Other, Role::Linearized, Role::Unplaceable] {
             let c = role.color();

@@ -147,25 +147,10 @@ fn draw_spans<DB: DrawingBackend>(
         // One lane more than given: the legend's, so it hides no span.
         .build_cartesian_2d(0.0..x1, -0.5..n as f64 + 0.5)
         .or_err()?;
-    chart
-        .configure_mesh()
-        .disable_y_mesh()
-        .y_labels(n + 2)
-        .y_label_formatter(&|y| {
-            let i = y.round();
-            if (y - i).abs() < 0.01 && i >= 0.0 && (i as usize) < n {
-                // Lane 0 at the top.
-                lanes[n - 1 - i as usize].clone()
-            } else {
-                String::new()
-            }
-        })
-        .x_desc("virtual time (ms)")
-        .axis_desc_style(text(font::AXIS))
-        .label_style(text(font::LABEL))
-        .x_label_formatter(&|v| fmt_num(*v))
-        .draw()
-        .or_err()?;
+    // Lane 0 at the top.
+    figure::lanes_mesh(&mut chart, n, &|i| {
+        (i < n).then(|| lanes[n - 1 - i].clone())
+    })?;
     let y_of = |lane: usize| (n - 1 - lane.min(n - 1)) as f64;
     // A span on a lane that does not exist is the caller's mistake: left out, not drawn
     // on another lane.

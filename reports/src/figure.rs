@@ -124,6 +124,39 @@ pub(crate) fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
         .or_err()
 }
 
+/// Draws the mesh of a chart of lanes over virtual time: lane `i` (its name from `name`)
+/// at y = i, time in ms along x. Used by the timelines that put one client or one node
+/// on each lane.
+pub(crate) fn lanes_mesh<DB: DrawingBackend>(
+    chart: &mut ChartContext<
+        '_,
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+    lanes: usize,
+    name: &dyn Fn(usize) -> Option<String>,
+) -> DrawResult {
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(lanes + 2)
+        .y_label_formatter(&|y| {
+            // Only whole values are lanes; the ticks between them stay blank.
+            let i = y.round();
+            if (y - i).abs() < 0.01 && i >= 0.0 {
+                name(i as usize).unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .x_desc("virtual time (ms)")
+        .axis_desc_style(text(font::AXIS))
+        .label_style(text(font::LABEL))
+        .x_label_formatter(&|v| crate::latency::fmt_num(*v))
+        .draw()
+        .or_err()
+}
+
 /// Draws "nothing to show" in the middle of an empty figure, with its title.
 pub(crate) fn empty<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
