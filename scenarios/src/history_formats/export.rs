@@ -33,7 +33,15 @@ pub fn export(history: &ParsedHistory, format: ExportFormat) -> Result<String, S
                     .unwrap_or_else(|| key.to_string())
             };
             let mut lines = Vec::with_capacity(h.ops.len());
-            for op in &h.ops {
+            // Porcupine closes every open call at the end with an empty answer, so a get
+            // whose answer is unknown would read as a get of "": it constrains nothing
+            // here, so it is left out.
+            let ops: Vec<&Op<Operation, OpOutput>> = h
+                .ops
+                .iter()
+                .filter(|o| o.ret.is_some() || !matches!(o.input, Operation::Get { .. }))
+                .collect();
+            for op in &ops {
                 let (f, key, value) = match &op.input {
                     Operation::Get { key } => ("get", *key, None),
                     Operation::Put { key, value } => ("put", *key, Some(value.clone())),
@@ -51,12 +59,29 @@ pub fn export(history: &ParsedHistory, format: ExportFormat) -> Result<String, S
                 };
                 let head = format!(":f :{f}, :key {}", edn_string(&name(key)));
                 let invoke = format!("{head}, :value {}", edn_opt(value.as_deref()));
-                let done = format!("{head}, :value {}", edn_opt(answered.as_deref()));
+                let done = format!(":ok, {head}, :value {}", edn_opt(answered.as_deref()));
+                if invoke.len().max(done.len()) > PORCUPINE_LINE {
+                    return Err(format!(
+                        "an operation's line would be longer than the {PORCUPINE_LINE} bytes Porcupine's log reader takes"
+                    ));
+                }
                 lines.push((invoke, done));
             }
-            Ok(event_log(&h.ops, &lines))
+            Ok(event_log(&ops, &lines))
         }
         (ParsedHistory::Register(h), ExportFormat::Knossos) => {
+            // Knossos starts the register at 0 and reads a nil read as "any value": a
+            // history that starts elsewhere or reads an absent register would mean
+            // something else there.
+            if h.initial != Some(0) {
+                return Err(format!(
+                    "Knossos's register starts at 0; this history's starts at {}",
+                    h.initial.map_or("nil (absent)".to_string(), |v| v.to_string())
+                ));
+            }
+            if h.ops.iter().any(|o| o.output() == Some(&RegisterOutput::Read(None))) {
+                return Err("a read of an absent register, which Knossos would read as a read of any value".into());
+            }
             let mut lines = Vec::with_capacity(h.ops.len());
             for op in &h.ops {
                 let (f, value) = match op.input {
@@ -69,12 +94,19 @@ pub fn export(history: &ParsedHistory, format: ExportFormat) -> Result<String, S
                     Some(RegisterOutput::Read(None)) => "nil".to_string(),
                     _ => value.clone(),
                 };
+                // A compare-and-set that did not take effect completes with :fail.
+                let kind = if op.output() == Some(&RegisterOutput::Cas(false)) {
+                    ":fail"
+                } else {
+                    ":ok"
+                };
                 lines.push((
                     format!(":f :{f}, :value {value}"),
-                    format!(":f :{f}, :value {answered}"),
+                    format!("{kind}, :f :{f}, :value {answered}"),
                 ));
             }
-            Ok(event_log(&h.ops, &lines))
+            let refs: Vec<&Op<RegisterInput, RegisterOutput>> = h.ops.iter().collect();
+            Ok(event_log(&refs, &lines))
         }
         (ParsedHistory::Kv(_), ExportFormat::Knossos) => Err(
             "Knossos's format is of one register; this is a key-value history: export it --export porcupine".into(),
@@ -86,10 +118,10 @@ pub fn export(history: &ParsedHistory, format: ExportFormat) -> Result<String, S
 }
 
 /// The event log of `ops`: `bodies[i]` is the rest of operation `i`'s invocation line and
-/// of its completion line. Invocations come before completions at equal times (which
+/// of its completion line (which starts with its type, `:ok` or `:fail`). Invocations come before completions at equal times (which
 /// count as concurrent); each operation gets a process free when it is invoked, and one
 /// whose outcome is unknown ends with `:info` after everything else.
-fn event_log<I, O>(ops: &[Op<I, O>], bodies: &[(String, String)]) -> String {
+fn event_log<I, O>(ops: &[&Op<I, O>], bodies: &[(String, String)]) -> String {
     let mut events: Vec<(u64, bool, usize)> = Vec::with_capacity(2 * ops.len());
     for (i, op) in ops.iter().enumerate() {
         events.push((op.call, false, i));
@@ -104,11 +136,7 @@ fn event_log<I, O>(ops: &[Op<I, O>], bodies: &[(String, String)]) -> String {
     let mut out = String::new();
     for (_, is_ret, i) in events {
         if is_ret {
-            let _ = writeln!(
-                out,
-                "{{:process {}, :type :ok, {}}}",
-                process[i], bodies[i].1
-            );
+            let _ = writeln!(out, "{{:process {}, :type {}}}", process[i], bodies[i].1);
             free.insert(process[i]);
         } else {
             let p = free.pop_first().unwrap_or_else(|| {
@@ -130,6 +158,9 @@ fn event_log<I, O>(ops: &[Op<I, O>], bodies: &[(String, String)]) -> String {
     }
     out
 }
+
+/// The longest line Porcupine's kv log reader takes, in bytes.
+const PORCUPINE_LINE: usize = 4000;
 
 fn edn_string(s: &str) -> String {
     let mut o = String::with_capacity(s.len() + 2);
@@ -238,6 +269,64 @@ mod tests {
                 .contains("cas")
         );
         assert!(export(&with_cas, ExportFormat::Knossos).is_err());
+    }
+
+    /// What would mean something else in the other tool is left out or refused: a get
+    /// whose answer is unknown (Porcupine would read it as a get of ""), a register that
+    /// does not start at 0 or a read of an absent one (Knossos); a failed cas is written as
+    /// failed.
+    #[test]
+    fn what_the_other_tool_would_misread_is_left_out_or_refused() {
+        let ops = vec![
+            kv_op(
+                0,
+                Operation::Put {
+                    key: 0,
+                    value: "a".into(),
+                },
+                0,
+                Some((10, OpOutput::Done)),
+            ),
+            kv_op(1, Operation::Get { key: 0 }, 20, None),
+        ];
+        let history = ParsedHistory::Kv(super::super::KvHistory {
+            ops,
+            lines: vec![1, 2],
+            key_names: Vec::new(),
+        });
+        let text = export(&history, ExportFormat::Porcupine).unwrap();
+        assert!(!text.contains(":f :get"), "{text}");
+        let register = |initial, ops| {
+            ParsedHistory::Register(super::super::RegisterHistory {
+                lines: vec![1; 2],
+                initial,
+                ops,
+            })
+        };
+        let failed_cas = vec![Op::completed(
+            0,
+            RegisterInput::Cas { from: 1, to: 2 },
+            0,
+            10,
+            RegisterOutput::Cas(false),
+        )];
+        let text = export(
+            &register(Some(0), failed_cas.clone()),
+            ExportFormat::Knossos,
+        )
+        .unwrap();
+        assert!(text.contains(":type :fail, :f :cas"), "{text}");
+        let back = crate::history_formats::knossos::parse(&text).unwrap();
+        assert!(back.ops.is_empty(), "a failed op never happened: {text}");
+        assert!(export(&register(None, failed_cas), ExportFormat::Knossos).is_err());
+        let nil_read = vec![Op::completed(
+            0,
+            RegisterInput::Read,
+            0,
+            10,
+            RegisterOutput::Read(None),
+        )];
+        assert!(export(&register(Some(0), nil_read), ExportFormat::Knossos).is_err());
     }
 
     /// A register history written for Knossos reads back with the same verdict.

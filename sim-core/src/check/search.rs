@@ -24,6 +24,11 @@
 //! - Where the model orders its states (an append only extends a value), a state is
 //!   dropped when it cannot grow into what a read returned that must come before any
 //!   operation that might set the state back. See `Search::read_out_of_reach`.
+//! - Where the model says which one state an operation waits for (a read its value) and
+//!   which operations can leave a state, a configuration is dropped as soon as an
+//!   unplaced operation waits for a state that is not the current one and that no
+//!   unplaced operation can leave: with unique written values, a value once overwritten
+//!   is gone. See `Needs` and `Search::strands`.
 
 use rustc_hash::FxHashMap;
 
@@ -329,10 +334,10 @@ impl<'a, M: Model> Search<'a, M> {
         }
     }
 
-    /// Whether placing `op` (taken already), moving the state from `old` to `new`, leaves
-    /// an unplaced operation waiting for a state that is gone for good: not the state now,
-    /// and no unplaced operation can leave it.
-    /// The stranded operation, if any.
+    /// The unplaced operation, if any, that placing `op` (taken already), moving the
+    /// state from `old` to `new`, leaves waiting for a state gone for good: not the state
+    /// now, and no unplaced operation can leave it. Only operations `op` could have fed
+    /// and those waiting for `old` can have just become so.
     fn strands(&self, op: u32, old: u32, new: u32, set: &LinearizedSet) -> Option<u32> {
         if !self.needs.on || self.needs.unknown_left > 0 {
             return None;

@@ -29,7 +29,9 @@ pub struct CheckOptions {
     /// A limit measured by the caller, typically wall-clock time for the whole check; use
     /// `max_steps` where the verdict itself must be reproducible.
     pub give_up: Option<GiveUp>,
-    /// Limit on search steps per partition (deterministic).
+    /// Limit on search steps per partition (deterministic). Partitions are searched in
+    /// rounds of doubling budgets up to this one, each round from scratch, so a partition
+    /// may spend up to about twice it in all; the reported total counts every round.
     pub max_steps: Option<u64>,
     /// Limit on the memory the search's memo of visited configurations may take, per
     /// partition (bytes, approximately).
