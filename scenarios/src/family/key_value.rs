@@ -4,7 +4,7 @@
 use protocols::Family;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use sim_core::client::{ClientConfig, KeyDistribution, KvWorkload, Load, OpMix, Retry};
+use sim_core::client::{ClientConfig, KeyDistribution, KvWorkload, OpMix, Retry};
 use sim_core::rng::{Delay, SimRng};
 use sim_core::{EndReason, RunResult, SimDuration};
 
@@ -189,14 +189,7 @@ impl WorkloadKind for KvSpec {
     fn clients(&self, _nodes: u32) -> ClientConfig {
         ClientConfig {
             count: self.clients,
-            load: match self.rate {
-                Some(r) => Load::Open {
-                    interval: Delay::Exponential { mean: r.0 },
-                },
-                None => Load::Closed {
-                    think: self.think.0.clone(),
-                },
-            },
+            load: super::client_load(self.rate, &self.think),
             timeout: self.timeout.0,
             retry: self.retry,
             max_redirects: self.max_redirects,

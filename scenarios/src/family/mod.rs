@@ -62,6 +62,22 @@ pub trait FamilyRules: Sync {
     }
 }
 
+/// How clients pace their operations: open loop at `rate` (Poisson arrivals) when given,
+/// else closed loop with `think` between an answer and the next operation.
+pub(crate) fn client_load(
+    rate: Option<crate::checked::Positive>,
+    think: &crate::checked::DelaySpec,
+) -> sim_core::client::Load {
+    match rate {
+        Some(r) => sim_core::client::Load::Open {
+            interval: sim_core::rng::Delay::Exponential { mean: r.0 },
+        },
+        None => sim_core::client::Load::Closed {
+            think: think.0.clone(),
+        },
+    }
+}
+
 /// The rules of family `f`.
 pub fn rules(f: Family) -> &'static dyn FamilyRules {
     FAMILIES

@@ -190,14 +190,7 @@ impl WorkloadKind for ReplicatedSpec {
     fn clients(&self, _nodes: u32) -> ClientConfig {
         ClientConfig {
             count: self.clients,
-            load: match self.rate {
-                Some(rate) => Load::Open {
-                    interval: Delay::Exponential { mean: rate.0 },
-                },
-                None => Load::Closed {
-                    think: self.think.0.clone(),
-                },
-            },
+            load: super::client_load(self.rate, &self.think),
             timeout: self.timeout.0,
             retry: self.retry,
             max_redirects: 0,
