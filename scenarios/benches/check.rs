@@ -250,6 +250,30 @@ fn big_register() {
     }
 }
 
+/// `history` with the read at its middle answering what the read forty reads earlier on
+/// the same key answered, which it can no longer see when a write completed in between.
+fn stale_read(history: &sim_core::history::History) -> sim_core::history::History {
+    use sim_core::history::{OpOutput, Operation, Outcome};
+    let mut ops = history.ops().to_vec();
+    let reads: Vec<usize> = (0..ops.len())
+        .filter(|&i| {
+            matches!(ops[i].op, Operation::Get { .. })
+                && matches!(ops[i].outcome, Outcome::Ok(OpOutput::Value(_)))
+        })
+        .collect();
+    let at = reads[reads.len() / 2];
+    let key = ops[at].op.key();
+    let earlier = reads[..reads.len() / 2]
+        .iter()
+        .rev()
+        .filter(|&&i| ops[i].op.key() == key)
+        .nth(40);
+    if let Some(&earlier) = earlier {
+        ops[at].outcome = ops[earlier].outcome.clone();
+    }
+    sim_core::history::History::from_ops(ops)
+}
+
 /// The hard class: the histories of `scenarios/raft/wan-storm.ron` (a WAN cluster under
 /// crash storms, clients retrying), 200 seeds, each checked as `run` checks it. Prints the
 /// median and the slowest check, and how many stayed undecided.
@@ -258,6 +282,10 @@ fn storm() {
     let base = scenarios::load::load(std::path::Path::new(path)).expect("wan-storm loads");
     let mut times = Vec::new();
     let mut undecided = 0;
+    let mut steps = 0u64;
+    let mut all_steps = Vec::new();
+    let (mut stale_times, mut stale_steps) = (Vec::new(), Vec::new());
+    let (mut stale_undecided, mut stale_accepted) = (0, 0);
     for seed in 0..200 {
         let s = scenarios::fuzz::concretize(&base, seed, false, &[]);
         let run = scenarios::runner::run(&s, Default::default()).expect("runs");
@@ -265,19 +293,44 @@ fn storm() {
         let mut verdict = None;
         let ms = median_ms(
             || {
-                verdict =
-                    Some(sim_core::check::check_history(&run.result.history, &options).verdict)
+                let report = sim_core::check::check_history(&run.result.history, &options);
+                steps = report.steps;
+                verdict = Some(report.verdict)
             },
             1,
         );
         undecided += usize::from(matches!(verdict, Some(Verdict::Unknown { .. })));
         times.push(ms);
+        all_steps.push(steps);
+        // The same history with one read made stale: the search must now reject it.
+        let stale = stale_read(&run.result.history);
+        let mut report = None;
+        stale_times.push(median_ms(
+            || report = Some(sim_core::check::check_history(&stale, &options)),
+            1,
+        ));
+        let report = report.expect("checked at least once");
+        stale_steps.push(report.steps);
+        stale_undecided += usize::from(matches!(report.verdict, Verdict::Unknown { .. }));
+        stale_accepted += usize::from(matches!(report.verdict, Verdict::Linearizable));
     }
+    stale_times.sort_by(f64::total_cmp);
+    stale_steps.sort_unstable();
+    println!(
+        "raft/wan-storm with one stale read, 200 seeds: check median {:.2} ms, slowest {:.2} ms, {stale_undecided} undecided, {stale_accepted} accepted; search steps median {}, most {}",
+        stale_times[stale_times.len() / 2],
+        stale_times[stale_times.len() - 1],
+        stale_steps[stale_steps.len() / 2],
+        stale_steps[stale_steps.len() - 1]
+    );
+    all_steps.sort_unstable();
     times.sort_by(f64::total_cmp);
     println!(
-        "raft/wan-storm, 200 seeds: check median {:.2} ms, slowest {:.2} ms, {undecided} undecided",
+        "raft/wan-storm, 200 seeds: check median {:.2} ms, slowest {:.2} ms, {undecided} undecided; search steps median {}, most {}",
         times[times.len() / 2],
-        times[times.len() - 1]
+        times[times.len() - 1],
+        all_steps[all_steps.len() / 2],
+        all_steps[all_steps.len() - 1]
     );
 }
 

@@ -12,7 +12,7 @@ pub trait Model: Sync {
     /// What a client asked (operation and arguments).
     type Input: Clone + Debug + Eq + Hash + Send + Sync;
     /// What a client was told.
-    type Output: Clone + Debug + Send + Sync;
+    type Output: Clone + Debug + Eq + Hash + Send + Sync;
     /// The object's state. Equal states must behave identically: the search merges them.
     type State: Clone + Debug + Eq + Hash + Send;
 
@@ -112,6 +112,19 @@ pub trait Model: Sync {
     ) -> bool {
         let _ = (input, output, state);
         true
+    }
+
+    /// Stand-ins for operations of one partition whose effect no operation of it can
+    /// observe: one entry per operation of `ops`, `None` to keep it as it is. A write of
+    /// a value that no read returns and no compare-and-set expects leaves a state that
+    /// nothing tells apart from any other such state, so every such write may be searched
+    /// as the same write of one placeholder; the search then needs to try them in one
+    /// order only, not every subset of them. A stand-in must behave, in every sequence of
+    /// the partition's operations, exactly as the operation would up to merging states
+    /// no operation tells apart: same legality everywhere. The default keeps every
+    /// operation, which is always correct.
+    fn stand_ins(&self, ops: &[&ModelOp<Self>]) -> Vec<Option<Self::Input>> {
+        vec![None; ops.len()]
     }
 
     /// A readable form of an operation for counterexamples; `output` is `None` when the

@@ -34,7 +34,8 @@ use rustc_hash::FxHashMap;
 
 use super::budget::Limits;
 use super::memo::{LinearizedSet, Memo};
-use super::model::{Indexed, Model};
+use super::model::{Indexed, Model, ModelOp};
+use super::ops::Op;
 use super::verdict::{Counterexample, OpRef};
 
 const NONE: u32 = u32::MAX;
@@ -69,7 +70,36 @@ pub(crate) fn search<M: Model>(
     if ops.iter().all(|(_, op)| op.ret.is_none()) {
         return (Outcome::Linearizable, 0);
     }
-    Search::new(model, &ops, partition).run(position, limits)
+    // Operations whose effect nothing can observe are searched as the model's stand-ins,
+    // which merge states no operation tells apart; counterexamples and the final replay
+    // use the operations as recorded.
+    let refs: Vec<&ModelOp<M>> = ops.iter().map(|(_, op)| *op).collect();
+    let rewrites = model.stand_ins(&refs);
+    let stand_ins: Vec<ModelOp<M>> = rewrites
+        .iter()
+        .zip(&refs)
+        .filter_map(|(input, op)| {
+            input.clone().map(|input| Op {
+                client: op.client,
+                input,
+                call: op.call,
+                ret: op.ret.clone(),
+            })
+        })
+        .collect();
+    if stand_ins.is_empty() {
+        return Search::new(model, &ops, &ops, partition).run(position, limits);
+    }
+    let mut stand_in = stand_ins.iter();
+    let searched: Vec<Indexed<'_, M>> = rewrites
+        .iter()
+        .zip(&ops)
+        .map(|(input, &(index, op))| match input {
+            Some(_) => (index, stand_in.next().expect("one stand-in per rewrite")),
+            None => (index, op),
+        })
+        .collect();
+    Search::new(model, &searched, &ops, partition).run(position, limits)
 }
 
 /// The most (waiting operation, operation whose result depends on where it lands) pairs
@@ -114,7 +144,10 @@ struct Deepest {
 
 struct Search<'a, M: Model> {
     model: &'a M,
+    /// The operations searched: the model's stand-ins where it has some.
     ops: &'a [Indexed<'a, M>],
+    /// The same operations as recorded, for counterexamples and the final replay.
+    recorded: &'a [Indexed<'a, M>],
     partition: u64,
     /// The most operations open at one time: what makes a partition hard, for messages.
     most_open: usize,
@@ -128,6 +161,9 @@ struct Search<'a, M: Model> {
     /// without one, looking ahead for reads to grow into seldom rules anything out.
     growth_known: bool,
     twin_before: Vec<u32>,
+    /// Per completed operation that changes the state, the identical one (same call, same
+    /// answer) that returned just before it, if any: see [`Search::twin_waits`].
+    twin_done_before: Vec<u32>,
     /// Who waits for which state, for dropping configurations where one never comes.
     needs: Needs,
     // Per entry; entry 0 is the head sentinel and the last one the tail sentinel.
@@ -141,7 +177,12 @@ struct Search<'a, M: Model> {
 }
 
 impl<'a, M: Model> Search<'a, M> {
-    fn new(model: &'a M, ops: &'a [Indexed<'a, M>], partition: u64) -> Self {
+    fn new(
+        model: &'a M,
+        ops: &'a [Indexed<'a, M>],
+        recorded: &'a [Indexed<'a, M>],
+        partition: u64,
+    ) -> Self {
         let n = ops.len();
         // (time, return?, op): at equal times calls come first, so they count as concurrent.
         let mut events: Vec<(u64, bool, u32)> = Vec::with_capacity(2 * n);
@@ -206,9 +247,23 @@ impl<'a, M: Model> Search<'a, M> {
                 }
             }
         }
+        // Identical completed operations that change the state, in the order they returned.
+        let mut twin_done_before = vec![NONE; n];
+        let mut last_done: FxHashMap<(&M::Input, &M::Output), u32> =
+            FxHashMap::with_capacity_and_hasher(n, Default::default());
+        for &(_, _, op) in events.iter().filter(|(_, is_ret, _)| *is_ret) {
+            let o = ops[op as usize].1;
+            if let Some(ret) = &o.ret
+                && !read_only[op as usize]
+                && let Some(before) = last_done.insert((&o.input, &ret.output), op)
+            {
+                twin_done_before[op as usize] = before;
+            }
+        }
         Search {
             model,
             ops,
+            recorded,
             partition,
             most_open,
             call_entry,
@@ -217,6 +272,7 @@ impl<'a, M: Model> Search<'a, M> {
             grows,
             growth_known,
             twin_before,
+            twin_done_before,
             entry_op,
             entry_is_call,
             next,
@@ -415,6 +471,7 @@ impl<'a, M: Model> Search<'a, M> {
                 let twin = self.twin_before[op as usize];
                 if reads_phase != self.read_only[op as usize]
                     || (twin != NONE && !set.contains(twin))
+                    || self.twin_waits(op, e, &set)
                 {
                     entry = self.next[e];
                     continue;
@@ -533,6 +590,19 @@ impl<'a, M: Model> Search<'a, M> {
         }
     }
 
+    /// Whether `op`, whose call entry `e` the scan has reached, should wait for its
+    /// identical twin that returned just before it. Two identical operations have the same
+    /// effect in every state, so in a linearization that places `op` here and its twin
+    /// later, swapping them gives another one: the twin can go here (its call was passed
+    /// already, so nothing unplaced must precede it) and `op` there (everything invoked
+    /// after `op` returned was invoked after the twin returned, so it already follows).
+    /// Unobserved writes that the model's stand-ins made identical are thereby placed in
+    /// one order instead of every subset of them.
+    fn twin_waits(&self, op: u32, e: usize, set: &LinearizedSet) -> bool {
+        let twin = self.twin_done_before[op as usize];
+        twin != NONE && !set.contains(twin) && (self.call_entry[twin as usize] as usize) < e
+    }
+
     /// The operation still to be placed that sees the state soonest, if `state` (reached
     /// by placing `op`) can no longer grow into what it saw. Every operation invoked before
     /// another one returned has its call entry ahead of that return entry in the list. So
@@ -606,7 +676,7 @@ impl<'a, M: Model> Search<'a, M> {
         let mut placed = 0;
         let mut valid = true;
         for frame in stack {
-            let o = self.ops[frame.op as usize].1;
+            let o = self.recorded[frame.op as usize].1;
             latest_call = latest_call.max(o.call);
             let next = match &o.ret {
                 // Something placed earlier was invoked after this returned.
@@ -688,7 +758,7 @@ impl<'a, M: Model> Search<'a, M> {
     }
 
     fn op_ref(&self, op: u32) -> OpRef {
-        let (index, o) = self.ops[op as usize];
+        let (index, o) = self.recorded[op as usize];
         OpRef {
             index,
             client: o.client,
@@ -696,13 +766,28 @@ impl<'a, M: Model> Search<'a, M> {
         }
     }
 
+    /// The state after `prefix` as recorded: the searched state `searched` may be a
+    /// stand-in's, which would tell the reader nothing.
+    fn describe_after(&self, prefix: &[u32], searched: u32) -> String {
+        let mut state = Some(self.model.init());
+        for &op in prefix {
+            let o = self.recorded[op as usize].1;
+            state = state.and_then(|s| match &o.ret {
+                Some(ret) => self.model.step(&s, &o.input, &ret.output),
+                None => self.model.step_indeterminate(&s, &o.input),
+            });
+        }
+        match state {
+            Some(state) => self.model.describe_state(&state),
+            None => self.model.describe_state(&self.states[searched as usize]),
+        }
+    }
+
     fn counterexample(&self, deepest: Deepest) -> Counterexample {
         Counterexample {
             partition: self.partition,
             linearized: deepest.prefix.iter().map(|&op| self.op_ref(op)).collect(),
-            state: self
-                .model
-                .describe_state(&self.states[deepest.state as usize]),
+            state: self.describe_after(&deepest.prefix, deepest.state),
             unplaceable: deepest.stuck.iter().map(|&op| self.op_ref(op)).collect(),
         }
     }

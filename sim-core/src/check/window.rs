@@ -217,6 +217,9 @@ mod tests {
         h.complete(w2, Outcome::Ok(OpOutput::Done), SimTime(40));
         let read = h.invoke(1, Operation::Get { key: 1 }, SimTime(30));
         h.complete(read, Outcome::Ok(OpOutput::Value("c".into())), SimTime(35));
+        // A later read sees "b": a write nothing observes would be searched as a stand-in.
+        let later = h.invoke(2, Operation::Get { key: 1 }, SimTime(50));
+        h.complete(later, Outcome::Ok(OpOutput::Value("b".into())), SimTime(60));
         let Verdict::NotLinearizable { counterexample } =
             check_history(&h, &CheckOptions::default()).verdict
         else {

@@ -1,12 +1,19 @@
 //! A key-value map of strings (get, put, cas, append), checked key by key.
 
-use crate::check::model::Model;
+use crate::check::model::{Model, ModelOp};
 use crate::history::{OpOutput, Operation};
 
 /// The key-value map of the replicated-state-machine family. Every key starts as the
 /// empty string. The map partitions per key, so a state is the value of one key.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct KvModel;
+
+/// The value the search writes in place of values no operation observes (see
+/// [`KvModel::stand_ins`]). No real value starts with a NUL.
+const UNSEEN: &str = "\u{0}unseen";
+
+/// The most byte comparisons spent finding appends whose suffix no read contains.
+const APPEND_SCAN_BUDGET: usize = 1 << 26;
 
 fn concat(a: &str, b: &str) -> String {
     let mut s = String::with_capacity(a.len() + b.len());
@@ -69,8 +76,18 @@ impl Model for KvModel {
     /// Appends only extend the value, so the search can drop orders of concurrent appends
     /// that the next read has already ruled out instead of trying each (their number grows
     /// as a factorial).
+    ///
+    /// A stand-in write counts too: its placeholder sits above every value in this order
+    /// (no read or expected value starts with it, nor with anything appended to it), so
+    /// a read after it finds a value grown from the one before it or none.
     fn only_grows(&self, input: &Operation, output: Option<&OpOutput>) -> bool {
-        matches!(input, Operation::Append { .. }) || self.is_read_only(input, output)
+        match input {
+            Operation::Append { .. } => true,
+            Operation::Put { value, .. } | Operation::Cas { new: value, .. } if value == UNSEEN => {
+                true
+            }
+            _ => self.is_read_only(input, output),
+        }
     }
 
     fn can_grow_into(&self, state: &String, input: &Operation, output: Option<&OpOutput>) -> bool {
@@ -118,6 +135,66 @@ impl Model for KvModel {
         }
     }
 
+    /// A value state is observable only while some read's answer or some compare-and-set's
+    /// expected value starts with it (appends only extend it). A put or a compare-and-set
+    /// writing a value that none starts with, and an append whose suffix no read or
+    /// expected value contains, leave an unobservable state whatever they find: each is
+    /// searched as a put of one placeholder that no read or expected value starts with.
+    /// Unobservable states stay so under appends, compare unequal to every expected value
+    /// and read answer, and are left by the same operations as any other state, so the
+    /// history is linearizable exactly when the rewritten one is.
+    fn stand_ins(&self, ops: &[&ModelOp<Self>]) -> Vec<Option<Operation>> {
+        let mut probes: Vec<&str> = Vec::new();
+        for op in ops {
+            match (&op.input, op.output()) {
+                (Operation::Get { .. }, Some(OpOutput::Value(v))) => probes.push(v),
+                (Operation::Cas { expected, .. }, _) => probes.push(expected),
+                _ => {}
+            }
+        }
+        if probes.iter().any(|p| p.starts_with(UNSEEN)) {
+            return vec![None; ops.len()];
+        }
+        probes.sort_unstable();
+        probes.dedup();
+        // A value is observable when some probe starts with it: the first probe not
+        // below it in sorted order does if any does.
+        let observable = |v: &str| {
+            let at = probes.partition_point(|p| *p < v);
+            probes.get(at).is_some_and(|p| p.starts_with(v))
+        };
+        let appends = ops
+            .iter()
+            .filter(|op| matches!(op.input, Operation::Append { .. }))
+            .count();
+        let haystack: String = if appends > 0 {
+            probes.join("\u{0}")
+        } else {
+            String::new()
+        };
+        let scan_appends = appends.saturating_mul(haystack.len()) <= APPEND_SCAN_BUDGET;
+        let finder = |value: &str| memchr::memmem::find(haystack.as_bytes(), value.as_bytes());
+        let unseen = |key: u64| Operation::Put {
+            key,
+            value: UNSEEN.to_string(),
+        };
+        ops.iter()
+            .map(|op| match &op.input {
+                Operation::Put { key, value } if !observable(value) => Some(unseen(*key)),
+                Operation::Cas { key, expected, new } if !observable(new) => Some(Operation::Cas {
+                    key: *key,
+                    expected: expected.clone(),
+                    new: UNSEEN.to_string(),
+                }),
+                // A suffix found across two probes only keeps an append as it is.
+                Operation::Append { key, value } if scan_appends && finder(value).is_none() => {
+                    Some(unseen(*key))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     fn describe_op(&self, input: &Operation, output: Option<&OpOutput>) -> String {
         let call = match input {
             Operation::Get { key } => format!("get {key}"),
@@ -139,6 +216,9 @@ impl Model for KvModel {
     }
 
     fn describe_state(&self, state: &String) -> String {
+        if state.starts_with(UNSEEN) {
+            return "a value no read returns".to_string();
+        }
         format!("{state:?}")
     }
 }

@@ -290,10 +290,19 @@ fn run_history_adapter_drops_failed_and_keeps_indeterminate() {
 fn a_quickly_failing_key_is_found_before_a_hard_key_uses_the_budget() {
     let put = |key, v: String| Operation::Put { key, value: v };
     // Key 0: forty concurrent writes and a read of a value none wrote; deciding it takes
-    // every order of the writes.
+    // every order of the writes. Failed compare-and-sets expect each written value, so no
+    // write is one that nothing observes (those the search would take in one order).
     let mut h: Vec<Op<Operation, OpOutput>> = (0..40)
         .map(|i| Op::completed(i, put(0, format!("v{}", i % 7)), 0, 100, OpOutput::Done))
         .collect();
+    h.extend((0..7).map(|i| {
+        let cas = Operation::Cas {
+            key: 0,
+            expected: format!("v{i}"),
+            new: "w".into(),
+        };
+        Op::completed(60 + i, cas, 0, 100, OpOutput::Cas(false))
+    }));
     h.push(Op::completed(
         99,
         Operation::Get { key: 0 },
@@ -360,3 +369,71 @@ fn a_hard_key_gets_the_whole_budget_over_the_rounds() {
 }
 
 mod random;
+
+fn kv_put(client: u64, value: &str, call: u64, ret: u64) -> Op<Operation, OpOutput> {
+    let put = Operation::Put {
+        key: 0,
+        value: value.into(),
+    };
+    Op::completed(client, put, call, ret, OpOutput::Done)
+}
+
+fn kv_get(client: u64, value: &str, call: u64, ret: u64) -> Op<Operation, OpOutput> {
+    let get = Operation::Get { key: 0 };
+    Op::completed(client, get, call, ret, OpOutput::Value(value.into()))
+}
+
+/// A write nobody reads still takes effect: searched as a stand-in, it must still hide
+/// the value written before it.
+#[test]
+fn a_write_nobody_reads_still_overwrites() {
+    let h = vec![
+        kv_put(0, "a", 0, 10),
+        kv_put(1, "b", 20, 30),
+        kv_get(2, "a", 40, 50),
+    ];
+    let refs: Vec<_> = h.iter().collect();
+    assert!(
+        KvModel.stand_ins(&refs)[1].is_some(),
+        "the write of b is unobserved"
+    );
+    let Verdict::NotLinearizable { counterexample } = verdict_of(&KvModel, &h) else {
+        panic!("a read of an overwritten value accepted");
+    };
+    // The counterexample speaks of the values as recorded, not of the stand-in.
+    assert!(counterexample.render().contains("put 0 \"b\""));
+    assert_eq!(counterexample.state, "\"b\"");
+    // Concurrent with the read instead, it may come after it.
+    let h = vec![
+        kv_put(0, "a", 0, 10),
+        kv_put(1, "b", 20, 60),
+        kv_get(2, "a", 40, 50),
+    ];
+    assert!(linearizable(&KvModel, &h));
+}
+
+/// Forty concurrent writes that nothing reads are searched in one order, not in every
+/// subset: each verdict comes within a few thousand steps.
+#[test]
+fn unobserved_concurrent_writes_are_searched_in_one_order() {
+    let options = CheckOptions {
+        max_steps: Some(20_000),
+        parallel: false,
+        ..CheckOptions::default()
+    };
+    let with_read = |read: &str| {
+        let mut h: Vec<_> = (0..40)
+            .map(|i| kv_put(i, &format!("v{i};"), 0, 100))
+            .collect();
+        h.push(kv_get(99, read, 101, 102));
+        check(&KvModel, &h, &options).verdict
+    };
+    assert!(matches!(with_read("v7;"), Verdict::Linearizable));
+    for impossible in ["v40;", "", "v7;v8;"] {
+        let verdict = with_read(impossible);
+        assert!(
+            matches!(verdict, Verdict::NotLinearizable { .. }),
+            "{impossible:?}: {verdict:?}"
+        );
+    }
+}

@@ -379,6 +379,7 @@ fn a_value_written_again_is_not_gone() {
 fn random_unique_valued_histories_match_brute_force() {
     let mut rng = ChaCha8Rng::seed_from_u64(0x756e);
     let (mut rejected, mut unknown_outcomes) = (0, 0);
+    let mut with_stand_ins = [0usize; 2];
     for round in 0..3000 {
         let n = rng.random_range(1..=9);
         let clients = rng.random_range(1..=4);
@@ -419,10 +420,20 @@ fn random_unique_valued_histories_match_brute_force() {
         let expected = brute_force(&KvModel, &h);
         assert_eq!(linearizable(&KvModel, &h), expected, "round {round}: {h:?}");
         rejected += usize::from(!expected);
+        // Brute force runs the operations as recorded; the search, stand-ins for writes
+        // nothing observes (when the history has any).
+        let refs: Vec<&Op<Operation, OpOutput>> = h.iter().collect();
+        if KvModel.stand_ins(&refs).iter().any(Option::is_some) {
+            with_stand_ins[usize::from(expected)] += 1;
+        }
     }
     assert!(
         rejected > 300,
         "the alterations should often be caught ({rejected})"
+    );
+    assert!(
+        with_stand_ins.iter().all(|&n| n > 200),
+        "stand-ins are exercised in rejected and accepted histories: {with_stand_ins:?}"
     );
     assert!(
         unknown_outcomes > 300,
