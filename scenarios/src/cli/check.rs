@@ -42,6 +42,10 @@ pub struct CheckArgs {
     /// Give up with "unknown" after this many search steps in one partition.
     #[arg(long)]
     pub max_steps: Option<u64>,
+    /// Give up with "unknown" before the search holds more than this much memory, all
+    /// partitions together (e.g. 512MiB, 2GiB).
+    #[arg(long, default_value = "1GiB", value_parser = parse_bytes)]
+    pub max_memory: usize,
     /// The register's initial value, an integer or nil; by default the format's (nil for
     /// jepsen-etcd, 0 for knossos).
     #[arg(long, value_parser = parse_initial)]
@@ -67,6 +71,28 @@ fn parse_initial(s: &str) -> Result<Initial, String> {
     s.parse()
         .map(|v| Initial(Some(v)))
         .map_err(|_| format!("expected an integer or nil, found {s:?}"))
+}
+
+fn parse_bytes(s: &str) -> Result<usize, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (digits, unit) = s.split_at(split);
+    let shift = match unit.trim() {
+        "" | "B" => 0,
+        "KiB" => 10,
+        "MiB" => 20,
+        "GiB" => 30,
+        other => {
+            return Err(format!(
+                "expected a size such as 512MiB or 2GiB (units B, KiB, MiB, GiB), found unit {other:?}"
+            ));
+        }
+    };
+    let n: usize = digits
+        .parse()
+        .map_err(|_| format!("expected a size such as 512MiB or 2GiB, found {s:?}"))?;
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("{s} is too large"))
 }
 
 fn parse_timeout(s: &str) -> Result<Duration, String> {
@@ -253,6 +279,7 @@ pub fn run(args: &CheckArgs) -> u8 {
     let options = CheckOptions {
         give_up: Some(wall_clock_limit(args.timeout)),
         max_steps: args.max_steps,
+        max_memo_bytes: args.max_memory,
         ..CheckOptions::default()
     };
     let stopwatch = Stopwatch::start();
@@ -520,6 +547,17 @@ mod tests {
                          {:process 0, :type :ok, :f :write, :value 1}\n\
                          {:process 1, :type :invoke, :f :read, :value nil}\n\
                          {:process 1, :type :ok, :f :read, :value 0}\n";
+
+    #[test]
+    fn memory_sizes_parse_with_their_units() {
+        assert_eq!(parse_bytes("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_bytes("2GiB"), Ok(2 << 30));
+        assert_eq!(parse_bytes("4096"), Ok(4096));
+        let err = parse_bytes("2GB").unwrap_err();
+        assert!(err.contains("unit \"GB\""), "{err}");
+        assert!(parse_bytes("MiB").is_err());
+        assert!(Cli::try_parse_from(["faultline", "check", "h", "--max-memory", "lots"]).is_err());
+    }
 
     #[test]
     fn exit_codes_follow_the_verdict() {

@@ -73,6 +73,17 @@ impl LinearizedSet {
     }
 }
 
+/// The bytes a hash table of `heads` allocates for `capacity` entries: buckets for one
+/// in eight more (its load factor), rounded up to a power of two, each an entry and a
+/// control byte.
+fn table_bytes(capacity: usize) -> usize {
+    if capacity == 0 {
+        return 0;
+    }
+    let buckets = (capacity * 8 / 7).next_power_of_two();
+    buckets * (std::mem::size_of::<((u64, u32), u32)>() + 1)
+}
+
 /// One remembered configuration: where its window sits in the arena.
 struct Slot {
     low: u32,
@@ -102,9 +113,37 @@ impl Memo {
         self.slots.len()
     }
 
-    /// Approximate memory in use, for the budget.
+    /// The memory the memo holds: what its containers have allocated, not just what they
+    /// use (each grows by doubling, so that can be twice as much).
     pub(crate) fn bytes(&self) -> usize {
-        self.arena.len() * 8 + self.slots.len() * (std::mem::size_of::<Slot>() + 24)
+        table_bytes(self.heads.capacity())
+            + self.slots.capacity() * std::mem::size_of::<Slot>()
+            + self.arena.capacity() * std::mem::size_of::<u64>()
+    }
+
+    /// How much more memory the memo may hold at once while `more` configurations are
+    /// added: a container that has to grow allocates its doubled buffer before it frees
+    /// the old one. Windows are counted one word each (their usual size).
+    pub(crate) fn growth_bytes(&self, more: usize) -> usize {
+        let grows = |len: usize, capacity: usize, elem: usize| {
+            if len + more > capacity {
+                2 * (len + more).max(capacity) * elem
+            } else {
+                0
+            }
+        };
+        let heads = if self.heads.len() + more > self.heads.capacity() {
+            table_bytes(2 * (self.heads.len() + more).max(self.heads.capacity()))
+        } else {
+            0
+        };
+        heads
+            + grows(
+                self.slots.len(),
+                self.slots.capacity(),
+                std::mem::size_of::<Slot>(),
+            )
+            + grows(self.arena.len(), self.arena.capacity(), 8)
     }
 
     fn push(&mut self, low: usize, window: &[u64]) -> u32 {

@@ -127,6 +127,14 @@ pub trait Model: Sync {
         vec![None; ops.len()]
     }
 
+    /// The heap memory `state` owns beyond its own size (a string's buffer), so that the
+    /// memory budget counts the states the search keeps. The default 0 suits states that
+    /// own none.
+    fn state_bytes(&self, state: &Self::State) -> usize {
+        let _ = state;
+        0
+    }
+
     /// A readable form of an operation for counterexamples; `output` is `None` when the
     /// answer is unknown.
     fn describe_op(&self, input: &Self::Input, output: Option<&Self::Output>) -> String;

@@ -55,6 +55,7 @@ pub fn check<M: Model>(
             give_up: options.give_up.clone(),
             max_steps: (budget != u64::MAX).then_some(budget),
             max_memo_bytes: options.max_memo_bytes,
+            memory: AtomicUsize::new(0),
             first_failure: AtomicUsize::new(usize::MAX),
         };
         let pending: Vec<usize> = (0..parts.len())

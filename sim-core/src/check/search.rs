@@ -32,7 +32,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::budget::Limits;
+use super::budget::{Held, Limits};
 use super::memo::{LinearizedSet, Memo};
 use super::model::{Indexed, Model, ModelOp};
 use super::ops::Op;
@@ -174,6 +174,8 @@ struct Search<'a, M: Model> {
     // Interned states: the memo and the stack hold small ids.
     states: Vec<M::State>,
     state_ids: FxHashMap<M::State, u32>,
+    /// The memory the interned states hold, for the budget.
+    state_bytes: usize,
 }
 
 impl<'a, M: Model> Search<'a, M> {
@@ -279,6 +281,7 @@ impl<'a, M: Model> Search<'a, M> {
             prev,
             states: Vec::new(),
             state_ids: FxHashMap::with_capacity_and_hasher(n, Default::default()),
+            state_bytes: 0,
             needs: Needs::default(),
         }
         .with_needs()
@@ -415,6 +418,9 @@ impl<'a, M: Model> Search<'a, M> {
             return id;
         }
         let id = self.states.len() as u32;
+        // Held twice (the list and the index), each with an entry of its own.
+        self.state_bytes +=
+            2 * (std::mem::size_of::<M::State>() + self.model.state_bytes(&state)) + 16;
         self.states.push(state.clone());
         self.state_ids.insert(state, id);
         id
@@ -444,6 +450,7 @@ impl<'a, M: Model> Search<'a, M> {
         let n = self.ops.len();
         let mut set = LinearizedSet::new(n);
         let mut memo = Memo::new(2 * n);
+        let mut held = Held::new(limits);
         let mut stack: Vec<Frame> = Vec::new();
         let mut remaining = self.ops.iter().filter(|(_, op)| op.ret.is_some()).count();
         let init = self.model.init();
@@ -458,8 +465,8 @@ impl<'a, M: Model> Search<'a, M> {
 
         loop {
             steps += 1;
-            if steps % CHECK_EVERY == 0 || steps >= step_limit {
-                if let Some(reason) = self.over_budget(steps, &memo, position, limits) {
+            if steps % CHECK_EVERY == 1 || steps >= step_limit {
+                if let Some(reason) = self.over_budget(steps, &memo, &mut held, position, limits) {
                     return (Outcome::Unknown(reason), steps);
                 }
             }
@@ -707,6 +714,7 @@ impl<'a, M: Model> Search<'a, M> {
         &self,
         steps: u64,
         memo: &Memo,
+        held: &mut Held<'_>,
         position: usize,
         limits: &Limits,
     ) -> Option<String> {
@@ -721,12 +729,16 @@ impl<'a, M: Model> Search<'a, M> {
                 self.most_open
             ));
         }
-        if memo.bytes() >= limits.max_memo_bytes {
+        // What every search holds now, and what this one may allocate before the next
+        // look: the budget holds at the peak, not only between growths.
+        let all = held.update(memo.bytes() + self.state_bytes);
+        if all + memo.growth_bytes(CHECK_EVERY as usize) >= limits.max_memo_bytes {
             return Some(format!(
-                "memory budget of {} MiB exhausted after {} search configurations in partition {}",
+                "memory budget of {} MiB reached after {} search configurations in partition {}: the search holds {} MiB (all partitions), and growing its tables would pass the budget",
                 limits.max_memo_bytes >> 20,
                 memo.len(),
-                self.partition
+                self.partition,
+                all >> 20
             ));
         }
         if let Some(g) = &limits.give_up

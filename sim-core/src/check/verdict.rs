@@ -33,8 +33,10 @@ pub struct CheckOptions {
     /// rounds of doubling budgets up to this one, each round from scratch, so a partition
     /// may spend up to about twice it in all; the reported total counts every round.
     pub max_steps: Option<u64>,
-    /// Limit on the memory the search's memo of visited configurations may take, per
-    /// partition (bytes, approximately).
+    /// Limit on the memory the search may hold (bytes): the configurations it has visited
+    /// and the states it has met, of all partitions searched at the same time, counted as
+    /// allocated and including the growth of a container before the next look at the
+    /// budget, so that the peak stays under it.
     pub max_memo_bytes: usize,
     /// Check partitions on several threads (rayon) when there are several.
     pub parallel: bool,

@@ -215,6 +215,10 @@ impl Model for KvModel {
         format!("{call} => {answer}")
     }
 
+    fn state_bytes(&self, state: &String) -> usize {
+        state.capacity()
+    }
+
     fn describe_state(&self, state: &String) -> String {
         if state.starts_with(UNSEEN) {
             return "a value no read returns".to_string();

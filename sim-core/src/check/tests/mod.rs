@@ -219,6 +219,63 @@ fn step_budget_gives_unknown_not_a_guess() {
     );
 }
 
+/// The memory budget counts what the search holds and stops before a growth would pass
+/// it; what each search held is given back when it ends.
+#[test]
+fn memory_budget_gives_unknown_before_the_search_passes_it() {
+    // Six hard keys at once, searched side by side: the budget is theirs together.
+    let mut h: Vec<Op<Operation, OpOutput>> = Vec::new();
+    for key in 0..6 {
+        let value = |i: u64| format!("v{}", i % 7);
+        for i in 0..40 {
+            let put = Operation::Put {
+                key,
+                value: value(i),
+            };
+            h.push(Op::completed(i, put, 0, 100, OpOutput::Done));
+            let cas = Operation::Cas {
+                key,
+                expected: value(i),
+                new: "w".into(),
+            };
+            h.push(Op::completed(100 + i, cas, 0, 100, OpOutput::Cas(false)));
+        }
+        let get = Operation::Get { key };
+        h.push(Op::completed(
+            99,
+            get,
+            101,
+            102,
+            OpOutput::Value("never".into()),
+        ));
+    }
+    let options = CheckOptions {
+        max_memo_bytes: 4 << 20,
+        parallel: true,
+        ..CheckOptions::default()
+    };
+    let report = check(&KvModel, &h, &options);
+    let Verdict::Unknown { reason } = &report.verdict else {
+        panic!("{:?}", report.verdict);
+    };
+    assert!(reason.contains("memory budget of 4 MiB"), "{reason}");
+    // A larger budget lets the search go further before it stops.
+    let larger = check(
+        &KvModel,
+        &h,
+        &CheckOptions {
+            max_memo_bytes: 16 << 20,
+            ..options
+        },
+    );
+    assert!(
+        larger.steps > 2 * report.steps,
+        "{} steps with 16 MiB, {} with 4 MiB",
+        larger.steps,
+        report.steps
+    );
+}
+
 #[test]
 fn the_callers_give_up_signal_gives_unknown_with_its_reason() {
     let mut h: Vec<RegOp> = (0..40)
