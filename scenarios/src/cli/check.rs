@@ -91,8 +91,14 @@ fn parse_bytes(s: &str) -> Result<usize, String> {
     let n: usize = digits
         .parse()
         .map_err(|_| format!("expected a size such as 512MiB or 2GiB, found {s:?}"))?;
-    n.checked_mul(1 << shift)
-        .ok_or_else(|| format!("{s} is too large"))
+    let bytes = n
+        .checked_mul(1 << shift)
+        .ok_or_else(|| format!("{s} is too large"))?;
+    // Below this the search's first tables alone would not fit.
+    if bytes < 4 << 20 {
+        return Err(format!("{s} is too small: at least 4MiB"));
+    }
+    Ok(bytes)
 }
 
 fn parse_timeout(s: &str) -> Result<Duration, String> {
@@ -552,7 +558,8 @@ mod tests {
     fn memory_sizes_parse_with_their_units() {
         assert_eq!(parse_bytes("512MiB"), Ok(512 << 20));
         assert_eq!(parse_bytes("2GiB"), Ok(2 << 30));
-        assert_eq!(parse_bytes("4096"), Ok(4096));
+        assert_eq!(parse_bytes("4194304"), Ok(4 << 20));
+        assert!(parse_bytes("4096").unwrap_err().contains("too small"));
         let err = parse_bytes("2GB").unwrap_err();
         assert!(err.contains("unit \"GB\""), "{err}");
         assert!(parse_bytes("MiB").is_err());

@@ -8,8 +8,12 @@ pub(crate) struct Limits {
     pub(crate) give_up: Option<super::GiveUp>,
     pub(crate) max_steps: Option<u64>,
     pub(crate) max_memo_bytes: usize,
-    /// The memory the searches of all partitions hold now (see [`Held`]).
-    pub(crate) memory: AtomicUsize,
+    /// The part of `max_memo_bytes` each search may hold: all of it, or an equal share
+    /// for each partition searched at the same time. A fixed share, not a shared count,
+    /// keeps the verdict independent of thread timing.
+    pub(crate) memory_share: usize,
+    /// How many partitions are searched at the same time.
+    pub(crate) memory_ways: usize,
     /// The lowest partition position known to be non-linearizable (`usize::MAX`: none).
     /// Partitions after it stop early: the reported counterexample is always the first
     /// failing partition's, whatever the thread timing.
@@ -23,70 +27,5 @@ impl Limits {
 
     pub(crate) fn failed_at(&self, position: usize) {
         self.first_failure.fetch_min(position, Ordering::Relaxed);
-    }
-}
-
-/// One search's share of [`Limits::memory`]: updated at each look at the budget, given
-/// back when the search ends, so partitions searched at the same time share the budget.
-pub(crate) struct Held<'a> {
-    limits: &'a Limits,
-    bytes: usize,
-}
-
-impl<'a> Held<'a> {
-    pub(crate) fn new(limits: &'a Limits) -> Self {
-        Held { limits, bytes: 0 }
-    }
-
-    /// Records that this search holds `bytes` now; returns what all searches hold.
-    pub(crate) fn update(&mut self, bytes: usize) -> usize {
-        let memory = &self.limits.memory;
-        let total = if bytes >= self.bytes {
-            memory.fetch_add(bytes - self.bytes, Ordering::Relaxed) + (bytes - self.bytes)
-        } else {
-            memory.fetch_sub(self.bytes - bytes, Ordering::Relaxed) - (self.bytes - bytes)
-        };
-        self.bytes = bytes;
-        total
-    }
-}
-
-impl Drop for Held<'_> {
-    fn drop(&mut self) {
-        self.limits.memory.fetch_sub(self.bytes, Ordering::Relaxed);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn searches_share_the_memory_count_and_give_it_back() {
-        let limits = Limits {
-            give_up: None,
-            max_steps: None,
-            max_memo_bytes: 1 << 20,
-            memory: AtomicUsize::new(0),
-            first_failure: AtomicUsize::new(usize::MAX),
-        };
-        let mut a = Held::new(&limits);
-        assert_eq!(a.update(1000), 1000);
-        {
-            let mut b = Held::new(&limits);
-            assert_eq!(b.update(500), 1500);
-            assert_eq!(
-                a.update(200),
-                700,
-                "a search that shrank gives back the rest"
-            );
-        }
-        assert_eq!(
-            limits.memory.load(Ordering::Relaxed),
-            200,
-            "an ended search gives back all"
-        );
-        drop(a);
-        assert_eq!(limits.memory.load(Ordering::Relaxed), 0);
     }
 }

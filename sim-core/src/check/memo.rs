@@ -122,28 +122,29 @@ impl Memo {
     }
 
     /// How much more memory the memo may hold at once while `more` configurations are
-    /// added: a container that has to grow allocates its doubled buffer before it frees
-    /// the old one. Windows are counted one word each (their usual size).
+    /// added: a container that has to grow, perhaps several times over, allocates each
+    /// doubled buffer before it frees the one before, so at the last growth it holds the
+    /// final buffer and the one of half its size. Windows are counted at the mean length
+    /// of those stored so far.
     pub(crate) fn growth_bytes(&self, more: usize) -> usize {
-        let grows = |len: usize, capacity: usize, elem: usize| {
-            if len + more > capacity {
-                2 * (len + more).max(capacity) * elem
-            } else {
-                0
-            }
+        let words = self.arena.len().div_ceil(self.slots.len().max(1)).max(1);
+        let final_capacity = |len: usize, capacity: usize, more: usize| {
+            let needed = len + more;
+            (needed > capacity).then(|| {
+                let mut grown = capacity.max(4);
+                while grown < needed {
+                    grown *= 2;
+                }
+                grown
+            })
         };
-        let heads = if self.heads.len() + more > self.heads.capacity() {
-            table_bytes(2 * (self.heads.len() + more).max(self.heads.capacity()))
-        } else {
-            0
-        };
-        heads
-            + grows(
-                self.slots.len(),
-                self.slots.capacity(),
-                std::mem::size_of::<Slot>(),
-            )
-            + grows(self.arena.len(), self.arena.capacity(), 8)
+        let heads = final_capacity(self.heads.len(), self.heads.capacity(), more)
+            .map_or(0, |c| table_bytes(c) + table_bytes(c / 2));
+        let slots = final_capacity(self.slots.len(), self.slots.capacity(), more)
+            .map_or(0, |c| (c + c / 2) * std::mem::size_of::<Slot>());
+        let arena = final_capacity(self.arena.len(), self.arena.capacity(), more * words)
+            .map_or(0, |c| (c + c / 2) * std::mem::size_of::<u64>());
+        heads + slots + arena
     }
 
     fn push(&mut self, low: usize, window: &[u64]) -> u32 {

@@ -121,8 +121,11 @@ pub trait Model: Sync {
     /// as the same write of one placeholder; the search then needs to try them in one
     /// order only, not every subset of them. A stand-in must behave, in every sequence of
     /// the partition's operations, exactly as the operation would up to merging states
-    /// no operation tells apart: same legality everywhere. The default keeps every
-    /// operation, which is always correct.
+    /// no operation tells apart: same legality everywhere. The search counts a stand-in
+    /// as only growing the state ([`Model::only_grows`]), as if what it leaves sat above
+    /// every state, so a stand-in must leave a state from which no operation of the
+    /// partition finds what it answered, however the state grows. The default keeps
+    /// every operation, which is always correct.
     fn stand_ins(&self, ops: &[&ModelOp<Self>]) -> Vec<Option<Self::Input>> {
         vec![None; ops.len()]
     }

@@ -51,16 +51,23 @@ pub fn check<M: Model>(
             budget = cap;
         }
         let last_round = budget >= cap;
+        let pending: Vec<usize> = (0..parts.len())
+            .filter(|&p| outcomes[p].is_none())
+            .collect();
+        let parallel = options.parallel && pending.len() > 1 && ops.len() >= PARALLEL_THRESHOLD;
+        let ways = if parallel {
+            rayon::current_num_threads().min(pending.len()).max(1)
+        } else {
+            1
+        };
         let limits = Limits {
             give_up: options.give_up.clone(),
             max_steps: (budget != u64::MAX).then_some(budget),
             max_memo_bytes: options.max_memo_bytes,
-            memory: AtomicUsize::new(0),
+            memory_share: options.max_memo_bytes / ways,
+            memory_ways: ways,
             first_failure: AtomicUsize::new(usize::MAX),
         };
-        let pending: Vec<usize> = (0..parts.len())
-            .filter(|&p| outcomes[p].is_none())
-            .collect();
         let run = |&position: &usize| {
             let (key, part) = &parts[position];
             if limits.cancelled(position) {
@@ -74,12 +81,11 @@ pub fn check<M: Model>(
             let more = matches!(outcome, Outcome::Unknown(_)) && spent >= budget && !last_round;
             (position, outcome, spent, more)
         };
-        let results: Vec<(usize, Outcome, u64, bool)> =
-            if options.parallel && pending.len() > 1 && ops.len() >= PARALLEL_THRESHOLD {
-                pending.par_iter().map(run).collect()
-            } else {
-                pending.iter().map(run).collect()
-            };
+        let results: Vec<(usize, Outcome, u64, bool)> = if parallel {
+            pending.par_iter().map(run).collect()
+        } else {
+            pending.iter().map(run).collect()
+        };
         let mut failed = false;
         for (position, outcome, spent, more) in results {
             steps += spent;

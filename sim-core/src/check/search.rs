@@ -32,7 +32,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::budget::{Held, Limits};
+use super::budget::Limits;
 use super::memo::{LinearizedSet, Memo};
 use super::model::{Indexed, Model, ModelOp};
 use super::ops::Op;
@@ -75,6 +75,11 @@ pub(crate) fn search<M: Model>(
     // use the operations as recorded.
     let refs: Vec<&ModelOp<M>> = ops.iter().map(|(_, op)| *op).collect();
     let rewrites = model.stand_ins(&refs);
+    assert_eq!(
+        rewrites.len(),
+        refs.len(),
+        "Model::stand_ins must answer once per operation"
+    );
     let stand_ins: Vec<ModelOp<M>> = rewrites
         .iter()
         .zip(&refs)
@@ -231,10 +236,15 @@ impl<'a, M: Model> Search<'a, M> {
             .iter()
             .map(|(_, op)| op.ret.is_some() && model.is_read_only(&op.input, op.output()))
             .collect::<Vec<bool>>();
+        // A stand-in leaves a state no operation sees or grows into one it sees: above
+        // every other state in the model's order ([`Model::stand_ins`]).
         let grows: Vec<bool> = ops
             .iter()
+            .zip(recorded)
             .zip(&read_only)
-            .map(|((_, op), &ro)| ro || model.only_grows(&op.input, op.output()))
+            .map(|(((_, op), (_, as_recorded)), &ro)| {
+                ro || !std::ptr::eq(*op, *as_recorded) || model.only_grows(&op.input, op.output())
+            })
             .collect();
         // (Indeterminate read-only operations were dropped above, so `read_only` covers
         // every operation that leaves the state as it is.)
@@ -450,7 +460,6 @@ impl<'a, M: Model> Search<'a, M> {
         let n = self.ops.len();
         let mut set = LinearizedSet::new(n);
         let mut memo = Memo::new(2 * n);
-        let mut held = Held::new(limits);
         let mut stack: Vec<Frame> = Vec::new();
         let mut remaining = self.ops.iter().filter(|(_, op)| op.ret.is_some()).count();
         let init = self.model.init();
@@ -466,7 +475,7 @@ impl<'a, M: Model> Search<'a, M> {
         loop {
             steps += 1;
             if steps % CHECK_EVERY == 1 || steps >= step_limit {
-                if let Some(reason) = self.over_budget(steps, &memo, &mut held, position, limits) {
+                if let Some(reason) = self.over_budget(steps, &memo, position, limits) {
                     return (Outcome::Unknown(reason), steps);
                 }
             }
@@ -714,7 +723,6 @@ impl<'a, M: Model> Search<'a, M> {
         &self,
         steps: u64,
         memo: &Memo,
-        held: &mut Held<'_>,
         position: usize,
         limits: &Limits,
     ) -> Option<String> {
@@ -729,16 +737,25 @@ impl<'a, M: Model> Search<'a, M> {
                 self.most_open
             ));
         }
-        // What every search holds now, and what this one may allocate before the next
-        // look: the budget holds at the peak, not only between growths.
-        let all = held.update(memo.bytes() + self.state_bytes);
-        if all + memo.growth_bytes(CHECK_EVERY as usize) >= limits.max_memo_bytes {
+        // What this search holds now, and what it may allocate before the next look: the
+        // budget holds at the peak, not only between growths.
+        let held = memo.bytes() + self.state_bytes;
+        if held + memo.growth_bytes(CHECK_EVERY as usize) >= limits.memory_share {
+            let shared = if limits.memory_ways > 1 {
+                format!(
+                    " ({} MiB for each of {} partitions searched at once)",
+                    limits.memory_share >> 20,
+                    limits.memory_ways
+                )
+            } else {
+                String::new()
+            };
             return Some(format!(
-                "memory budget of {} MiB reached after {} search configurations in partition {}: the search holds {} MiB (all partitions), and growing its tables would pass the budget",
+                "memory budget of {} MiB{shared} reached after {} search configurations in partition {}: the search holds {} MiB, and growing its tables would pass the budget",
                 limits.max_memo_bytes >> 20,
                 memo.len(),
                 self.partition,
-                all >> 20
+                held >> 20
             ));
         }
         if let Some(g) = &limits.give_up

@@ -34,9 +34,10 @@ pub struct CheckOptions {
     /// may spend up to about twice it in all; the reported total counts every round.
     pub max_steps: Option<u64>,
     /// Limit on the memory the search may hold (bytes): the configurations it has visited
-    /// and the states it has met, of all partitions searched at the same time, counted as
-    /// allocated and including the growth of a container before the next look at the
-    /// budget, so that the peak stays under it.
+    /// and the states it has met, counted as allocated and including the growth of a
+    /// container before the next look at the budget, so that the peak stays under it.
+    /// Partitions searched at the same time each get an equal share. A few MiB at least:
+    /// below that even a small history's first tables do not fit.
     pub max_memo_bytes: usize,
     /// Check partitions on several threads (rayon) when there are several.
     pub parallel: bool,

@@ -76,18 +76,8 @@ impl Model for KvModel {
     /// Appends only extend the value, so the search can drop orders of concurrent appends
     /// that the next read has already ruled out instead of trying each (their number grows
     /// as a factorial).
-    ///
-    /// A stand-in write counts too: its placeholder sits above every value in this order
-    /// (no read or expected value starts with it, nor with anything appended to it), so
-    /// a read after it finds a value grown from the one before it or none.
     fn only_grows(&self, input: &Operation, output: Option<&OpOutput>) -> bool {
-        match input {
-            Operation::Append { .. } => true,
-            Operation::Put { value, .. } | Operation::Cas { new: value, .. } if value == UNSEEN => {
-                true
-            }
-            _ => self.is_read_only(input, output),
-        }
+        matches!(input, Operation::Append { .. }) || self.is_read_only(input, output)
     }
 
     fn can_grow_into(&self, state: &String, input: &Operation, output: Option<&OpOutput>) -> bool {

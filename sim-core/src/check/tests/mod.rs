@@ -223,7 +223,7 @@ fn step_budget_gives_unknown_not_a_guess() {
 /// it; what each search held is given back when it ends.
 #[test]
 fn memory_budget_gives_unknown_before_the_search_passes_it() {
-    // Six hard keys at once, searched side by side: the budget is theirs together.
+    // Six hard keys, one after the other.
     let mut h: Vec<Op<Operation, OpOutput>> = Vec::new();
     for key in 0..6 {
         let value = |i: u64| format!("v{}", i % 7);
@@ -251,7 +251,6 @@ fn memory_budget_gives_unknown_before_the_search_passes_it() {
     }
     let options = CheckOptions {
         max_memo_bytes: 4 << 20,
-        parallel: true,
         ..CheckOptions::default()
     };
     let report = check(&KvModel, &h, &options);
@@ -467,6 +466,24 @@ fn a_write_nobody_reads_still_overwrites() {
         kv_get(2, "a", 40, 50),
     ];
     assert!(linearizable(&KvModel, &h));
+}
+
+/// A value that looks like the search's own placeholder is an ordinary value: read back,
+/// it is observed, and nothing is searched as a stand-in.
+#[test]
+fn a_value_like_the_placeholder_is_an_ordinary_value() {
+    let h = vec![
+        kv_put(0, "a", 0, 10),
+        kv_put(1, "\u{0}unseen", 20, 30),
+        kv_get(2, "\u{0}unseen", 40, 50),
+    ];
+    assert!(linearizable(&KvModel, &h));
+    let h = vec![
+        kv_put(0, "a", 0, 10),
+        kv_put(1, "\u{0}unseen", 20, 30),
+        kv_get(2, "a", 40, 50),
+    ];
+    assert!(!linearizable(&KvModel, &h));
 }
 
 /// Forty concurrent writes that nothing reads are searched in one order, not in every
