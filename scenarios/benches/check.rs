@@ -274,63 +274,57 @@ fn stale_read(history: &sim_core::history::History) -> sim_core::history::Histor
     sim_core::history::History::from_ops(ops)
 }
 
-/// The hard class: the histories of `scenarios/raft/wan-storm.ron` (a WAN cluster under
-/// crash storms, clients retrying), 200 seeds, each checked as `run` checks it. Prints the
-/// median and the slowest check, and how many stayed undecided.
-fn storm() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/raft/wan-storm.ron");
-    let base = scenarios::load::load(std::path::Path::new(path)).expect("wan-storm loads");
-    let mut times = Vec::new();
-    let mut undecided = 0;
-    let mut steps = 0u64;
-    let mut all_steps = Vec::new();
+/// Median and largest of a list.
+fn median_and_most<T: Copy + PartialOrd>(values: &mut [T]) -> (T, T) {
+    values.sort_by(|a, b| a.partial_cmp(b).expect("comparable"));
+    (values[values.len() / 2], values[values.len() - 1])
+}
+
+/// The hard class: the histories of `scenarios/raft/NAME.ron` (a WAN cluster under crash
+/// storms, clients retrying), 200 seeds, each checked as `run` checks it, as recorded
+/// and with one read made stale. Prints the median and the slowest check, the search
+/// steps, and how many stayed undecided.
+fn storm(name: &str) {
+    let path = format!("{}/raft/{name}.ron", env!("CARGO_MANIFEST_DIR"));
+    let base = scenarios::load::load(std::path::Path::new(&path)).expect("scenario loads");
+    let (mut times, mut steps) = (Vec::new(), Vec::new());
     let (mut stale_times, mut stale_steps) = (Vec::new(), Vec::new());
-    let (mut stale_undecided, mut stale_accepted) = (0, 0);
+    let (mut undecided, mut stale_undecided, mut stale_accepted) = (0, 0, 0);
     for seed in 0..200 {
         let s = scenarios::fuzz::concretize(&base, seed, false, &[]);
         let run = scenarios::runner::run(&s, Default::default()).expect("runs");
         let options = scenarios::family::key_value::check_options(&s);
-        let mut verdict = None;
-        let ms = median_ms(
-            || {
-                let report = sim_core::check::check_history(&run.result.history, &options);
-                steps = report.steps;
-                verdict = Some(report.verdict)
-            },
-            1,
-        );
-        undecided += usize::from(matches!(verdict, Some(Verdict::Unknown { .. })));
-        times.push(ms);
-        all_steps.push(steps);
-        // The same history with one read made stale: the search must now reject it.
         let stale = stale_read(&run.result.history);
-        let mut report = None;
-        stale_times.push(median_ms(
-            || report = Some(sim_core::check::check_history(&stale, &options)),
-            1,
-        ));
-        let report = report.expect("checked at least once");
-        stale_steps.push(report.steps);
-        stale_undecided += usize::from(matches!(report.verdict, Verdict::Unknown { .. }));
-        stale_accepted += usize::from(matches!(report.verdict, Verdict::Linearizable));
+        for (history, times, steps, stale) in [
+            (&run.result.history, &mut times, &mut steps, false),
+            (&stale, &mut stale_times, &mut stale_steps, true),
+        ] {
+            let mut report = None;
+            times.push(median_ms(
+                || report = Some(sim_core::check::check_history(history, &options)),
+                1,
+            ));
+            let report = report.expect("checked at least once");
+            steps.push(report.steps);
+            let unknown = usize::from(matches!(report.verdict, Verdict::Unknown { .. }));
+            if stale {
+                stale_undecided += unknown;
+                stale_accepted += usize::from(matches!(report.verdict, Verdict::Linearizable));
+            } else {
+                undecided += unknown;
+            }
+        }
     }
-    stale_times.sort_by(f64::total_cmp);
-    stale_steps.sort_unstable();
+    let ((t, tmax), (n, nmax)) = (median_and_most(&mut times), median_and_most(&mut steps));
     println!(
-        "raft/wan-storm with one stale read, 200 seeds: check median {:.2} ms, slowest {:.2} ms, {stale_undecided} undecided, {stale_accepted} accepted; search steps median {}, most {}",
-        stale_times[stale_times.len() / 2],
-        stale_times[stale_times.len() - 1],
-        stale_steps[stale_steps.len() / 2],
-        stale_steps[stale_steps.len() - 1]
+        "raft/{name}, 200 seeds: check median {t:.2} ms, slowest {tmax:.2} ms, {undecided} undecided; search steps median {n}, most {nmax}"
     );
-    all_steps.sort_unstable();
-    times.sort_by(f64::total_cmp);
+    let ((t, tmax), (n, nmax)) = (
+        median_and_most(&mut stale_times),
+        median_and_most(&mut stale_steps),
+    );
     println!(
-        "raft/wan-storm, 200 seeds: check median {:.2} ms, slowest {:.2} ms, {undecided} undecided; search steps median {}, most {}",
-        times[times.len() / 2],
-        times[times.len() - 1],
-        all_steps[all_steps.len() / 2],
-        all_steps[all_steps.len() - 1]
+        "raft/{name} with one stale read: check median {t:.2} ms, slowest {tmax:.2} ms, {stale_undecided} undecided, {stale_accepted} accepted; search steps median {n}, most {nmax}"
     );
 }
 
@@ -356,6 +350,7 @@ fn main() {
         println!();
     }
     if wanted("storm") {
-        storm();
+        storm("wan-storm");
+        storm("wan-storm-open");
     }
 }

@@ -138,6 +138,21 @@ pub trait Model: Sync {
         0
     }
 
+    /// The one state `input` (answering `output`; `None` if unknown) must take effect in
+    /// to leave `state`, if there is one: an append leaves "ab" only from "a", a
+    /// compare-and-set only from its expected value. `None` where any state will do (a
+    /// write) or the model cannot say. With it the search follows chains back (a read of
+    /// "ab" needs "a" first), so it must be exact; the default `None` is always correct.
+    fn leaves_from(
+        &self,
+        input: &Self::Input,
+        output: Option<&Self::Output>,
+        state: &Self::State,
+    ) -> Option<Self::State> {
+        let _ = (input, output, state);
+        None
+    }
+
     /// A readable form of an operation for counterexamples; `output` is `None` when the
     /// answer is unknown.
     fn describe_op(&self, input: &Self::Input, output: Option<&Self::Output>) -> String;

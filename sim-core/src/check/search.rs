@@ -111,27 +111,35 @@ pub(crate) fn search<M: Model>(
 /// [`Needs`] asks the model about.
 const MAX_NEED_PAIRS: usize = 100_000;
 
-/// Operations that wait for one state (a read of a value) and how many unplaced operations
-/// could still leave it: a configuration where one waits for a state that is not the
-/// current one and that none of them can leave is a dead end, however far its return is.
-/// With unique written values that is most wrong orders of writes, found as soon as the
-/// write that overwrote a value some read still needs is placed.
+/// Operations that wait for one state (a read of a value), and what could still bring it
+/// about: a configuration where one waits for a state that is not the current one and
+/// that nothing unplaced can lead back to is a dead end, however far its return is. With
+/// unique written values that is most wrong orders of writes, found as soon as the write
+/// that overwrote a value some read still needs is placed. A state is brought about by
+/// an operation that leaves it, from any state (a write) or from one state only (an
+/// append from the value without its suffix), which must then be brought about first:
+/// the chain back to a write is followed, so a read of a write's value with appends after
+/// it is found stranded once that write's value is gone.
 #[derive(Default)]
 struct Needs {
     on: bool,
     /// Per operation, the state it waits for (`NONE`: none in particular).
     need: Vec<u32>,
-    /// Per waiting operation, how many unplaced other operations can leave its state.
-    left: Vec<u32>,
-    /// Per operation, the waiting operations whose state it can leave.
+    /// Per state met in some chain, the operations that can leave it and the one state
+    /// each must find to do so (`NONE`: any).
+    support: FxHashMap<u32, Vec<(u32, u32)>>,
+    /// Per operation, the waiting operations whose chains it appears in.
     feeds: Vec<Vec<u32>>,
-    /// Per state, the operations waiting for it.
+    /// Per state, the waiting operations whose chains pass through it.
     needers: FxHashMap<u32, Vec<u32>>,
     /// Per operation, whether it counts as able to leave any state (not asked about each).
     unknown: Vec<bool>,
     /// How many of those are unplaced.
     unknown_left: u32,
 }
+
+/// How deep a chain of states is followed back before it counts as reachable.
+const MAX_CHAIN: usize = 32;
 
 /// A placed operation and the state before it, for backtracking.
 struct Frame {
@@ -298,8 +306,8 @@ impl<'a, M: Model> Search<'a, M> {
     }
 
     /// Sets up [`Needs`]: which operations wait for one state, and which operations can
-    /// leave it. Each pair is one question to the model, so a partition with too many is
-    /// searched without (as it was before).
+    /// lead to it. Each (state, operation) pair asked about is one question to the model,
+    /// so a partition that would need too many is searched without (as it was before).
     fn with_needs(mut self) -> Self {
         let n = self.ops.len();
         let mut need = vec![NONE; n];
@@ -316,7 +324,7 @@ impl<'a, M: Model> Search<'a, M> {
             return self;
         }
         // Operations that leave one known state are found by it; the others (an append,
-        // whose result depends on where it lands) are asked about each waiting one.
+        // whose result depends on where it lands) are asked about each state.
         let mut leaving: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
         let mut asked: Vec<u32> = Vec::new();
         for (y, (_, o)) in self.ops.iter().enumerate() {
@@ -339,9 +347,47 @@ impl<'a, M: Model> Search<'a, M> {
         if exact_pairs > 3 * waiting.len() {
             return self;
         }
-        // Too many other operations to ask about each waiting one: they count as able to
+        // The chains, state by state from the waited-for ones back, within a budget of
+        // questions; past it, the operations not known by their state count as able to
         // leave anything, so nothing is stranded while one of them is unplaced.
-        let precise = waiting.len().saturating_mul(asked.len()) <= MAX_NEED_PAIRS;
+        let mut support: FxHashMap<u32, Vec<(u32, u32)>> = FxHashMap::default();
+        let mut to_expand: Vec<u32> = waiting.iter().map(|&r| need[r as usize]).collect();
+        let mut questions = 0usize;
+        let mut precise = true;
+        while let Some(state) = to_expand.pop() {
+            if support.contains_key(&state) {
+                continue;
+            }
+            questions += asked.len() + leaving.get(&state).map_or(0, Vec::len);
+            if questions > MAX_NEED_PAIRS {
+                precise = false;
+                break;
+            }
+            let wanted = self.states[state as usize].clone();
+            let known = leaving.get(&state).into_iter().flatten().copied();
+            let others: Vec<u32> = asked
+                .iter()
+                .copied()
+                .filter(|&y| {
+                    let o = self.ops[y as usize].1;
+                    self.model.can_leave(&o.input, o.output(), &wanted)
+                })
+                .collect();
+            let mut list = Vec::new();
+            for y in known.chain(others) {
+                let o = self.ops[y as usize].1;
+                let from = match self.model.leaves_from(&o.input, o.output(), &wanted) {
+                    Some(before) => {
+                        let id = self.intern(before);
+                        to_expand.push(id);
+                        id
+                    }
+                    None => NONE,
+                };
+                list.push((y, from));
+            }
+            support.insert(state, list);
+        }
         let mut unknown = vec![false; n];
         if !precise {
             for &y in &asked {
@@ -349,28 +395,31 @@ impl<'a, M: Model> Search<'a, M> {
             }
         }
         let unknown_left = if precise { 0 } else { asked.len() as u32 };
-        let asked = if precise { asked } else { Vec::new() };
-        let mut left = vec![0u32; n];
         let mut feeds: Vec<Vec<u32>> = vec![Vec::new(); n];
         let mut needers: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+        let mut seen: FxHashMap<u32, u32> = FxHashMap::default();
         for &r in &waiting {
-            let want = need[r as usize];
-            needers.entry(want).or_default().push(r);
-            let wanted = &self.states[want as usize];
-            let known = leaving.get(&want).into_iter().flatten().copied();
-            let others = asked.iter().copied().filter(|&y| {
-                let o = self.ops[y as usize].1;
-                self.model.can_leave(&o.input, o.output(), wanted)
-            });
-            for y in known.chain(others).filter(|&y| y != r) {
-                left[r as usize] += 1;
-                feeds[y as usize].push(r);
+            // Every state and operation of r's chains, each once.
+            let mut stack = vec![need[r as usize]];
+            while let Some(state) = stack.pop() {
+                if seen.insert(state, r) == Some(r) {
+                    continue;
+                }
+                needers.entry(state).or_default().push(r);
+                for &(y, from) in support.get(&state).into_iter().flatten() {
+                    if y != r && feeds[y as usize].last() != Some(&r) {
+                        feeds[y as usize].push(r);
+                    }
+                    if from != NONE {
+                        stack.push(from);
+                    }
+                }
             }
         }
         self.needs = Needs {
             on: true,
             need,
-            left,
+            support,
             feeds,
             needers,
             unknown,
@@ -379,46 +428,64 @@ impl<'a, M: Model> Search<'a, M> {
         self
     }
 
-    /// Counts `op` as placed: what it could have left, it no longer can.
+    /// Whether `state` is `current` or can still be brought about by unplaced operations
+    /// other than `waiting`: a depth-first walk back along the chains, each state once.
+    /// It may count an operation twice on one chain, and a chain longer than
+    /// [`MAX_CHAIN`] counts as reachable: both only keep configurations.
+    fn reachable(&self, state: u32, current: u32, waiting: u32, set: &LinearizedSet) -> bool {
+        let mut visited: Vec<u32> = vec![state];
+        let mut stack: Vec<(u32, usize)> = vec![(state, 0)];
+        while let Some((s, depth)) = stack.pop() {
+            if s == current || depth >= MAX_CHAIN {
+                return true;
+            }
+            for &(y, from) in self.needs.support.get(&s).into_iter().flatten() {
+                if y == waiting || set.contains(y) {
+                    continue;
+                }
+                if from == NONE {
+                    return true;
+                }
+                if !visited.contains(&from) {
+                    visited.push(from);
+                    stack.push((from, depth + 1));
+                }
+            }
+        }
+        false
+    }
+
+    /// Counts `op` as placed, for the operations not asked about.
     fn take(&mut self, op: u32) {
-        if self.needs.on {
-            for &r in &self.needs.feeds[op as usize] {
-                self.needs.left[r as usize] -= 1;
-            }
-            if self.needs.unknown[op as usize] {
-                self.needs.unknown_left -= 1;
-            }
+        if self.needs.on && self.needs.unknown[op as usize] {
+            self.needs.unknown_left -= 1;
         }
     }
 
     /// Counts `op` as unplaced again.
     fn give_back(&mut self, op: u32) {
-        if self.needs.on {
-            for &r in &self.needs.feeds[op as usize] {
-                self.needs.left[r as usize] += 1;
-            }
-            if self.needs.unknown[op as usize] {
-                self.needs.unknown_left += 1;
-            }
+        if self.needs.on && self.needs.unknown[op as usize] {
+            self.needs.unknown_left += 1;
         }
     }
 
-    /// The unplaced operation, if any, that placing `op` (taken already), moving the
+    /// The unplaced operation, if any, that placing `op` (in `set` already), moving the
     /// state from `old` to `new`, leaves waiting for a state gone for good: not the state
-    /// now, and no unplaced operation can leave it. Only operations `op` could have fed
-    /// and those waiting for `old` can have just become so.
+    /// now, and nothing unplaced leads back to it. Only operations whose chains pass
+    /// through `op` or through `old` can have just become so.
     fn strands(&self, op: u32, old: u32, new: u32, set: &LinearizedSet) -> Option<u32> {
         if !self.needs.on || self.needs.unknown_left > 0 {
             return None;
         }
-        let stranded = |r: &u32| self.needs.left[*r as usize] == 0 && !set.contains(*r);
-        let by_op = self.needs.feeds[op as usize]
-            .iter()
-            .copied()
-            .find(|&r| self.needs.need[r as usize] != new && stranded(&r));
+        let gone = |r: &u32| {
+            !set.contains(*r)
+                && self.needs.need[*r as usize] != new
+                && !self.reachable(self.needs.need[*r as usize], new, *r, set)
+        };
+        let by_op = self.needs.feeds[op as usize].iter().copied().find(gone);
         by_op.or_else(|| {
             (old != new)
-                .then(|| self.needs.needers.get(&old)?.iter().copied().find(stranded))
+                .then(|| self.needs.needers.get(&old)?.iter().copied().find(gone))
                 .flatten()
         })
     }
@@ -468,6 +535,8 @@ impl<'a, M: Model> Search<'a, M> {
         let mut steps: u64 = 0;
         let step_limit = limits.max_steps.unwrap_or(u64::MAX);
         let mut entry = self.next[0];
+        let twins = self.twin_done_before.iter().any(|&t| t != NONE);
+        let mut frontier = self.frontier(twins);
         // Each configuration is first scanned for a read-only operation that fits (which is
         // then the only one worth trying), then for the others.
         let mut reads_phase = true;
@@ -487,7 +556,7 @@ impl<'a, M: Model> Search<'a, M> {
                 let twin = self.twin_before[op as usize];
                 if reads_phase != self.read_only[op as usize]
                     || (twin != NONE && !set.contains(twin))
-                    || self.twin_waits(op, e, &set)
+                    || self.twin_waits(op, frontier, &set)
                 {
                     entry = self.next[e];
                     continue;
@@ -551,6 +620,7 @@ impl<'a, M: Model> Search<'a, M> {
                                 }
                             }
                             entry = self.next[0];
+                            frontier = self.frontier(twins);
                             reads_phase = true;
                             continue;
                         }
@@ -599,6 +669,7 @@ impl<'a, M: Model> Search<'a, M> {
                 }
                 if !frame.read_only {
                     entry = self.next[self.call_entry[op as usize] as usize];
+                    frontier = self.frontier(twins);
                     reads_phase = false;
                     break;
                 }
@@ -606,17 +677,31 @@ impl<'a, M: Model> Search<'a, M> {
         }
     }
 
-    /// Whether `op`, whose call entry `e` the scan has reached, should wait for its
-    /// identical twin that returned just before it. Two identical operations have the same
-    /// effect in every state, so in a linearization that places `op` here and its twin
-    /// later, swapping them gives another one: the twin can go here (its call was passed
-    /// already, so nothing unplaced must precede it) and `op` there (everything invoked
-    /// after `op` returned was invoked after the twin returned, so it already follows).
-    /// Unobserved writes that the model's stand-ins made identical are thereby placed in
-    /// one order instead of every subset of them.
-    fn twin_waits(&self, op: u32, e: usize, set: &LinearizedSet) -> bool {
+    /// The first return entry of the list (the tail if none): the operations whose call
+    /// entries come before it are the ones that can be placed next. Only looked for when
+    /// [`Search::twin_waits`] needs it.
+    fn frontier(&self, needed: bool) -> u32 {
+        if !needed {
+            return 0;
+        }
+        let mut k = self.next[0];
+        while self.entry_is_call[k as usize] {
+            k = self.next[k as usize];
+        }
+        k
+    }
+
+    /// Whether `op` should wait for its identical twin that returned just before it,
+    /// `frontier` being the list's first return entry. Two identical operations have the
+    /// same effect in every state, so in a linearization that places `op` here and its
+    /// twin later, swapping them gives another one: the twin can go here (its call entry
+    /// is before the frontier, so nothing unplaced must precede it) and `op` there
+    /// (everything invoked after `op` returned was invoked after the twin returned, so it
+    /// already follows). Unobserved writes that the model's stand-ins made identical are
+    /// thereby placed in one order instead of every subset of them.
+    fn twin_waits(&self, op: u32, frontier: u32, set: &LinearizedSet) -> bool {
         let twin = self.twin_done_before[op as usize];
-        twin != NONE && !set.contains(twin) && (self.call_entry[twin as usize] as usize) < e
+        twin != NONE && !set.contains(twin) && self.call_entry[twin as usize] < frontier
     }
 
     /// The operation still to be placed that sees the state soonest, if `state` (reached

@@ -205,6 +205,25 @@ impl Model for KvModel {
         format!("{call} => {answer}")
     }
 
+    fn leaves_from(
+        &self,
+        input: &Operation,
+        output: Option<&OpOutput>,
+        state: &String,
+    ) -> Option<String> {
+        match (input, output) {
+            (Operation::Append { value, .. }, _) => {
+                state.strip_suffix(value.as_str()).map(str::to_string)
+            }
+            (Operation::Cas { expected, new, .. }, Some(OpOutput::Cas(true)) | None)
+                if state == new =>
+            {
+                Some(expected.clone())
+            }
+            _ => None,
+        }
+    }
+
     fn state_bytes(&self, state: &String) -> usize {
         state.capacity()
     }

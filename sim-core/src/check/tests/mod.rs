@@ -511,3 +511,39 @@ fn unobserved_concurrent_writes_are_searched_in_one_order() {
         );
     }
 }
+
+/// A read of a value with appends after it needs that value first: once the write of it
+/// is overwritten and placed, the read is found stranded at once, not after every order
+/// of the twenty writes that follow.
+#[test]
+fn a_read_of_an_appended_value_is_stranded_once_its_base_is_gone() {
+    let options = CheckOptions {
+        max_steps: Some(20_000),
+        parallel: false,
+        ..CheckOptions::default()
+    };
+    let history = |read: &str| {
+        let mut h = vec![kv_put(0, "a", 0, 10), kv_put(1, "b", 20, 30)];
+        for i in 0..20 {
+            let value = format!("p{i};");
+            h.push(kv_put(10 + i, &value, 40, 100));
+            h.push(kv_get(40 + i, &value, 40, 100));
+        }
+        let append = Operation::Append {
+            key: 0,
+            value: "z;".into(),
+        };
+        h.push(Op::completed(80, append, 40, 100, OpOutput::Done));
+        h.push(kv_get(81, read, 101, 102));
+        check(&KvModel, &h, &options).verdict
+    };
+    // "b" was written over "a" before anything else began: "a" never comes back.
+    let verdict = history("az;");
+    assert!(
+        matches!(verdict, Verdict::NotLinearizable { .. }),
+        "{verdict:?}"
+    );
+    // The same read of the last write with the append after it is fine.
+    let verdict = history("p19;z;");
+    assert!(matches!(verdict, Verdict::Linearizable), "{verdict:?}");
+}
