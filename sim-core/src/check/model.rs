@@ -141,8 +141,10 @@ pub trait Model: Sync {
     /// The one state `input` (answering `output`; `None` if unknown) must take effect in
     /// to leave `state`, if there is one: an append leaves "ab" only from "a", a
     /// compare-and-set only from its expected value. `None` where any state will do (a
-    /// write) or the model cannot say. With it the search follows chains back (a read of
-    /// "ab" needs "a" first), so it must be exact; the default `None` is always correct.
+    /// write) or the model cannot say. It is asked only about states the operation can
+    /// leave ([`Model::can_leave`]), and the search follows chains back with it (a read of
+    /// "ab" needs "a" first), so `Some` must name the only such state; the default `None`
+    /// is always correct.
     fn leaves_from(
         &self,
         input: &Self::Input,

@@ -25,10 +25,14 @@
 //!   dropped when it cannot grow into what a read returned that must come before any
 //!   operation that might set the state back. See `Search::read_out_of_reach`.
 //! - Where the model says which one state an operation waits for (a read its value) and
-//!   which operations can leave a state, a configuration is dropped as soon as an
-//!   unplaced operation waits for a state that is not the current one and that no
-//!   unplaced operation can leave: with unique written values, a value once overwritten
-//!   is gone. See `Needs` and `Search::strands`.
+//!   which operations can lead to it (a write from anywhere, an append from the value
+//!   without its suffix), a configuration is dropped as soon as an unplaced operation
+//!   waits for a state that is not the current one and that nothing unplaced can lead
+//!   back to: with unique written values, a value once overwritten is gone, and so is
+//!   every value grown from it. See `Needs` and `Search::strands`.
+//! - Writes that nothing observes are searched as the model's stand-ins, which merge the
+//!   states nothing tells apart, and identical completed operations are tried in the
+//!   order they returned. See `Model::stand_ins` and `Search::twin_waits`.
 
 use rustc_hash::FxHashMap;
 
@@ -107,8 +111,8 @@ pub(crate) fn search<M: Model>(
     Search::new(model, &searched, &ops, partition).run(position, limits)
 }
 
-/// The most (waiting operation, operation whose result depends on where it lands) pairs
-/// [`Needs`] asks the model about.
+/// The most questions (a state, an operation that may leave it) [`Needs`] asks the model;
+/// past it, the states not yet worked out count as reachable.
 const MAX_NEED_PAIRS: usize = 100_000;
 
 /// Operations that wait for one state (a read of a value), and what could still bring it
@@ -132,10 +136,71 @@ struct Needs {
     feeds: Vec<Vec<u32>>,
     /// Per state, the waiting operations whose chains pass through it.
     needers: FxHashMap<u32, Vec<u32>>,
-    /// Per operation, whether it counts as able to leave any state (not asked about each).
-    unknown: Vec<bool>,
-    /// How many of those are unplaced.
-    unknown_left: u32,
+    /// Scratch for [`reachable`]: what is known of each state in the configuration at
+    /// hand, by state id, and which entries to reset before the next configuration.
+    known: Vec<Reach>,
+    touched: Vec<u32>,
+}
+
+/// What [`reachable`] knows of a state in one configuration.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    Unknown,
+    Walking,
+    Yes,
+    No,
+}
+
+/// Whether `state` is `current` or can still be brought about by unplaced operations,
+/// walking the chains back; the second answer says the first rests on a cycle (a state
+/// met again on the walk counts as reachable), so it is not remembered. A state whose
+/// leavers were not worked out (past the question budget) counts as reachable, and so
+/// does a chain past [`MAX_CHAIN`] states: only configurations are kept that way. An
+/// operation waiting for `state` needs no leaving out: what it leaves, it leaves from
+/// `state` itself.
+fn reachable(
+    needs: &Needs,
+    state: u32,
+    current: u32,
+    set: &LinearizedSet,
+    scratch: &mut (Vec<Reach>, Vec<u32>),
+    depth: usize,
+) -> (bool, bool) {
+    if state == current || depth >= MAX_CHAIN {
+        return (true, false);
+    }
+    let (known, touched) = scratch;
+    let at = state as usize;
+    if known.len() <= at {
+        known.resize(at + 1, Reach::Unknown);
+    }
+    match known[at] {
+        Reach::Walking => return (true, true),
+        Reach::Yes => return (true, false),
+        Reach::No => return (false, false),
+        Reach::Unknown => {}
+    }
+    let Some(leavers) = needs.support.get(&state) else {
+        return (true, false);
+    };
+    known[at] = Reach::Walking;
+    touched.push(state);
+    for &(y, from) in leavers {
+        if set.contains(y) {
+            continue;
+        }
+        let (yes, on_cycle) = if from == NONE {
+            (true, false)
+        } else {
+            reachable(needs, from, current, set, scratch, depth + 1)
+        };
+        if yes {
+            scratch.0[at] = if on_cycle { Reach::Unknown } else { Reach::Yes };
+            return (true, on_cycle);
+        }
+    }
+    scratch.0[at] = Reach::No;
+    (false, false)
 }
 
 /// How deep a chain of states is followed back before it counts as reachable.
@@ -350,51 +415,66 @@ impl<'a, M: Model> Search<'a, M> {
         // The chains, state by state from the waited-for ones back, within a budget of
         // questions; past it, the operations not known by their state count as able to
         // leave anything, so nothing is stranded while one of them is unplaced.
+        // Only operations invoked before a waiting one returned can bring its state about:
+        // asked operations come in call order, so each state asks a prefix of them. The
+        // waiting operations that return last go first, so a state shared by several
+        // chains is worked out for the latest of them, whose prefix holds the others'.
         let mut support: FxHashMap<u32, Vec<(u32, u32)>> = FxHashMap::default();
-        let mut to_expand: Vec<u32> = waiting.iter().map(|&r| need[r as usize]).collect();
+        let asked_calls: Vec<u64> = asked.iter().map(|&y| self.ops[y as usize].1.call).collect();
+        let mut latest_first = waiting.clone();
+        latest_first.sort_by_key(|&r| {
+            std::cmp::Reverse(
+                self.ops[r as usize]
+                    .1
+                    .ret
+                    .as_ref()
+                    .map_or(u64::MAX, |x| x.at),
+            )
+        });
         let mut questions = 0usize;
-        let mut precise = true;
-        while let Some(state) = to_expand.pop() {
-            if support.contains_key(&state) {
-                continue;
-            }
-            questions += asked.len() + leaving.get(&state).map_or(0, Vec::len);
-            if questions > MAX_NEED_PAIRS {
-                precise = false;
-                break;
-            }
-            let wanted = self.states[state as usize].clone();
-            let known = leaving.get(&state).into_iter().flatten().copied();
-            let others: Vec<u32> = asked
-                .iter()
-                .copied()
-                .filter(|&y| {
+        'chains: for &r in &latest_first {
+            let bound = self.ops[r as usize]
+                .1
+                .ret
+                .as_ref()
+                .map_or(u64::MAX, |x| x.at);
+            let callable = asked_calls.partition_point(|&call| call <= bound);
+            let mut to_expand = vec![need[r as usize]];
+            while let Some(state) = to_expand.pop() {
+                if support.contains_key(&state) {
+                    continue;
+                }
+                questions += callable + leaving.get(&state).map_or(0, Vec::len);
+                // Past the budget the states left unworked count as reachable.
+                if questions > MAX_NEED_PAIRS {
+                    break 'chains;
+                }
+                let wanted = self.states[state as usize].clone();
+                let known = leaving.get(&state).into_iter().flatten().copied();
+                let others: Vec<u32> = asked[..callable]
+                    .iter()
+                    .copied()
+                    .filter(|&y| {
+                        let o = self.ops[y as usize].1;
+                        self.model.can_leave(&o.input, o.output(), &wanted)
+                    })
+                    .collect();
+                let mut list = Vec::new();
+                for y in known.chain(others) {
                     let o = self.ops[y as usize].1;
-                    self.model.can_leave(&o.input, o.output(), &wanted)
-                })
-                .collect();
-            let mut list = Vec::new();
-            for y in known.chain(others) {
-                let o = self.ops[y as usize].1;
-                let from = match self.model.leaves_from(&o.input, o.output(), &wanted) {
-                    Some(before) => {
-                        let id = self.intern(before);
-                        to_expand.push(id);
-                        id
-                    }
-                    None => NONE,
-                };
-                list.push((y, from));
-            }
-            support.insert(state, list);
-        }
-        let mut unknown = vec![false; n];
-        if !precise {
-            for &y in &asked {
-                unknown[y as usize] = true;
+                    let from = match self.model.leaves_from(&o.input, o.output(), &wanted) {
+                        Some(before) => {
+                            let id = self.intern(before);
+                            to_expand.push(id);
+                            id
+                        }
+                        None => NONE,
+                    };
+                    list.push((y, from));
+                }
+                support.insert(state, list);
             }
         }
-        let unknown_left = if precise { 0 } else { asked.len() as u32 };
         let mut feeds: Vec<Vec<u32>> = vec![Vec::new(); n];
         let mut needers: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
         let mut seen: FxHashMap<u32, u32> = FxHashMap::default();
@@ -422,72 +502,44 @@ impl<'a, M: Model> Search<'a, M> {
             support,
             feeds,
             needers,
-            unknown,
-            unknown_left,
+            known: Vec::new(),
+            touched: Vec::new(),
         };
         self
-    }
-
-    /// Whether `state` is `current` or can still be brought about by unplaced operations
-    /// other than `waiting`: a depth-first walk back along the chains, each state once.
-    /// It may count an operation twice on one chain, and a chain longer than
-    /// [`MAX_CHAIN`] counts as reachable: both only keep configurations.
-    fn reachable(&self, state: u32, current: u32, waiting: u32, set: &LinearizedSet) -> bool {
-        let mut visited: Vec<u32> = vec![state];
-        let mut stack: Vec<(u32, usize)> = vec![(state, 0)];
-        while let Some((s, depth)) = stack.pop() {
-            if s == current || depth >= MAX_CHAIN {
-                return true;
-            }
-            for &(y, from) in self.needs.support.get(&s).into_iter().flatten() {
-                if y == waiting || set.contains(y) {
-                    continue;
-                }
-                if from == NONE {
-                    return true;
-                }
-                if !visited.contains(&from) {
-                    visited.push(from);
-                    stack.push((from, depth + 1));
-                }
-            }
-        }
-        false
-    }
-
-    /// Counts `op` as placed, for the operations not asked about.
-    fn take(&mut self, op: u32) {
-        if self.needs.on && self.needs.unknown[op as usize] {
-            self.needs.unknown_left -= 1;
-        }
-    }
-
-    /// Counts `op` as unplaced again.
-    fn give_back(&mut self, op: u32) {
-        if self.needs.on && self.needs.unknown[op as usize] {
-            self.needs.unknown_left += 1;
-        }
     }
 
     /// The unplaced operation, if any, that placing `op` (in `set` already), moving the
     /// state from `old` to `new`, leaves waiting for a state gone for good: not the state
     /// now, and nothing unplaced leads back to it. Only operations whose chains pass
     /// through `op` or through `old` can have just become so.
-    fn strands(&self, op: u32, old: u32, new: u32, set: &LinearizedSet) -> Option<u32> {
-        if !self.needs.on || self.needs.unknown_left > 0 {
+    fn strands(&mut self, op: u32, old: u32, new: u32, set: &LinearizedSet) -> Option<u32> {
+        if !self.needs.on {
             return None;
         }
-        let gone = |r: &u32| {
+        // The answers hold for this configuration only; the waiting operations' chains
+        // share most of their states.
+        let mut scratch = (
+            std::mem::take(&mut self.needs.known),
+            std::mem::take(&mut self.needs.touched),
+        );
+        for &state in &scratch.1 {
+            scratch.0[state as usize] = Reach::Unknown;
+        }
+        scratch.1.clear();
+        let needs = &self.needs;
+        let mut gone = |r: &u32| {
             !set.contains(*r)
-                && self.needs.need[*r as usize] != new
-                && !self.reachable(self.needs.need[*r as usize], new, *r, set)
+                && needs.need[*r as usize] != new
+                && !reachable(needs, needs.need[*r as usize], new, set, &mut scratch, 0).0
         };
-        let by_op = self.needs.feeds[op as usize].iter().copied().find(gone);
-        by_op.or_else(|| {
+        let by_op = needs.feeds[op as usize].iter().copied().find(&mut gone);
+        let found = by_op.or_else(|| {
             (old != new)
-                .then(|| self.needs.needers.get(&old)?.iter().copied().find(gone))
+                .then(|| needs.needers.get(&old)?.iter().copied().find(&mut gone))
                 .flatten()
-        })
+        });
+        (self.needs.known, self.needs.touched) = scratch;
+        found
     }
 
     fn intern(&mut self, state: M::State) -> u32 {
@@ -590,7 +642,6 @@ impl<'a, M: Model> Search<'a, M> {
                     let read_only = self.read_only[op as usize];
                     if (new_id != state || o.ret.is_some()) && self.needs_top(&stack, op, new_id) {
                         set.insert(op);
-                        self.take(op);
                         let stranded = self.strands(op, state, new_id, &set);
                         if let Some(waiting) = stranded
                             && deepest
@@ -625,7 +676,6 @@ impl<'a, M: Model> Search<'a, M> {
                             continue;
                         }
                         set.remove(op);
-                        self.give_back(op);
                         // Placing this read now was already explored and failed, so every
                         // other order from here fails too.
                         dead_end = read_only;
@@ -662,7 +712,6 @@ impl<'a, M: Model> Search<'a, M> {
                 let op = frame.op;
                 state = frame.prev_state;
                 set.remove(op);
-                self.give_back(op);
                 self.unlift(op);
                 if self.ops[op as usize].1.ret.is_some() {
                     remaining += 1;

@@ -547,3 +547,28 @@ fn a_read_of_an_appended_value_is_stranded_once_its_base_is_gone() {
     let verdict = history("p19;z;");
     assert!(matches!(verdict, Verdict::Linearizable), "{verdict:?}");
 }
+
+/// Past the budget of questions the search asks about chains, a state whose leavers were
+/// not worked out counts as reachable: a value written again later is not gone.
+#[test]
+fn a_state_past_the_question_budget_is_not_gone() {
+    let mut h = Vec::new();
+    for i in 0..316u64 {
+        let append = Operation::Append {
+            key: 0,
+            value: "q".into(),
+        };
+        h.push(Op::completed(0, append, 2 * i, 2 * i + 1, OpOutput::Done));
+    }
+    h.push(kv_get(1, &"q".repeat(316), 700, 701));
+    h.push(kv_put(2, "x", 710, 711));
+    h.push(kv_put(2, "y", 712, 713));
+    h.push(kv_get(3, "x", 714, 720));
+    h.push(kv_put(2, "x", 714, 715));
+    for i in 0..316u64 {
+        let value = format!("f{i}");
+        h.push(kv_put(2, &value, 800 + 4 * i, 801 + 4 * i));
+        h.push(kv_get(3, &value, 802 + 4 * i, 803 + 4 * i));
+    }
+    assert!(linearizable(&KvModel, &h));
+}
