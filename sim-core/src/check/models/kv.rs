@@ -9,7 +9,8 @@ use crate::history::{OpOutput, Operation};
 pub struct KvModel;
 
 /// The value the search writes in place of values no operation observes (see
-/// [`KvModel::stand_ins`]). No real value starts with a NUL.
+/// [`KvModel::stand_ins`]). A recorded value may be the same string: where a read or an
+/// expected value starts with it, no stand-ins are used at all.
 const UNSEEN: &str = "\u{0}unseen";
 
 /// The most byte comparisons spent finding appends whose suffix no read contains.
