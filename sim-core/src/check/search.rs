@@ -203,6 +203,9 @@ fn reachable(
     (false, false)
 }
 
+/// How many operations [`Search::overwritten_before_read`] looks at per waiting operation.
+const STALE_SCAN: usize = 512;
+
 /// How deep a chain of states is followed back before it counts as reachable.
 const MAX_CHAIN: usize = 32;
 
@@ -583,6 +586,12 @@ impl<'a, M: Model> Search<'a, M> {
         let mut remaining = self.ops.iter().filter(|(_, op)| op.ret.is_some()).count();
         let init = self.model.init();
         let mut state = self.intern(init);
+        if let Some(deepest) = self.overwritten_before_read(state) {
+            return (
+                Outcome::NotLinearizable(Box::new(self.counterexample(deepest))),
+                0,
+            );
+        }
         let mut deepest: Option<Deepest> = None;
         let mut steps: u64 = 0;
         let step_limit = limits.max_steps.unwrap_or(u64::MAX);
@@ -724,6 +733,81 @@ impl<'a, M: Model> Search<'a, M> {
                 }
             }
         }
+    }
+
+    /// A waiting operation that real time alone rules out, found before any search: every
+    /// operation that could leave the state it waits for returned before some other
+    /// operation that changes the state was invoked, and that one returned before the
+    /// waiting one was invoked. That other operation comes after all of them and before
+    /// the waiting one in every linearization, and nothing after it brings the state
+    /// back (a stale read of an overwritten value). A waiting state nothing leaves that is
+    /// not `init` is ruled out as well. Quadratic at worst, in the number of waiting
+    /// operations times the operations between; the search would pay more.
+    fn overwritten_before_read(&mut self, init: u32) -> Option<Deepest> {
+        if !self.needs.on {
+            return None;
+        }
+        let ret_of = |o: &ModelOp<M>| o.ret.as_ref().map(|r| r.at);
+        for r in 0..self.ops.len() {
+            let want = self.needs.need[r];
+            if want == NONE {
+                continue;
+            }
+            let (_, read) = self.ops[r];
+            let Some(leavers) = self.needs.support.get(&want) else {
+                continue;
+            };
+            let mut latest: Option<(u64, u32)> = None;
+            let mut open = false;
+            for &(y, _) in leavers {
+                match ret_of(self.ops[y as usize].1) {
+                    Some(at) => {
+                        if latest.is_none_or(|(t, _)| at > t) {
+                            latest = Some((at, y));
+                        }
+                    }
+                    None => open = true,
+                }
+            }
+            if open {
+                continue;
+            }
+            if latest.is_none() && want != init {
+                return Some(Deepest {
+                    prefix: Vec::new(),
+                    state: init,
+                    stuck: vec![r as u32],
+                });
+            }
+            let after = latest.map_or(0, |(t, _)| t);
+            // An operation that changes the state, is no leaver, and lies strictly between
+            // the last leaver's return and the waiting operation's call.
+            // Operations are in call order; a few hundred looked at find nearly every such
+            // operation, and missing one only leaves the case to the search.
+            let lo = self.ops.partition_point(|(_, o)| o.call <= after);
+            let hi = self.ops.partition_point(|(_, o)| o.call < read.call);
+            let between = (lo..hi.max(lo)).take(STALE_SCAN).find(|&w| {
+                let o = self.ops[w].1;
+                !self.read_only[w]
+                    && ret_of(o).is_some_and(|at| at < read.call)
+                    && !leavers.iter().any(|&(y, _)| y as usize == w)
+            });
+            let between = between.map(|w| (w, self.ops[w]));
+            if let Some((w, (_, o))) = between {
+                let mut prefix: Vec<u32> = latest.map(|(_, y)| y).into_iter().collect();
+                prefix.push(w as u32);
+                let state = match self.model.leaves(&o.input, o.output()) {
+                    Some(left) => self.intern(left),
+                    None => init,
+                };
+                return Some(Deepest {
+                    prefix,
+                    state,
+                    stuck: vec![r as u32],
+                });
+            }
+        }
+        None
     }
 
     /// The first return entry of the list (the tail if none): the operations whose call

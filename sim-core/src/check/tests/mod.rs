@@ -36,6 +36,27 @@ fn cas_reg() -> RegisterModel {
     RegisterModel::cas_register(None)
 }
 
+/// After writes of 0..7 over and over, reads of 3, 4 and 3 again: no order of the writes
+/// ends in both 3 and 4, so rejecting this means trying every order (the values repeat,
+/// so no value is ever gone for good).
+fn flip_flop_reads() -> Vec<RegOp> {
+    [(3, 101), (4, 103), (3, 105)]
+        .into_iter()
+        .map(|(v, at)| ok(99, In::Read, at, at + 1, Out::Read(Some(v))))
+        .collect()
+}
+
+/// [`flip_flop_reads`] for a key of the key-value map written with "v0".."v6".
+fn flip_flop_gets(key: u64) -> Vec<Op<Operation, OpOutput>> {
+    [("v3", 101), ("v4", 103), ("v3", 105)]
+        .into_iter()
+        .map(|(v, at)| {
+            let get = Operation::Get { key };
+            Op::completed(99, get, at, at + 1, OpOutput::Value(v.into()))
+        })
+        .collect()
+}
+
 #[test]
 fn stale_read_after_completed_write_is_rejected() {
     let h = [
@@ -202,11 +223,12 @@ fn counterexample_names_the_failing_key_and_prefix() {
 
 #[test]
 fn step_budget_gives_unknown_not_a_guess() {
-    // Many concurrent writes and a read nobody wrote: the search must try many orders.
+    // Many concurrent writes and reads that no order of them explains: the search must
+    // try many orders.
     let mut h: Vec<RegOp> = (0..40)
         .map(|i| ok(i, In::Write(i as i64 % 7), 0, 100, Out::Written))
         .collect();
-    h.push(ok(99, In::Read, 101, 102, Out::Read(Some(1000))));
+    h.extend(flip_flop_reads());
     let options = CheckOptions {
         max_steps: Some(1_000),
         ..CheckOptions::default()
@@ -240,14 +262,7 @@ fn memory_budget_gives_unknown_before_the_search_passes_it() {
             };
             h.push(Op::completed(100 + i, cas, 0, 100, OpOutput::Cas(false)));
         }
-        let get = Operation::Get { key };
-        h.push(Op::completed(
-            99,
-            get,
-            101,
-            102,
-            OpOutput::Value("never".into()),
-        ));
+        h.extend(flip_flop_gets(key));
     }
     let options = CheckOptions {
         max_memo_bytes: 4 << 20,
@@ -280,7 +295,7 @@ fn the_callers_give_up_signal_gives_unknown_with_its_reason() {
     let mut h: Vec<RegOp> = (0..40)
         .map(|i| ok(i, In::Write(i as i64 % 7), 0, 100, Out::Written))
         .collect();
-    h.push(ok(99, In::Read, 101, 102, Out::Read(Some(1000))));
+    h.extend(flip_flop_reads());
     let asked = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let counter = asked.clone();
     let options = CheckOptions {
@@ -345,8 +360,8 @@ fn run_history_adapter_drops_failed_and_keeps_indeterminate() {
 #[test]
 fn a_quickly_failing_key_is_found_before_a_hard_key_uses_the_budget() {
     let put = |key, v: String| Operation::Put { key, value: v };
-    // Key 0: forty concurrent writes and a read of a value none wrote; deciding it takes
-    // every order of the writes. Failed compare-and-sets expect each written value, so no
+    // Key 0: forty concurrent writes and reads that no order of them explains; deciding it
+    // takes every order of the writes. Failed compare-and-sets expect each written value, so no
     // write is one that nothing observes (those the search would take in one order).
     let mut h: Vec<Op<Operation, OpOutput>> = (0..40)
         .map(|i| Op::completed(i, put(0, format!("v{}", i % 7)), 0, 100, OpOutput::Done))
@@ -359,13 +374,7 @@ fn a_quickly_failing_key_is_found_before_a_hard_key_uses_the_budget() {
         };
         Op::completed(60 + i, cas, 0, 100, OpOutput::Cas(false))
     }));
-    h.push(Op::completed(
-        99,
-        Operation::Get { key: 0 },
-        101,
-        102,
-        OpOutput::Value("never".into()),
-    ));
+    h.extend(flip_flop_gets(0));
     // Key 1: a stale read after a completed write.
     h.push(Op::completed(50, put(1, "a".into()), 0, 1, OpOutput::Done));
     h.push(Op::completed(
@@ -408,7 +417,7 @@ fn a_hard_key_gets_the_whole_budget_over_the_rounds() {
     let mut h: Vec<RegOp> = (0..40)
         .map(|i| ok(i, In::Write(i as i64 % 7), 0, 100, Out::Written))
         .collect();
-    h.push(ok(99, In::Read, 101, 102, Out::Read(Some(1000))));
+    h.extend(flip_flop_reads());
     let report = check(
         &cas_reg(),
         &h,
@@ -570,5 +579,32 @@ fn a_state_past_the_question_budget_is_not_gone() {
         h.push(kv_put(2, &value, 800 + 4 * i, 801 + 4 * i));
         h.push(kv_get(3, &value, 802 + 4 * i, 803 + 4 * i));
     }
+    assert!(linearizable(&KvModel, &h));
+}
+
+/// A read of a value overwritten, by a write that ended before the read began, after its
+/// last possible writer ended, is rejected before any search, whatever comes around it.
+#[test]
+fn a_stale_read_is_rejected_before_any_search() {
+    let mut h = vec![kv_put(0, "a", 0, 10), kv_put(1, "b", 20, 30)];
+    // Forty unobserved concurrent writes around the read keep a search busy.
+    for i in 0..40 {
+        h.push(kv_put(10 + i, &format!("w{i}"), 35, 100));
+        h.push(kv_get(60 + i, &format!("w{i}"), 35, 100));
+    }
+    h.push(kv_get(2, "a", 40, 50));
+    let report = check(&KvModel, &h, &CheckOptions::default());
+    let Verdict::NotLinearizable { counterexample } = &report.verdict else {
+        panic!("{:?}", report.verdict);
+    };
+    assert_eq!(report.steps, 0, "found by the search instead");
+    let placed: Vec<&str> = counterexample
+        .linearized
+        .iter()
+        .map(|o| o.description.as_str())
+        .collect();
+    assert_eq!(placed, ["put 0 \"a\" => ok", "put 0 \"b\" => ok"]);
+    // With the second write still running when the read began, the read may come first.
+    h[1] = kv_put(1, "b", 20, 45);
     assert!(linearizable(&KvModel, &h));
 }
