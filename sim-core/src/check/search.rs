@@ -221,6 +221,13 @@ struct Deepest {
     prefix: Vec<u32>,
     state: u32,
     stuck: Vec<u32>,
+    /// How to show the state, where replaying `prefix` from the start would not give it.
+    shown: Option<String>,
+}
+
+/// When `o` returned, as the search orders it (never before its call); `None` if unknown.
+fn returned<I, O>(o: &Op<I, O>) -> Option<u64> {
+    o.ret.as_ref().map(|r| r.at.max(o.call))
 }
 
 struct Search<'a, M: Model> {
@@ -425,22 +432,10 @@ impl<'a, M: Model> Search<'a, M> {
         let mut support: FxHashMap<u32, Vec<(u32, u32)>> = FxHashMap::default();
         let asked_calls: Vec<u64> = asked.iter().map(|&y| self.ops[y as usize].1.call).collect();
         let mut latest_first = waiting.clone();
-        latest_first.sort_by_key(|&r| {
-            std::cmp::Reverse(
-                self.ops[r as usize]
-                    .1
-                    .ret
-                    .as_ref()
-                    .map_or(u64::MAX, |x| x.at),
-            )
-        });
+        latest_first.sort_by_key(|&r| std::cmp::Reverse(returned(self.ops[r as usize].1)));
         let mut questions = 0usize;
         'chains: for &r in &latest_first {
-            let bound = self.ops[r as usize]
-                .1
-                .ret
-                .as_ref()
-                .map_or(u64::MAX, |x| x.at);
+            let bound = returned(self.ops[r as usize].1).unwrap_or(u64::MAX);
             let callable = asked_calls.partition_point(|&call| call <= bound);
             let mut to_expand = vec![need[r as usize]];
             while let Some(state) = to_expand.pop() {
@@ -640,6 +635,7 @@ impl<'a, M: Model> Search<'a, M> {
                                 prefix,
                                 state,
                                 stuck: vec![read],
+                                shown: None,
                             });
                         }
                         None
@@ -663,6 +659,7 @@ impl<'a, M: Model> Search<'a, M> {
                                 prefix,
                                 state: new_id,
                                 stuck: vec![waiting],
+                                shown: None,
                             });
                         }
                         if stranded.is_none() && memo.insert(&set, new_id) {
@@ -712,6 +709,7 @@ impl<'a, M: Model> Search<'a, M> {
                         prefix: Vec::new(),
                         state,
                         stuck: Vec::new(),
+                        shown: None,
                     });
                     return (
                         Outcome::NotLinearizable(Box::new(self.counterexample(deepest))),
@@ -747,7 +745,6 @@ impl<'a, M: Model> Search<'a, M> {
         if !self.needs.on {
             return None;
         }
-        let ret_of = |o: &ModelOp<M>| o.ret.as_ref().map(|r| r.at);
         for r in 0..self.ops.len() {
             let want = self.needs.need[r];
             if want == NONE {
@@ -760,7 +757,7 @@ impl<'a, M: Model> Search<'a, M> {
             let mut latest: Option<(u64, u32)> = None;
             let mut open = false;
             for &(y, _) in leavers {
-                match ret_of(self.ops[y as usize].1) {
+                match returned(self.ops[y as usize].1) {
                     Some(at) => {
                         if latest.is_none_or(|(t, _)| at > t) {
                             latest = Some((at, y));
@@ -777,6 +774,7 @@ impl<'a, M: Model> Search<'a, M> {
                     prefix: Vec::new(),
                     state: init,
                     stuck: vec![r as u32],
+                    shown: None,
                 });
             }
             let after = latest.map_or(0, |(t, _)| t);
@@ -789,21 +787,26 @@ impl<'a, M: Model> Search<'a, M> {
             let between = (lo..hi.max(lo)).take(STALE_SCAN).find(|&w| {
                 let o = self.ops[w].1;
                 !self.read_only[w]
-                    && ret_of(o).is_some_and(|at| at < read.call)
+                    && returned(o).is_some_and(|at| at < read.call)
                     && !leavers.iter().any(|&(y, _)| y as usize == w)
             });
-            let between = between.map(|w| (w, self.ops[w]));
-            if let Some((w, (_, o))) = between {
+            if let Some(w) = between {
                 let mut prefix: Vec<u32> = latest.map(|(_, y)| y).into_iter().collect();
                 prefix.push(w as u32);
-                let state = match self.model.leaves(&o.input, o.output()) {
-                    Some(left) => self.intern(left),
-                    None => init,
+                // Not a prefix from the start: the state is what the write over it leaves.
+                let (_, as_recorded) = self.recorded[w];
+                let shown = match self.model.leaves(&as_recorded.input, as_recorded.output()) {
+                    Some(left) => self.model.describe_state(&left),
+                    None => format!(
+                        "not {}",
+                        self.model.describe_state(&self.states[want as usize])
+                    ),
                 };
                 return Some(Deepest {
                     prefix,
-                    state,
+                    state: want,
                     stuck: vec![r as u32],
+                    shown: Some(shown),
                 });
             }
         }
@@ -1001,6 +1004,7 @@ impl<'a, M: Model> Search<'a, M> {
             prefix: stack.iter().map(|f| f.op).collect(),
             state,
             stuck,
+            shown: None,
         }
     }
 
@@ -1034,7 +1038,10 @@ impl<'a, M: Model> Search<'a, M> {
         Counterexample {
             partition: self.partition,
             linearized: deepest.prefix.iter().map(|&op| self.op_ref(op)).collect(),
-            state: self.describe_after(&deepest.prefix, deepest.state),
+            state: deepest
+                .shown
+                .clone()
+                .unwrap_or_else(|| self.describe_after(&deepest.prefix, deepest.state)),
             unplaceable: deepest.stuck.iter().map(|&op| self.op_ref(op)).collect(),
         }
     }

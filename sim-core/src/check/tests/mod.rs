@@ -608,3 +608,38 @@ fn a_stale_read_is_rejected_before_any_search() {
     h[1] = kv_put(1, "b", 20, 45);
     assert!(linearizable(&KvModel, &h));
 }
+
+/// A return time recorded before its call counts as the call time, as in the search: the
+/// rejection before any search must not read it as an earlier return.
+#[test]
+fn a_return_before_its_call_is_not_taken_for_an_early_return() {
+    let h = vec![
+        kv_put(0, "a", 10, 5),
+        kv_put(1, "b", 7, 8),
+        kv_get(2, "a", 9, 20),
+    ];
+    assert!(linearizable(&KvModel, &h));
+}
+
+/// The state shown for a stale read found before any search is what the overwrite left,
+/// not a replay that skips the writes before.
+#[test]
+fn a_stale_read_shows_the_state_the_overwrite_left() {
+    let append = |client: u64, value: &str, call: u64, ret: u64| {
+        let op = Operation::Append {
+            key: 0,
+            value: value.into(),
+        };
+        Op::completed(client, op, call, ret, OpOutput::Done)
+    };
+    let h = vec![
+        kv_put(0, "a", 0, 1),
+        append(0, "b", 2, 3),
+        append(0, "x", 4, 5),
+        kv_get(1, "ab", 6, 7),
+    ];
+    let Verdict::NotLinearizable { counterexample } = verdict_of(&KvModel, &h) else {
+        panic!("a stale read accepted");
+    };
+    assert_eq!(counterexample.state, "not \"ab\"");
+}
