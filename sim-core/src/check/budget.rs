@@ -18,6 +18,10 @@ pub(crate) struct Limits {
     /// Partitions after it stop early: the reported counterexample is always the first
     /// failing partition's, whatever the thread timing.
     pub(crate) first_failure: AtomicUsize,
+    /// Whether each partition is first tried by a quick pass, without the bookkeeping of
+    /// what waiting operations wait for. Only in the first round: the partitions left for
+    /// later rounds are those the quick pass did not settle.
+    pub(crate) quick_pass: bool,
 }
 
 impl Limits {

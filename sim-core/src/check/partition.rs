@@ -45,6 +45,7 @@ pub fn check<M: Model>(
     let mut outcomes: Vec<Option<Outcome>> = parts.iter().map(|_| None).collect();
     let mut steps = 0u64;
     let mut budget = FIRST_ROUND_STEPS.min(cap);
+    let mut first_round = true;
     loop {
         // With one key left there is no other to be fair to: it gets the whole budget.
         if outcomes.iter().filter(|o| o.is_none()).count() <= 1 {
@@ -67,6 +68,7 @@ pub fn check<M: Model>(
             memory_share: options.max_memo_bytes / ways,
             memory_ways: ways,
             first_failure: AtomicUsize::new(usize::MAX),
+            quick_pass: first_round,
         };
         let run = |&position: &usize| {
             let (key, part) = &parts[position];
@@ -98,6 +100,7 @@ pub fn check<M: Model>(
             break;
         }
         budget = budget.saturating_mul(2).min(cap);
+        first_round = false;
     }
 
     let mut verdict = Verdict::Linearizable;

@@ -100,9 +100,6 @@ pub(crate) fn search<M: Model>(
             })
         })
         .collect();
-    if stand_ins.is_empty() {
-        return Search::new(model, &ops, &ops, partition).run(position, limits);
-    }
     let mut stand_in = stand_ins.iter();
     let searched: Vec<Indexed<'_, M>> = rewrites
         .iter()
@@ -112,7 +109,33 @@ pub(crate) fn search<M: Model>(
             None => (index, op),
         })
         .collect();
-    Search::new(model, &searched, &ops, partition).run(position, limits)
+    // Most partitions are linearizable and easy: a search without the bookkeeping of
+    // what waiting operations wait for finds their linearization in a few steps per
+    // operation, and setting that bookkeeping up would cost more than the search. Only a
+    // partition the quick pass does not settle as linearizable is searched again with
+    // it, from the start, so that its verdict and counterexample do not depend on the
+    // quick pass (which only proves linearizability).
+    let mut spent = 0;
+    if limits.quick_pass {
+        let quick = quick_steps(searched.len());
+        let outcome;
+        (outcome, spent) =
+            Search::new(model, &searched, &ops, partition).run(position, limits, 0, quick);
+        let settled = matches!(outcome, Outcome::Linearizable)
+            || (matches!(outcome, Outcome::Unknown(_)) && spent < quick);
+        if settled {
+            return (outcome, spent);
+        }
+    }
+    Search::new(model, &searched, &ops, partition)
+        .with_needs()
+        .run(position, limits, spent, u64::MAX)
+}
+
+/// The quick pass's step budget ([`search`]) for a partition of `ops` operations: a few
+/// steps per operation, enough for the easy ones.
+pub(crate) fn quick_steps(ops: usize) -> u64 {
+    4 * ops as u64 + 256
 }
 
 /// A placed operation and the state before it, for backtracking.
@@ -283,7 +306,6 @@ impl<'a, M: Model> Search<'a, M> {
             state_bytes: 0,
             needs: Needs::default(),
         }
-        .with_needs()
     }
 
     fn intern(&mut self, state: M::State) -> u32 {
@@ -319,7 +341,15 @@ impl<'a, M: Model> Search<'a, M> {
         }
     }
 
-    fn run(mut self, position: usize, limits: &Limits) -> (Outcome, u64) {
+    /// Searches from the start, counting steps on from `first_step` (those a quick pass
+    /// spent); `quick` steps end it early with an empty `Unknown` (the quick pass).
+    fn run(
+        mut self,
+        position: usize,
+        limits: &Limits,
+        first_step: u64,
+        quick: u64,
+    ) -> (Outcome, u64) {
         let n = self.ops.len();
         let mut set = LinearizedSet::new(n);
         let mut memo = Memo::new(2 * n);
@@ -330,12 +360,12 @@ impl<'a, M: Model> Search<'a, M> {
         if let Some(deepest) = self.overwritten_before_read(state) {
             return (
                 Outcome::NotLinearizable(Box::new(self.counterexample(deepest))),
-                0,
+                first_step,
             );
         }
         let mut deepest: Option<Deepest> = None;
-        let mut steps: u64 = 0;
-        let step_limit = limits.max_steps.unwrap_or(u64::MAX);
+        let mut steps: u64 = first_step;
+        let step_limit = limits.max_steps.unwrap_or(u64::MAX).min(quick);
         let mut entry = self.next[0];
         let twins = self.twin_done_before.iter().any(|&t| t != NONE);
         let mut frontier = self.frontier(twins);
@@ -346,6 +376,9 @@ impl<'a, M: Model> Search<'a, M> {
         loop {
             steps += 1;
             if steps % CHECK_EVERY == 1 || steps >= step_limit {
+                if steps >= quick {
+                    return (Outcome::Unknown(String::new()), steps);
+                }
                 if let Some(reason) = self.over_budget(steps, &memo, position, limits) {
                     return (Outcome::Unknown(reason), steps);
                 }

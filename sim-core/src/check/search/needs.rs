@@ -26,10 +26,15 @@ pub(super) struct Needs {
     pub(super) on: bool,
     /// Per operation, the state it waits for (`NONE`: none in particular).
     pub(super) need: Vec<u32>,
-    /// Per state met in some chain, the operations that can leave it and the one state
-    /// each must find to do so (`NONE`: any).
-    pub(super) support: FxHashMap<u32, Vec<(u32, u32)>>,
-    /// Per operation, the waiting operations whose chains it appears in.
+    /// Per state met in some chain, the classes of operations that can leave it.
+    pub(super) support: FxHashMap<u32, Vec<Leaver>>,
+    /// Identical operations (same input, same answer), each class's members in call
+    /// order: they leave the same states from the same states, so the model is asked
+    /// once per class, not once per operation.
+    pub(super) classes: Vec<Vec<u32>>,
+    /// Per operation, its class (`NONE` for operations that never change the state).
+    pub(super) class_of: Vec<u32>,
+    /// Per class, the waiting operations whose chains it appears in.
     pub(super) feeds: Vec<Vec<u32>>,
     /// Per state, the waiting operations whose chains pass through it.
     pub(super) needers: FxHashMap<u32, Vec<u32>>,
@@ -37,6 +42,22 @@ pub(super) struct Needs {
     /// hand, by state id, and which entries to reset before the next configuration.
     known: Vec<Reach>,
     touched: Vec<u32>,
+}
+
+/// A class of identical operations that can leave a state: its first `upto` members (by
+/// call) may, and must find the state `from` to do so (`NONE`: any).
+#[derive(Clone, Copy)]
+pub(super) struct Leaver {
+    pub(super) class: u32,
+    pub(super) upto: u32,
+    pub(super) from: u32,
+}
+
+impl Needs {
+    /// The operations of `leaver` that may leave its state.
+    pub(super) fn members(&self, leaver: &Leaver) -> &[u32] {
+        &self.classes[leaver.class as usize][..leaver.upto as usize]
+    }
 }
 
 /// What [`reachable`] knows of a state in one configuration.
@@ -82,14 +103,16 @@ fn reachable(
     };
     known[at] = Reach::Walking;
     touched.push(state);
-    for &(y, from) in leavers {
-        if set.contains(y) {
+    for leaver in leavers {
+        // The search places operations roughly in call order: an unplaced member is
+        // found soonest from the latest.
+        if needs.members(leaver).iter().rev().all(|&y| set.contains(y)) {
             continue;
         }
-        let (yes, on_cycle) = if from == NONE {
+        let (yes, on_cycle) = if leaver.from == NONE {
             (true, false)
         } else {
-            reachable(needs, from, current, set, scratch, depth + 1)
+            reachable(needs, leaver.from, current, set, scratch, depth + 1)
         };
         if yes {
             scratch.0[at] = if on_cycle { Reach::Unknown } else { Reach::Yes };
@@ -108,8 +131,9 @@ const MAX_CHAIN: usize = 32;
 
 impl<M: Model> Search<'_, M> {
     /// Sets up [`Needs`]: which operations wait for one state, and which operations can
-    /// lead to it. Each (state, operation) pair asked about is one question to the model,
-    /// so a partition that would need too many is searched without (as it was before).
+    /// lead to it. Each (state, class of identical operations) pair asked about is one
+    /// question to the model, within a budget; past it, the states not worked out count
+    /// as reachable.
     pub(super) fn with_needs(mut self) -> Self {
         let n = self.ops.len();
         let mut need = vec![NONE; n];
@@ -125,68 +149,86 @@ impl<M: Model> Search<'_, M> {
         if waiting.is_empty() {
             return self;
         }
-        // Operations that leave one known state are found by it; the others (an append,
-        // whose result depends on where it lands) are asked about each state.
+        // Identical operations leave the same states from the same states. Classes that
+        // leave one known state are found by it; the others (an append, whose result
+        // depends on where it lands) are asked about each state.
+        let mut classes: Vec<Vec<u32>> = Vec::new();
+        let mut class_of = vec![NONE; n];
+        let mut by_op: FxHashMap<(&M::Input, Option<&M::Output>), u32> = FxHashMap::default();
         let mut leaving: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
         let mut asked: Vec<u32> = Vec::new();
         for (y, (_, o)) in self.ops.iter().enumerate() {
-            let read_only = o.ret.is_some() && self.model.is_read_only(&o.input, o.output());
+            if o.ret.is_some() && self.model.is_read_only(&o.input, o.output()) {
+                continue;
+            }
+            let class = *by_op.entry((&o.input, o.output())).or_insert_with(|| {
+                classes.push(Vec::new());
+                (classes.len() - 1) as u32
+            });
+            classes[class as usize].push(y as u32);
+            class_of[y] = class;
+            if classes[class as usize].len() > 1 {
+                continue;
+            }
             match self.model.leaves(&o.input, o.output()) {
                 Some(state) => {
                     let id = self.intern(state);
-                    leaving.entry(id).or_default().push(y as u32);
+                    leaving.entry(id).or_default().push(class);
                 }
-                None if !read_only => asked.push(y as u32),
-                None => {}
+                None => asked.push(class),
             }
         }
         // Values written over and over (a register of small numbers) leave most waiting
         // operations many ways back: the bookkeeping would cost more than it saves.
         let exact_pairs: usize = waiting
             .iter()
-            .map(|&r| leaving.get(&need[r as usize]).map_or(0, Vec::len))
+            .map(|&r| {
+                leaving.get(&need[r as usize]).map_or(0, |known| {
+                    known.iter().map(|&c| classes[c as usize].len()).sum()
+                })
+            })
             .sum();
         if exact_pairs > 3 * waiting.len() {
             return self;
         }
         // The chains, state by state from the waited-for ones back, within a budget of
-        // questions; past it, the operations not known by their state count as able to
-        // leave anything, so nothing is stranded while one of them is unplaced.
-        // Only operations invoked before a waiting one returned can bring its state about:
-        // asked operations come in call order, so each state asks a prefix of them. The
-        // waiting operations that return last go first, so a state shared by several
-        // chains is worked out for the latest of them, whose prefix holds the others'.
-        let mut support: FxHashMap<u32, Vec<(u32, u32)>> = FxHashMap::default();
-        let asked_calls: Vec<u64> = asked.iter().map(|&y| self.ops[y as usize].1.call).collect();
+        // questions. Only operations invoked before a waiting one returned can bring its
+        // state about, so each leaver counts the members called by then. The waiting
+        // operations that return last go first, so a state shared by several chains is
+        // worked out for the latest of them, whose members hold the others'.
+        let mut support: FxHashMap<u32, Vec<Leaver>> = FxHashMap::default();
         let mut latest_first = waiting.clone();
         latest_first.sort_by_key(|&r| std::cmp::Reverse(returned(self.ops[r as usize].1)));
         let mut questions = 0usize;
         'chains: for &r in &latest_first {
             let bound = returned(self.ops[r as usize].1).unwrap_or(u64::MAX);
-            let callable = asked_calls.partition_point(|&call| call <= bound);
+            let callable = |members: &[u32]| {
+                members.partition_point(|&y| self.ops[y as usize].1.call <= bound) as u32
+            };
             let mut to_expand = vec![need[r as usize]];
             while let Some(state) = to_expand.pop() {
                 if support.contains_key(&state) {
                     continue;
                 }
-                questions += callable + leaving.get(&state).map_or(0, Vec::len);
+                questions += asked.len() + leaving.get(&state).map_or(0, Vec::len);
                 // Past the budget the states left unworked count as reachable.
                 if questions > MAX_NEED_PAIRS {
                     break 'chains;
                 }
                 let wanted = self.states[state as usize].clone();
                 let known = leaving.get(&state).into_iter().flatten().copied();
-                let others: Vec<u32> = asked[..callable]
-                    .iter()
-                    .copied()
-                    .filter(|&y| {
-                        let o = self.ops[y as usize].1;
-                        self.model.can_leave(&o.input, o.output(), &wanted)
-                    })
-                    .collect();
+                let others = asked.iter().copied().filter(|&c| {
+                    let o = self.ops[classes[c as usize][0] as usize].1;
+                    self.model.can_leave(&o.input, o.output(), &wanted)
+                });
                 let mut list = Vec::new();
-                for y in known.chain(others) {
-                    let o = self.ops[y as usize].1;
+                for class in known.chain(others).collect::<Vec<_>>() {
+                    let members = &classes[class as usize];
+                    let upto = callable(members);
+                    if upto == 0 {
+                        continue;
+                    }
+                    let o = self.ops[members[0] as usize].1;
                     let from = match self.model.leaves_from(&o.input, o.output(), &wanted) {
                         Some(before) => {
                             let id = self.intern(before);
@@ -195,28 +237,29 @@ impl<M: Model> Search<'_, M> {
                         }
                         None => NONE,
                     };
-                    list.push((y, from));
+                    list.push(Leaver { class, upto, from });
                 }
                 support.insert(state, list);
             }
         }
-        let mut feeds: Vec<Vec<u32>> = vec![Vec::new(); n];
+        let mut feeds: Vec<Vec<u32>> = vec![Vec::new(); classes.len()];
         let mut needers: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
         let mut seen: FxHashMap<u32, u32> = FxHashMap::default();
         for &r in &waiting {
-            // Every state and operation of r's chains, each once.
+            // Every state and class of r's chains, each once.
             let mut stack = vec![need[r as usize]];
             while let Some(state) = stack.pop() {
                 if seen.insert(state, r) == Some(r) {
                     continue;
                 }
                 needers.entry(state).or_default().push(r);
-                for &(y, from) in support.get(&state).into_iter().flatten() {
-                    if y != r && feeds[y as usize].last() != Some(&r) {
-                        feeds[y as usize].push(r);
+                for leaver in support.get(&state).into_iter().flatten() {
+                    let fed = &mut feeds[leaver.class as usize];
+                    if fed.last() != Some(&r) {
+                        fed.push(r);
                     }
-                    if from != NONE {
-                        stack.push(from);
+                    if leaver.from != NONE {
+                        stack.push(leaver.from);
                     }
                 }
             }
@@ -225,6 +268,8 @@ impl<M: Model> Search<'_, M> {
             on: true,
             need,
             support,
+            classes,
+            class_of,
             feeds,
             needers,
             known: Vec::new(),
@@ -263,7 +308,12 @@ impl<M: Model> Search<'_, M> {
                 && needs.need[*r as usize] != new
                 && !reachable(needs, needs.need[*r as usize], new, set, &mut scratch, 0).0
         };
-        let by_op = needs.feeds[op as usize].iter().copied().find(&mut gone);
+        let class = needs.class_of[op as usize];
+        let fed = needs
+            .feeds
+            .get(class as usize)
+            .map_or(&[][..], Vec::as_slice);
+        let by_op = fed.iter().copied().find(&mut gone);
         let found = by_op.or_else(|| {
             (old != new)
                 .then(|| needs.needers.get(&old)?.iter().copied().find(&mut gone))
@@ -296,7 +346,7 @@ impl<M: Model> Search<'_, M> {
             };
             let mut latest: Option<(u64, u32)> = None;
             let mut open = false;
-            for &(y, _) in leavers {
+            for &y in leavers.iter().flat_map(|l| self.needs.members(l)) {
                 match returned(self.ops[y as usize].1) {
                     Some(at) => {
                         if latest.is_none_or(|(t, _)| at > t) {
@@ -328,7 +378,10 @@ impl<M: Model> Search<'_, M> {
                 let o = self.ops[w].1;
                 !self.read_only[w]
                     && returned(o).is_some_and(|at| at < read.call)
-                    && !leavers.iter().any(|&(y, _)| y as usize == w)
+                    && !leavers.iter().any(|l| {
+                        l.class == self.needs.class_of[w]
+                            && self.needs.members(l).binary_search(&(w as u32)).is_ok()
+                    })
             });
             if let Some(w) = between {
                 let mut prefix: Vec<u32> = latest.map(|(_, y)| y).into_iter().collect();

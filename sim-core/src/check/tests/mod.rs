@@ -597,7 +597,13 @@ fn a_stale_read_is_rejected_before_any_search() {
     let Verdict::NotLinearizable { counterexample } = &report.verdict else {
         panic!("{:?}", report.verdict);
     };
-    assert_eq!(report.steps, 0, "found by the search instead");
+    // The quick pass (which only proves linearizability) may take its steps; the full
+    // search none.
+    assert!(
+        report.steps <= crate::check::search::quick_steps(h.len()),
+        "found by the search instead ({} steps)",
+        report.steps
+    );
     let placed: Vec<&str> = counterexample
         .linearized
         .iter()
