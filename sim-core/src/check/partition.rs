@@ -68,7 +68,7 @@ pub fn check<M: Model>(
             memory_share: options.max_memo_bytes / ways,
             memory_ways: ways,
             first_failure: AtomicUsize::new(usize::MAX),
-            quick_pass: first_round,
+            quick_pass: first_round && options.quick_pass,
         };
         let run = |&position: &usize| {
             let (key, part) = &parts[position];

@@ -41,6 +41,11 @@ pub struct CheckOptions {
     pub max_memo_bytes: usize,
     /// Check partitions on several threads (rayon) when there are several.
     pub parallel: bool,
+    /// Try each partition first with a quick search that can only prove it linearizable,
+    /// before the full search. It changes no verdict and no counterexample, only the time
+    /// easy histories take; off, every partition gets the full search (its rules are
+    /// tested that way).
+    pub quick_pass: bool,
 }
 
 impl Default for CheckOptions {
@@ -50,6 +55,7 @@ impl Default for CheckOptions {
             max_steps: None,
             max_memo_bytes: 1 << 30,
             parallel: true,
+            quick_pass: true,
         }
     }
 }

@@ -198,56 +198,47 @@ mod tests {
     #[test]
     fn concurrent_placed_operations_are_shown() {
         let mut h = History::new();
-        let w1 = h.invoke(
-            0,
-            Operation::Put {
-                key: 1,
-                value: "a".into(),
-            },
-            SimTime(0),
-        );
-        h.complete(w1, Outcome::Ok(OpOutput::Done), SimTime(10));
-        let w2 = h.invoke(
-            0,
-            Operation::Put {
-                key: 1,
-                value: "b".into(),
-            },
-            SimTime(20),
-        );
-        h.complete(w2, Outcome::Ok(OpOutput::Done), SimTime(40));
-        // One read sees "b" while the second put runs; a read that starts after it saw
-        // "a" again, which nothing writes any more.
-        let seen = h.invoke(2, Operation::Get { key: 1 }, SimTime(25));
-        h.complete(seen, Outcome::Ok(OpOutput::Value("b".into())), SimTime(35));
-        let read = h.invoke(1, Operation::Get { key: 1 }, SimTime(36));
-        h.complete(read, Outcome::Ok(OpOutput::Value("a".into())), SimTime(45));
+        let op = |h: &mut History, client: u32, op: Operation, out: OpOutput, t: u64| {
+            let id = h.invoke(client, op, SimTime(t));
+            h.complete(
+                id,
+                Outcome::Ok(out),
+                SimTime(t + if t == 0 { 100 } else { 40 }),
+            );
+            id
+        };
+        let put = |value: &str| Operation::Put {
+            key: 1,
+            value: value.into(),
+        };
+        let value = |v: &str| OpOutput::Value(v.into());
+        let get = Operation::Get { key: 1 };
+        // Two concurrent puts; two readers each see one value, then the same again after
+        // a pause: each value would have to stay from before the pause to after it.
+        // No real-time order rules a read out on its own, so the search finds it.
+        let w1 = op(&mut h, 0, put("a"), OpOutput::Done, 0);
+        let w2 = op(&mut h, 1, put("b"), OpOutput::Done, 0);
+        op(&mut h, 2, get.clone(), value("a"), 10);
+        op(&mut h, 3, get.clone(), value("b"), 10);
+        let again = op(&mut h, 2, get.clone(), value("a"), 60);
+        op(&mut h, 3, get, value("b"), 60);
         let Verdict::NotLinearizable { counterexample } =
             check_history(&h, &CheckOptions::default()).verdict
         else {
-            panic!("a read of an overwritten value accepted");
+            panic!("two values that each stayed over the same pause accepted");
         };
         let w = counterexample.window(&h);
-        // The first put ended before the read began: at most the state's setter.
-        assert!(
-            !w.ops
-                .iter()
-                .any(|(o, role)| o.index == w1 as usize && *role == WindowRole::Placed)
-        );
-        let role_of_w2 = w
-            .ops
-            .iter()
-            .find(|(o, _)| o.index == w2 as usize)
-            .map(|(_, r)| *r);
-        assert!(
-            matches!(role_of_w2, Some(WindowRole::Placed | WindowRole::SetState)),
-            "the put concurrent with the read is shown: {:?}",
-            w.ops
-        );
-        assert!(
-            w.ops
-                .iter()
-                .any(|(o, role)| o.index == read as usize && *role == WindowRole::Unplaceable)
+        let shown: Vec<(usize, WindowRole)> = w.ops.iter().map(|(o, r)| (o.index, *r)).collect();
+        // The puts run across the stuck read: shown, in linearization order. The first
+        // read of "a" ended before it began: not shown.
+        assert_eq!(
+            shown,
+            [
+                (w1 as usize, WindowRole::Placed),
+                (w2 as usize, WindowRole::SetState),
+                (again as usize, WindowRole::Unplaceable)
+            ],
+            "{counterexample:?}"
         );
         let text = counterexample.render_window(&h, &|n| n.to_string());
         assert!(

@@ -68,6 +68,57 @@ pub(crate) fn search<M: Model>(
     position: usize,
     limits: &Limits,
 ) -> (Outcome, u64) {
+    prepared(model, ops, |searched, recorded| {
+        if searched.iter().all(|(_, op)| op.ret.is_none()) {
+            return (Outcome::Linearizable, 0);
+        }
+        // Most partitions are linearizable and easy: a search without the bookkeeping of
+        // what waiting operations wait for finds their linearization in a few steps per
+        // operation, and setting that bookkeeping up would cost more than the search.
+        // Only a partition the quick pass does not settle as linearizable is searched
+        // again with it, from the start, so that its verdict and counterexample do not
+        // depend on the quick pass (which only proves linearizability).
+        let mut spent = 0;
+        if limits.quick_pass {
+            let quick = quick_steps(searched.len());
+            let outcome;
+            (outcome, spent) =
+                Search::new(model, searched, recorded, partition).run(position, limits, 0, quick);
+            let settled = matches!(outcome, Outcome::Linearizable)
+                || (matches!(outcome, Outcome::Unknown(_)) && spent < quick);
+            if settled {
+                return (outcome, spent);
+            }
+        }
+        Search::new(model, searched, recorded, partition)
+            .with_needs()
+            .run(position, limits, spent, u64::MAX)
+    })
+}
+
+/// The counterexample found before any search for the operations of one partition, if
+/// any (for tests of that rule).
+#[cfg(test)]
+pub(crate) fn rejected_before_search<M: Model>(
+    model: &M,
+    ops: &[Indexed<'_, M>],
+) -> Option<crate::check::Counterexample> {
+    prepared(model, ops, |searched, recorded| {
+        let mut search = Search::new(model, searched, recorded, 0).with_needs();
+        let init = search.intern(model.init());
+        let deepest = search.overwritten_before_read(init)?;
+        Some(search.counterexample(deepest))
+    })
+}
+
+/// Calls `then` with the operations of one partition as searched and as recorded: in
+/// invocation order, without unanswered operations that change nothing, and with the
+/// model's stand-ins where it has some.
+fn prepared<M: Model, R>(
+    model: &M,
+    ops: &[Indexed<'_, M>],
+    then: impl FnOnce(&[Indexed<'_, M>], &[Indexed<'_, M>]) -> R,
+) -> R {
     let mut ops: Vec<Indexed<'_, M>> = ops
         .iter()
         .copied()
@@ -75,9 +126,6 @@ pub(crate) fn search<M: Model>(
         .collect();
     // Numbering operations in invocation order keeps linearized sets compact in the memo.
     ops.sort_by_key(|(_, op)| op.call);
-    if ops.iter().all(|(_, op)| op.ret.is_none()) {
-        return (Outcome::Linearizable, 0);
-    }
     // Operations whose effect nothing can observe are searched as the model's stand-ins,
     // which merge states no operation tells apart; counterexamples and the final replay
     // use the operations as recorded.
@@ -109,32 +157,12 @@ pub(crate) fn search<M: Model>(
             None => (index, op),
         })
         .collect();
-    // Most partitions are linearizable and easy: a search without the bookkeeping of
-    // what waiting operations wait for finds their linearization in a few steps per
-    // operation, and setting that bookkeeping up would cost more than the search. Only a
-    // partition the quick pass does not settle as linearizable is searched again with
-    // it, from the start, so that its verdict and counterexample do not depend on the
-    // quick pass (which only proves linearizability).
-    let mut spent = 0;
-    if limits.quick_pass {
-        let quick = quick_steps(searched.len());
-        let outcome;
-        (outcome, spent) =
-            Search::new(model, &searched, &ops, partition).run(position, limits, 0, quick);
-        let settled = matches!(outcome, Outcome::Linearizable)
-            || (matches!(outcome, Outcome::Unknown(_)) && spent < quick);
-        if settled {
-            return (outcome, spent);
-        }
-    }
-    Search::new(model, &searched, &ops, partition)
-        .with_needs()
-        .run(position, limits, spent, u64::MAX)
+    then(&searched, &ops)
 }
 
 /// The quick pass's step budget ([`search`]) for a partition of `ops` operations: a few
 /// steps per operation, enough for the easy ones.
-pub(crate) fn quick_steps(ops: usize) -> u64 {
+fn quick_steps(ops: usize) -> u64 {
     4 * ops as u64 + 256
 }
 

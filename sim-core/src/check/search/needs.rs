@@ -323,17 +323,35 @@ impl<M: Model> Search<'_, M> {
         found
     }
 
-    /// A waiting operation that real time alone rules out, found before any search: every
-    /// operation that could leave the state it waits for returned before some other
-    /// operation that changes the state was invoked, and that one returned before the
-    /// waiting one was invoked. That other operation comes after all of them and before
-    /// the waiting one in every linearization, and nothing after it brings the state
-    /// back (a stale read of an overwritten value). A waiting state nothing leaves that is
-    /// not `init` is ruled out as well. Quadratic at worst, in the number of waiting
-    /// operations times the operations between; the search would pay more.
+    /// A waiting operation that real time alone rules out, found before any search. It
+    /// waits for a state S; some operation w lies, in real time, after a moment by which
+    /// S was last brought about and before the waiting one was invoked, and w cannot
+    /// leave S current: it changes the state and cannot leave S, or it waits for another
+    /// state. That moment is, in general, the last return of the operations that can
+    /// leave S (when all have returned): w comes after all of them, and nothing after w
+    /// brings S back (a stale read of an overwritten value). When one operation alone can
+    /// leave S, and S is not `init`, S is current over one stretch of the linearization
+    /// only, which starts with that operation and holds every operation waiting for S:
+    /// the moment is then the first return among them all, so an operation in real time
+    /// between two reads of S that saw something else rules out the later read. A
+    /// waiting state nothing leaves that is not `init` is ruled out as well. Quadratic at
+    /// worst, in the number of waiting operations times the operations between; the
+    /// search would pay more.
     pub(super) fn overwritten_before_read(&mut self, init: u32) -> Option<Deepest> {
         if !self.needs.on {
             return None;
+        }
+        // Per waited-for state, the first return among the operations waiting for it.
+        let mut first_return: FxHashMap<u32, (u64, u32)> = FxHashMap::default();
+        for (r, &want) in self.needs.need.iter().enumerate() {
+            if let Some(at) = returned(self.ops[r].1)
+                && want != NONE
+            {
+                let first = first_return.entry(want).or_insert((at, r as u32));
+                if at < first.0 {
+                    *first = (at, r as u32);
+                }
+            }
         }
         for r in 0..self.ops.len() {
             let want = self.needs.need[r];
@@ -344,53 +362,71 @@ impl<M: Model> Search<'_, M> {
             let Some(leavers) = self.needs.support.get(&want) else {
                 continue;
             };
-            let mut latest: Option<(u64, u32)> = None;
-            let mut open = false;
-            for &y in leavers.iter().flat_map(|l| self.needs.members(l)) {
+            let mut leaver_ops = leavers.iter().flat_map(|l| self.needs.members(l));
+            let only = match (leaver_ops.next(), leaver_ops.next()) {
+                (Some(&y), None) if want != init => Some(y),
+                _ => None,
+            };
+            // The moment, and the operations to show before w.
+            let (after, shown_before): (u64, Vec<u32>) = if let Some(y) = only {
+                let (first, reader) = first_return[&want];
                 match returned(self.ops[y as usize].1) {
-                    Some(at) => {
-                        if latest.is_none_or(|(t, _)| at > t) {
-                            latest = Some((at, y));
-                        }
-                    }
-                    None => open = true,
+                    Some(at) if at <= first => (at, vec![y]),
+                    _ if reader as usize == r => (first, vec![y]),
+                    _ => (first, vec![y, reader]),
                 }
-            }
-            if open {
-                continue;
-            }
-            if latest.is_none() && want != init {
-                return Some(Deepest {
-                    prefix: Vec::new(),
-                    state: init,
-                    stuck: vec![r as u32],
-                    shown: None,
-                });
-            }
-            let after = latest.map_or(0, |(t, _)| t);
-            // An operation that changes the state, is no leaver, and lies strictly between
-            // the last leaver's return and the waiting operation's call.
+            } else {
+                let mut latest: Option<(u64, u32)> = None;
+                let mut open = false;
+                for &y in leavers.iter().flat_map(|l| self.needs.members(l)) {
+                    match returned(self.ops[y as usize].1) {
+                        Some(at) => {
+                            if latest.is_none_or(|(t, _)| at > t) {
+                                latest = Some((at, y));
+                            }
+                        }
+                        None => open = true,
+                    }
+                }
+                if open {
+                    continue;
+                }
+                if latest.is_none() && want != init {
+                    return Some(Deepest {
+                        prefix: Vec::new(),
+                        state: init,
+                        stuck: vec![r as u32],
+                        shown: None,
+                    });
+                }
+                (
+                    latest.map_or(0, |(t, _)| t),
+                    latest.map(|(_, y)| y).into_iter().collect(),
+                )
+            };
             // Operations are in call order; a few hundred looked at find nearly every such
             // operation, and missing one only leaves the case to the search.
             let lo = self.ops.partition_point(|(_, o)| o.call <= after);
             let hi = self.ops.partition_point(|(_, o)| o.call < read.call);
             let between = (lo..hi.max(lo)).take(STALE_SCAN).find(|&w| {
                 let o = self.ops[w].1;
-                !self.read_only[w]
-                    && returned(o).is_some_and(|at| at < read.call)
-                    && !leavers.iter().any(|l| {
-                        l.class == self.needs.class_of[w]
-                            && self.needs.members(l).binary_search(&(w as u32)).is_ok()
-                    })
+                let other = self.needs.need[w];
+                returned(o).is_some_and(|at| at < read.call)
+                    && ((!self.read_only[w] && !self.leaves_state(leavers, w))
+                        || (other != NONE && other != want))
             });
             if let Some(w) = between {
-                let mut prefix: Vec<u32> = latest.map(|(_, y)| y).into_iter().collect();
+                let mut prefix = shown_before;
                 prefix.push(w as u32);
-                // Not a prefix from the start: the state is what the write over it leaves.
+                // Not a prefix from the start: the state is what w leaves or finds.
                 let (_, as_recorded) = self.recorded[w];
+                let other = self.needs.need[w];
                 let shown = match self.model.leaves(&as_recorded.input, as_recorded.output()) {
-                    Some(left) => self.model.describe_state(&left),
-                    None => format!(
+                    Some(left) if !self.read_only[w] => self.model.describe_state(&left),
+                    _ if self.read_only[w] && other != NONE => {
+                        self.model.describe_state(&self.states[other as usize])
+                    }
+                    _ => format!(
                         "not {}",
                         self.model.describe_state(&self.states[want as usize])
                     ),
@@ -404,5 +440,13 @@ impl<M: Model> Search<'_, M> {
             }
         }
         None
+    }
+
+    /// Whether operation `w` is one of `leavers`.
+    fn leaves_state(&self, leavers: &[Leaver], w: usize) -> bool {
+        leavers.iter().any(|l| {
+            l.class == self.needs.class_of[w]
+                && self.needs.members(l).binary_search(&(w as u32)).is_ok()
+        })
     }
 }

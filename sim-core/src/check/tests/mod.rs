@@ -20,8 +20,19 @@ fn lost(client: u64, input: In, call: u64) -> RegOp {
     Op::indeterminate(client, input, call)
 }
 
+/// The verdict, which the full search (without the quick pass) must give as well.
 fn verdict_of<M: Model>(model: &M, ops: &[Op<M::Input, M::Output>]) -> Verdict {
-    check(model, ops, &CheckOptions::default()).verdict
+    let verdict = check(model, ops, &CheckOptions::default()).verdict;
+    let full = CheckOptions {
+        quick_pass: false,
+        ..CheckOptions::default()
+    };
+    assert_eq!(
+        check(model, ops, &full).verdict.name(),
+        verdict.name(),
+        "the quick pass changed the verdict of {ops:?}"
+    );
+    verdict
 }
 
 fn linearizable<M: Model>(model: &M, ops: &[Op<M::Input, M::Output>]) -> bool {
@@ -593,23 +604,11 @@ fn a_stale_read_is_rejected_before_any_search() {
         h.push(kv_get(60 + i, &format!("w{i}"), 35, 100));
     }
     h.push(kv_get(2, "a", 40, 50));
-    let report = check(&KvModel, &h, &CheckOptions::default());
-    let Verdict::NotLinearizable { counterexample } = &report.verdict else {
-        panic!("{:?}", report.verdict);
-    };
-    // The quick pass (which only proves linearizability) may take its steps; the full
-    // search none.
-    assert!(
-        report.steps <= crate::check::search::quick_steps(h.len()),
-        "found by the search instead ({} steps)",
-        report.steps
+    let counterexample = rejected_before_search(&h);
+    assert_eq!(
+        descriptions(&counterexample),
+        ["put 0 \"a\" => ok", "put 0 \"b\" => ok"]
     );
-    let placed: Vec<&str> = counterexample
-        .linearized
-        .iter()
-        .map(|o| o.description.as_str())
-        .collect();
-    assert_eq!(placed, ["put 0 \"a\" => ok", "put 0 \"b\" => ok"]);
     // With the second write still running when the read began, the read may come first.
     h[1] = kv_put(1, "b", 20, 45);
     assert!(linearizable(&KvModel, &h));
@@ -648,4 +647,89 @@ fn a_stale_read_shows_the_state_the_overwrite_left() {
         panic!("a stale read accepted");
     };
     assert_eq!(counterexample.state, "not \"ab\"");
+}
+
+/// The counterexample of a one-key history that is rejected before any search; the
+/// whole check rejects it too.
+fn rejected_before_search(h: &[Op<Operation, OpOutput>]) -> Counterexample {
+    assert!(!linearizable(&KvModel, h), "accepted: {h:?}");
+    let indexed: Vec<(usize, &Op<Operation, OpOutput>)> = h.iter().enumerate().collect();
+    crate::check::search::rejected_before_search(&KvModel, &indexed)
+        .expect("rejected by the search, not before it")
+}
+
+fn descriptions(counterexample: &Counterexample) -> Vec<&str> {
+    counterexample
+        .linearized
+        .iter()
+        .map(|o| o.description.as_str())
+        .collect()
+}
+
+/// A read of another value that ended before a read began, after the last write of the
+/// value that read returns ended, rules that read out: the state was something else in
+/// between, and nothing can bring the value back.
+#[test]
+fn a_read_of_another_value_in_between_rules_out_a_stale_read() {
+    let mut h = vec![
+        kv_put(0, "a", 0, 10),
+        kv_put(1, "b", 20, 40),
+        kv_get(2, "b", 25, 35),
+        kv_get(3, "a", 36, 45),
+    ];
+    let counterexample = rejected_before_search(&h);
+    assert_eq!(
+        descriptions(&counterexample),
+        ["put 0 \"a\" => ok", "get 0 => \"b\""]
+    );
+    assert_eq!(counterexample.state, "\"b\"");
+    // With the read of "b" still running when the read of "a" began, "a" may come first.
+    h[2] = kv_get(2, "b", 25, 37);
+    assert!(linearizable(&KvModel, &h));
+}
+
+/// A value that one operation alone writes is current over one stretch of any
+/// linearization, holding every read of it: an operation between two such reads in real
+/// time that changes the value rules the later read out, however long the write ran.
+#[test]
+fn a_value_written_once_is_current_over_one_stretch() {
+    let mut h = vec![
+        kv_put(0, "a", 0, 100),
+        kv_get(1, "a", 10, 20),
+        kv_put(2, "c", 30, 40),
+        kv_get(1, "a", 50, 60),
+    ];
+    let counterexample = rejected_before_search(&h);
+    assert_eq!(
+        descriptions(&counterexample),
+        ["put 0 \"a\" => ok", "get 0 => \"a\"", "put 0 \"c\" => ok"]
+    );
+    assert_eq!(counterexample.state, "\"c\"");
+    assert_eq!(counterexample.unplaceable[0].index, 3);
+    // The same with the write's outcome unknown: it still takes effect at most once.
+    let lost = Op::indeterminate(
+        0,
+        Operation::Put {
+            key: 0,
+            value: "a".into(),
+        },
+        0,
+    );
+    let mut unknown = h.clone();
+    unknown[0] = lost;
+    rejected_before_search(&unknown);
+    // A second write of "a" may bring it back after "c".
+    let mut twice = h.clone();
+    twice.push(kv_put(3, "a", 0, 100));
+    assert!(linearizable(&KvModel, &twice));
+    // A write of "c" that runs into the second read may come after it.
+    let mut overlapping = h.clone();
+    overlapping[2] = kv_put(2, "c", 30, 55);
+    assert!(linearizable(&KvModel, &overlapping));
+    // The initial value is current before any write, so a delete (its only writer) is
+    // not the start of its only stretch: the delete may come after "c".
+    h[0] = Op::completed(0, Operation::Delete { key: 0 }, 0, 100, OpOutput::Done);
+    h[1] = kv_get(1, "", 10, 20);
+    h[3] = kv_get(1, "", 50, 60);
+    assert!(linearizable(&KvModel, &h));
 }
