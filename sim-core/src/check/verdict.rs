@@ -41,9 +41,10 @@ pub struct CheckOptions {
     pub max_memo_bytes: usize,
     /// Check partitions on several threads (rayon) when there are several.
     pub parallel: bool,
-    /// Try each partition first with a quick search that can only prove it linearizable,
-    /// before the full search. It changes no verdict and no counterexample, only the time
-    /// easy histories take; off, every partition gets the full search (its rules are
+    /// Try each partition first with a quick search (a few steps per operation, on top of
+    /// `max_steps`) that can only prove it linearizable, before the full search. It
+    /// changes no verdict reached within the step budget and no counterexample, only the
+    /// time easy histories take; off, every partition gets the full search (its rules are
     /// tested that way).
     pub quick_pass: bool,
 }

@@ -34,7 +34,8 @@ pub struct Window<'a> {
 impl Counterexample {
     /// The smallest window that shows the contradiction: the operation that set the state
     /// the search was stuck in, the placed operations from the first unplaceable one's
-    /// invocation on (the ones it had to be ordered against), and the unplaceable ones.
+    /// invocation on (the ones it had to be ordered against) and the last placed one, and
+    /// the unplaceable ones.
     /// `history` is the history that was checked (for times).
     pub fn window(&self, history: &History) -> Window<'_> {
         let ops = history.ops();
@@ -52,11 +53,14 @@ impl Counterexample {
             .linearized
             .iter()
             .rposition(|o| ops.get(o.index).is_some_and(|h| !h.op.is_read_only()));
+        // The last placed operation is the nearest to the contradiction (a rule that
+        // rejects before any search puts its evidence there), so it is always shown.
+        let last = self.linearized.len().checked_sub(1);
         let mut shown: Vec<(&OpRef, WindowRole)> = Vec::new();
         for (i, o) in self.linearized.iter().enumerate() {
             if Some(i) == state_setter {
                 shown.push((o, WindowRole::SetState));
-            } else if concurrent(o) {
+            } else if concurrent(o) || Some(i) == last {
                 shown.push((o, WindowRole::Placed));
             }
         }

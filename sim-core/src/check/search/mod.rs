@@ -49,6 +49,10 @@ use super::verdict::{Counterexample, OpRef};
 const NONE: u32 = u32::MAX;
 /// How far ahead in the list the search looks for reads a new state must grow into.
 const ENTRIES_LOOKED_AT: u32 = 256;
+
+/// How many operations [`Search::far_read_out_of_reach`] asks the model about, for the
+/// end of its look and for the returns before it, each.
+const FAR_LOOKS: usize = 64;
 /// How many steps pass between looks at the clock and the cancel signal.
 const CHECK_EVERY: u64 = 1 << 12;
 
@@ -78,21 +82,26 @@ pub(crate) fn search<M: Model>(
         // Only a partition the quick pass does not settle as linearizable is searched
         // again with it, from the start, so that its verdict and counterexample do not
         // depend on the quick pass (which only proves linearizability).
+        // The full search has the caller's step budget to itself; the total counts both.
         let mut spent = 0;
         if limits.quick_pass {
             let quick = quick_steps(searched.len());
             let outcome;
             (outcome, spent) =
-                Search::new(model, searched, recorded, partition).run(position, limits, 0, quick);
+                Search::new(model, searched, recorded, partition).run(position, limits, quick);
+            // An `Unknown` before any step budget ran out is the caller's limit (time,
+            // memory, another partition's failure), which the full search would meet too.
+            let step_budget = quick.min(limits.max_steps.unwrap_or(u64::MAX));
             let settled = matches!(outcome, Outcome::Linearizable)
-                || (matches!(outcome, Outcome::Unknown(_)) && spent < quick);
+                || (matches!(outcome, Outcome::Unknown(_)) && spent < step_budget);
             if settled {
                 return (outcome, spent);
             }
         }
-        Search::new(model, searched, recorded, partition)
+        let (outcome, steps) = Search::new(model, searched, recorded, partition)
             .with_needs()
-            .run(position, limits, spent, u64::MAX)
+            .run(position, limits, u64::MAX);
+        (outcome, spent + steps)
     })
 }
 
@@ -205,6 +214,12 @@ struct Search<'a, M: Model> {
     /// Whether the model says some operation here, not read-only, only grows the state;
     /// without one, looking ahead for reads to grow into seldom rules anything out.
     growth_known: bool,
+    /// Call entries of the operations that do not only grow the state, in list order:
+    /// each may set the state back ([`Search::far_read_out_of_reach`]).
+    set_back_calls: Vec<u32>,
+    /// Return entries of the operations whose answer may need a particular state (the
+    /// read-only ones and those that do not only grow it), in list order.
+    checked_returns: Vec<u32>,
     twin_before: Vec<u32>,
     /// Per completed operation that changes the state, the identical one (same call, same
     /// answer) that returned just before it, if any: see [`Search::twin_waits`].
@@ -289,6 +304,15 @@ impl<'a, M: Model> Search<'a, M> {
         // (Indeterminate read-only operations were dropped above, so `read_only` covers
         // every operation that leaves the state as it is.)
         let growth_known = grows.iter().zip(&read_only).any(|(&g, &ro)| g && !ro);
+        let set_back_calls: Vec<u32> = (1..entries as u32 - 1)
+            .filter(|&e| entry_is_call[e as usize] && !grows[entry_op[e as usize] as usize])
+            .collect();
+        let checked_returns: Vec<u32> = (1..entries as u32 - 1)
+            .filter(|&e| {
+                let op = entry_op[e as usize] as usize;
+                !entry_is_call[e as usize] && (read_only[op] || !grows[op])
+            })
+            .collect();
         let mut twin_before = vec![NONE; n];
         let mut last_twin: FxHashMap<&M::Input, u32> = FxHashMap::default();
         for &(_, _, op) in events.iter().filter(|(_, is_ret, _)| !is_ret) {
@@ -323,6 +347,8 @@ impl<'a, M: Model> Search<'a, M> {
             read_only,
             grows,
             growth_known,
+            set_back_calls,
+            checked_returns,
             twin_before,
             twin_done_before,
             entry_op,
@@ -369,15 +395,9 @@ impl<'a, M: Model> Search<'a, M> {
         }
     }
 
-    /// Searches from the start, counting steps on from `first_step` (those a quick pass
-    /// spent); `quick` steps end it early with an empty `Unknown` (the quick pass).
-    fn run(
-        mut self,
-        position: usize,
-        limits: &Limits,
-        first_step: u64,
-        quick: u64,
-    ) -> (Outcome, u64) {
+    /// Searches from the start; `quick` steps end it early with an empty `Unknown` (the
+    /// quick pass). Returns the outcome and the steps taken.
+    fn run(mut self, position: usize, limits: &Limits, quick: u64) -> (Outcome, u64) {
         let n = self.ops.len();
         let mut set = LinearizedSet::new(n);
         let mut memo = Memo::new(2 * n);
@@ -388,11 +408,11 @@ impl<'a, M: Model> Search<'a, M> {
         if let Some(deepest) = self.overwritten_before_read(state) {
             return (
                 Outcome::NotLinearizable(Box::new(self.counterexample(deepest))),
-                first_step,
+                0,
             );
         }
         let mut deepest: Option<Deepest> = None;
-        let mut steps: u64 = first_step;
+        let mut steps: u64 = 0;
         let step_limit = limits.max_steps.unwrap_or(u64::MAX).min(quick);
         let mut entry = self.next[0];
         let twins = self.twin_done_before.iter().any(|&t| t != NONE);
@@ -429,7 +449,12 @@ impl<'a, M: Model> Search<'a, M> {
                     Some(ret) => self.model.step(current, &o.input, &ret.output),
                     None => self.model.step_indeterminate(current, &o.input),
                 };
-                let stepped = match stepped.map(|s| (self.read_out_of_reach(op, &s), s)) {
+                let stepped = match stepped.map(|s| {
+                    let out = self
+                        .read_out_of_reach(op, &s)
+                        .or_else(|| self.far_read_out_of_reach(op, &s, &set));
+                    (out, s)
+                }) {
                     Some((Some(read), s)) => {
                         if deepest
                             .as_ref()
@@ -606,6 +631,44 @@ impl<'a, M: Model> Search<'a, M> {
             }
         }
         None
+    }
+
+    /// [`Search::read_out_of_reach`] past the entries it walks, where reads are sparse
+    /// among many operations that only grow the state (appends between reads far apart):
+    /// the same reasoning, over the static lists of the entries that matter, skipping the
+    /// placed operations. The first call of an operation that may set the state back and
+    /// can take effect on a growth of `state` ends the look; every return before it of an
+    /// operation that needs a particular state must be reachable by growth.
+    fn far_read_out_of_reach(&self, op: u32, state: &M::State, set: &LinearizedSet) -> Option<u32> {
+        if !self.growth_known {
+            return None;
+        }
+        let front = self.next[0];
+        let unplaced = |e: u32| {
+            let other = self.entry_op[e as usize];
+            (other != op && !set.contains(other)).then_some(other)
+        };
+        let start = self.set_back_calls.partition_point(|&e| e < front);
+        // Past the operations asked about, the next one counts as setting the state back.
+        let barrier = self.set_back_calls[start..]
+            .iter()
+            .filter(|&&e| unplaced(e).is_some())
+            .enumerate()
+            .find(|&(asked, &e)| {
+                let (_, o) = self.ops[self.entry_op[e as usize] as usize];
+                asked == FAR_LOOKS || self.model.can_grow_into(state, &o.input, o.output())
+            })
+            .map_or(u32::MAX, |(_, &e)| e);
+        let start = self.checked_returns.partition_point(|&e| e < front);
+        self.checked_returns[start..]
+            .iter()
+            .take_while(|&&e| e < barrier)
+            .filter_map(|&e| unplaced(e))
+            .take(FAR_LOOKS)
+            .find(|&other| {
+                let (_, o) = self.ops[other as usize];
+                !self.model.can_grow_into(state, &o.input, o.output())
+            })
     }
 
     /// Whether placing `op` (reaching `new_id`) right after the indeterminate operation on

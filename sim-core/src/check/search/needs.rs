@@ -367,13 +367,27 @@ impl<M: Model> Search<'_, M> {
                 (Some(&y), None) if want != init => Some(y),
                 _ => None,
             };
-            // The moment, and the operations to show before w.
-            let (after, shown_before): (u64, Vec<u32>) = if let Some(y) = only {
+            // The moment (`None`: before every operation), and the operations to show
+            // before w.
+            let (after, shown_before): (Option<u64>, Vec<u32>) = if let Some(y) = only {
                 let (first, reader) = first_return[&want];
-                match returned(self.ops[y as usize].1) {
-                    Some(at) if at <= first => (at, vec![y]),
-                    _ if reader as usize == r => (first, vec![y]),
-                    _ => (first, vec![y, reader]),
+                let (_, writer) = self.ops[y as usize];
+                if writer.call > first {
+                    // A reader of S returned before S's only writer was invoked.
+                    return Some(Deepest {
+                        prefix: Vec::new(),
+                        state: init,
+                        stuck: vec![reader],
+                        shown: Some(format!(
+                            "not {}: its only writer was invoked after this returned",
+                            self.model.describe_state(&self.states[want as usize])
+                        )),
+                    });
+                }
+                match returned(writer) {
+                    Some(at) if at <= first => (Some(at), vec![y]),
+                    _ if reader as usize == r => (Some(first), vec![y]),
+                    _ => (Some(first), vec![y, reader]),
                 }
             } else {
                 let mut latest: Option<(u64, u32)> = None;
@@ -400,20 +414,24 @@ impl<M: Model> Search<'_, M> {
                     });
                 }
                 (
-                    latest.map_or(0, |(t, _)| t),
+                    latest.map(|(t, _)| t),
                     latest.map(|(_, y)| y).into_iter().collect(),
                 )
             };
             // Operations are in call order; a few hundred looked at find nearly every such
             // operation, and missing one only leaves the case to the search.
-            let lo = self.ops.partition_point(|(_, o)| o.call <= after);
+            let lo = after.map_or(0, |after| {
+                self.ops.partition_point(|(_, o)| o.call <= after)
+            });
             let hi = self.ops.partition_point(|(_, o)| o.call < read.call);
             let between = (lo..hi.max(lo)).take(STALE_SCAN).find(|&w| {
                 let o = self.ops[w].1;
                 let other = self.needs.need[w];
+                // A leaver is no witness: with several, each returned by the moment; with
+                // one, it was invoked by then (checked above).
                 returned(o).is_some_and(|at| at < read.call)
-                    && ((!self.read_only[w] && !self.leaves_state(leavers, w))
-                        || (other != NONE && other != want))
+                    && !self.leaves_state(leavers, w)
+                    && (!self.read_only[w] || (other != NONE && other != want))
             });
             if let Some(w) = between {
                 let mut prefix = shown_before;

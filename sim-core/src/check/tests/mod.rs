@@ -609,6 +609,21 @@ fn a_stale_read_is_rejected_before_any_search() {
         descriptions(&counterexample),
         ["put 0 \"a\" => ok", "put 0 \"b\" => ok"]
     );
+    // A step budget smaller than the quick pass's leaves the rule to decide it, with or
+    // without the quick pass.
+    for quick_pass in [true, false] {
+        let options = CheckOptions {
+            max_steps: Some(100),
+            quick_pass,
+            ..CheckOptions::default()
+        };
+        let verdict = check(&KvModel, &h, &options).verdict;
+        assert_eq!(
+            verdict.name(),
+            "not-linearizable",
+            "quick pass {quick_pass}"
+        );
+    }
     // With the second write still running when the read began, the read may come first.
     h[1] = kv_put(1, "b", 20, 45);
     assert!(linearizable(&KvModel, &h));
@@ -732,4 +747,80 @@ fn a_value_written_once_is_current_over_one_stretch() {
     h[1] = kv_get(1, "", 10, 20);
     h[3] = kv_get(1, "", 50, 60);
     assert!(linearizable(&KvModel, &h));
+}
+
+/// A read of a value whose only writer was invoked after the read returned is the one
+/// shown, with nothing placed before it; and a read of the initial value after a write
+/// that ended before it began is rejected as well.
+#[test]
+fn a_read_before_its_only_writer_began_is_the_one_shown() {
+    let cas = Op::completed(
+        1,
+        Operation::Cas {
+            key: 0,
+            expected: String::new(),
+            new: "a".into(),
+        },
+        2,
+        3,
+        OpOutput::Cas(true),
+    );
+    let by_cas = vec![kv_get(0, "a", 0, 1), cas, kv_get(2, "a", 4, 5)];
+    let by_put = vec![
+        kv_get(0, "a", 0, 1),
+        kv_put(1, "a", 2, 3),
+        kv_put(1, "c", 4, 5),
+        kv_get(2, "a", 6, 7),
+    ];
+    for h in [by_cas, by_put] {
+        let counterexample = rejected_before_search(&h);
+        assert!(counterexample.linearized.is_empty(), "{counterexample:?}");
+        assert_eq!(counterexample.unplaceable[0].index, 0, "{counterexample:?}");
+    }
+    let initial = vec![kv_put(0, "x", 0, 1), kv_get(1, "", 2, 3)];
+    let counterexample = rejected_before_search(&initial);
+    assert_eq!(descriptions(&counterexample), ["put 0 \"x\" => ok"]);
+}
+
+/// Two hundred appends, about fifty running at any moment, and one read at the end that
+/// shows the order they took effect in: the read's return lies hundreds of entries past
+/// the front of the search, and each append placed out of that order must be dropped at
+/// once, not after every order of the fifty has been tried.
+#[test]
+fn appends_far_from_the_read_that_orders_them_are_placed_in_its_order() {
+    let n = 200u64;
+    let point = |i: u64| 10 * i + (i * 37) % 500;
+    let mut order: Vec<u64> = (0..n).collect();
+    order.sort_by_key(|&i| point(i));
+    let value: String = order.iter().map(|i| format!("c{i};")).collect();
+    let mut h: Vec<Op<Operation, OpOutput>> = (0..n)
+        .map(|i| {
+            let append = Operation::Append {
+                key: 0,
+                value: format!("c{i};"),
+            };
+            Op::completed(i, append, 10 * i, 10 * i + 500, OpOutput::Done)
+        })
+        .collect();
+    h.push(kv_get(n, &value, 10 * n + 500, 10 * n + 501));
+    let options = CheckOptions {
+        max_steps: Some(200_000),
+        ..CheckOptions::default()
+    };
+    for quick_pass in [true, false] {
+        let options = CheckOptions {
+            quick_pass,
+            ..options.clone()
+        };
+        let report = check(&KvModel, &h, &options);
+        assert_eq!(report.verdict, Verdict::Linearizable, "quick pass {quick_pass}");
+    }
+    // The last append seen first, before appends that returned before it began:
+    // rejected as fast.
+    let last_value = format!("c{};", order[n as usize - 1]);
+    let swapped = last_value.clone() + &value.replacen(&last_value, "", 1);
+    let last = h.len() - 1;
+    h[last] = kv_get(n, &swapped, 10 * n + 500, 10 * n + 501);
+    let report = check(&KvModel, &h, &options);
+    assert_eq!(report.verdict.name(), "not-linearizable");
 }
