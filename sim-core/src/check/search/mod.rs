@@ -36,6 +36,7 @@
 
 use rustc_hash::FxHashMap;
 
+mod growth;
 mod needs;
 
 use needs::Needs;
@@ -47,12 +48,6 @@ use super::ops::Op;
 use super::verdict::{Counterexample, OpRef};
 
 const NONE: u32 = u32::MAX;
-/// How far ahead in the list the search looks for reads a new state must grow into.
-const ENTRIES_LOOKED_AT: u32 = 256;
-
-/// How many operations [`Search::far_read_out_of_reach`] asks the model about, for the
-/// end of its look and for the returns before it, each.
-const FAR_LOOKS: usize = 64;
 /// How many steps pass between looks at the clock and the cancel signal.
 const CHECK_EVERY: u64 = 1 << 12;
 
@@ -590,85 +585,6 @@ impl<'a, M: Model> Search<'a, M> {
     fn twin_waits(&self, op: u32, frontier: u32, set: &LinearizedSet) -> bool {
         let twin = self.twin_done_before[op as usize];
         twin != NONE && !set.contains(twin) && self.call_entry[twin as usize] < frontier
-    }
-
-    /// The operation still to be placed that sees the state soonest, if `state` (reached
-    /// by placing `op`) can no longer grow into what it saw. Every operation invoked before
-    /// another one returned has its call entry ahead of that return entry in the list. So
-    /// walking from the front to the return of an operation, if every call passed on the
-    /// way is of an operation that only grows the state, or of one that cannot take effect
-    /// on any growth of it (so cannot be the first to set it back), then that operation
-    /// sees `state` grown, whichever of those come first: if it cannot have seen what it
-    /// answered from there, the state is a dead end. The walk ends at the first call of an
-    /// operation that may set the state back.
-    fn read_out_of_reach(&self, op: u32, state: &M::State) -> Option<u32> {
-        if !self.growth_known {
-            return None;
-        }
-        let mut k = self.next[0];
-        // Later reads could still rule the state out, but the sooner ones do so most
-        // often: the walk stops after a while, to stay cheap next to the step it guards.
-        for _ in 0..ENTRIES_LOOKED_AT {
-            if k as usize == self.entry_op.len() - 1 {
-                break;
-            }
-            let e = k as usize;
-            let other = self.entry_op[e];
-            k = self.next[e];
-            if other == op {
-                continue;
-            }
-            let is_call = self.entry_is_call[e];
-            if is_call && self.grows[other as usize] {
-                continue;
-            }
-            let (_, o) = self.ops[other as usize];
-            let reachable = self.model.can_grow_into(state, &o.input, o.output());
-            match (is_call, reachable) {
-                (true, true) => return None,
-                (false, false) => return Some(other),
-                _ => {}
-            }
-        }
-        None
-    }
-
-    /// [`Search::read_out_of_reach`] past the entries it walks, where reads are sparse
-    /// among many operations that only grow the state (appends between reads far apart):
-    /// the same reasoning, over the static lists of the entries that matter, skipping the
-    /// placed operations. The first call of an operation that may set the state back and
-    /// can take effect on a growth of `state` ends the look; every return before it of an
-    /// operation that needs a particular state must be reachable by growth.
-    fn far_read_out_of_reach(&self, op: u32, state: &M::State, set: &LinearizedSet) -> Option<u32> {
-        if !self.growth_known {
-            return None;
-        }
-        let front = self.next[0];
-        let unplaced = |e: u32| {
-            let other = self.entry_op[e as usize];
-            (other != op && !set.contains(other)).then_some(other)
-        };
-        let start = self.set_back_calls.partition_point(|&e| e < front);
-        // Past the operations asked about, the next one counts as setting the state back.
-        let barrier = self.set_back_calls[start..]
-            .iter()
-            .filter(|&&e| unplaced(e).is_some())
-            .enumerate()
-            .find(|&(asked, &e)| {
-                let (_, o) = self.ops[self.entry_op[e as usize] as usize];
-                asked == FAR_LOOKS || self.model.can_grow_into(state, &o.input, o.output())
-            })
-            .map_or(u32::MAX, |(_, &e)| e);
-        let start = self.checked_returns.partition_point(|&e| e < front);
-        self.checked_returns[start..]
-            .iter()
-            .take_while(|&&e| e < barrier)
-            .filter_map(|&e| unplaced(e))
-            .take(FAR_LOOKS)
-            .find(|&other| {
-                let (_, o) = self.ops[other as usize];
-                !self.model.can_grow_into(state, &o.input, o.output())
-            })
     }
 
     /// Whether placing `op` (reaching `new_id`) right after the indeterminate operation on

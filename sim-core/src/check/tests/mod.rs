@@ -813,7 +813,11 @@ fn appends_far_from_the_read_that_orders_them_are_placed_in_its_order() {
             ..options.clone()
         };
         let report = check(&KvModel, &h, &options);
-        assert_eq!(report.verdict, Verdict::Linearizable, "quick pass {quick_pass}");
+        assert_eq!(
+            report.verdict,
+            Verdict::Linearizable,
+            "quick pass {quick_pass}"
+        );
     }
     // The last append seen first, before appends that returned before it began:
     // rejected as fast.
