@@ -242,8 +242,9 @@ pub fn run(args: &FuzzArgs) -> u8 {
         undecided.len()
     );
     if let Some(first) = undecided.iter().min_by_key(|r| (&r.file, r.seed)) {
+        let rerun = undecided_rerun(&first.file, first.seed, &args.bugs, args.swarm);
         println!(
-            "undecided    {} seed(s) found no violation but left a check undecided, the first {} seed {} ({}): `faultline run FILE --seed N` says why; see `undecided` in the results",
+            "undecided    {} seed(s) found no violation but left a check undecided, the first {} seed {} ({}): {rerun}; see `undecided` in the results",
             undecided.len(),
             first.file,
             first.seed,
@@ -331,6 +332,17 @@ fn install_ctrl_c() {
 
 /// Shrinks (optionally) and writes one failure as a replayable scenario with its trace,
 /// and says where.
+/// The command that shows why a seed stayed undecided. `run` draws no swarm choices, so
+/// in a swarm campaign only `fuzz` reruns the seed as it ran.
+fn undecided_rerun(file: &str, seed: u64, bugs: &[String], swarm: bool) -> String {
+    let bugs: String = bugs.iter().map(|b| format!(" --bug {b}")).collect();
+    if swarm {
+        format!("`faultline fuzz {file} --from {seed} --seeds 1{bugs} --swarm` reruns it")
+    } else {
+        format!("`faultline run {file} --seed {seed}{bugs}` says why")
+    }
+}
+
 fn save_failure(out: &Path, file: &str, f: &Failure, shrink_it: bool) {
     let rep = f.reproducer(file, shrink_it.then_some(SHRINK_BUDGET));
     match rep.save(out) {
@@ -417,5 +429,23 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::undecided_rerun;
+
+    #[test]
+    fn an_undecided_swarm_seed_is_rerun_by_fuzz_not_run() {
+        let bugs = vec!["stale_lease_read".to_string()];
+        assert_eq!(
+            undecided_rerun("a.ron", 7, &bugs, false),
+            "`faultline run a.ron --seed 7 --bug stale_lease_read` says why"
+        );
+        assert_eq!(
+            undecided_rerun("a.ron", 7, &bugs, true),
+            "`faultline fuzz a.ron --from 7 --seeds 1 --bug stale_lease_read --swarm` reruns it"
+        );
     }
 }
