@@ -130,6 +130,26 @@ pub trait Model: Sync {
         vec![None; ops.len()]
     }
 
+    /// Where `input` (answering `output`; `None` if unknown) is filed for
+    /// [`Model::can_leave`] questions, as (length, key): it can leave a state only if
+    /// [`Model::state_leave_key`] of that state and length is the key (an append of "x;"
+    /// leaves only values that end with "x;": its length and a hash of it). The
+    /// bookkeeping of chains then asks about a state only the few operations filed under
+    /// its keys, not every one. `None`, the default, files it nowhere: it is asked about
+    /// every state, which is always correct.
+    fn leave_key(&self, input: &Self::Input, output: Option<&Self::Output>) -> Option<(u32, u64)> {
+        let _ = (input, output);
+        None
+    }
+
+    /// The key of `state` for operations filed under `len` by [`Model::leave_key`]:
+    /// it must equal the key of every such operation that can leave `state`. `None` where
+    /// none can.
+    fn state_leave_key(&self, state: &Self::State, len: u32) -> Option<u64> {
+        let _ = (state, len);
+        None
+    }
+
     /// The heap memory `state` owns beyond its own size (a string's buffer), so that the
     /// memory budget counts the states the search keeps. The default 0 suits states that
     /// own none.

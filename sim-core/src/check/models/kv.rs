@@ -3,6 +3,14 @@
 use crate::check::model::{Model, ModelOp};
 use crate::history::{OpOutput, Operation};
 
+/// A deterministic hash of a value's bytes, for [`Model::leave_key`].
+fn bytes_key(bytes: &[u8]) -> u64 {
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    h.write(bytes);
+    h.finish()
+}
+
 /// The key-value map of the replicated-state-machine family. Every key starts as the
 /// empty string. The map partitions per key, so a state is the value of one key.
 #[derive(Clone, Copy, Debug, Default)]
@@ -223,6 +231,23 @@ impl Model for KvModel {
             }
             _ => None,
         }
+    }
+
+    /// An append is filed under its value's length and a hash of it: it leaves only
+    /// values that end with it.
+    fn leave_key(&self, input: &Operation, _output: Option<&OpOutput>) -> Option<(u32, u64)> {
+        match input {
+            Operation::Append { value, .. } => {
+                Some((value.len() as u32, bytes_key(value.as_bytes())))
+            }
+            _ => None,
+        }
+    }
+
+    fn state_leave_key(&self, state: &String, len: u32) -> Option<u64> {
+        let bytes = state.as_bytes();
+        let from = bytes.len().checked_sub(len as usize)?;
+        Some(bytes_key(&bytes[from..]))
     }
 
     fn state_bytes(&self, state: &String) -> usize {

@@ -127,7 +127,7 @@ fn reachable(
 const STALE_SCAN: usize = 512;
 
 /// How deep a chain of states is followed back before it counts as reachable.
-const MAX_CHAIN: usize = 32;
+const MAX_CHAIN: usize = 1024;
 
 impl<M: Model> Search<'_, M> {
     /// Sets up [`Needs`]: which operations wait for one state, and which operations can
@@ -156,6 +156,9 @@ impl<M: Model> Search<'_, M> {
         let mut class_of = vec![NONE; n];
         let mut by_op: FxHashMap<(&M::Input, Option<&M::Output>), u32> = FxHashMap::default();
         let mut leaving: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+        // Classes the model files under a key ([`Model::leave_key`]) are asked about the
+        // states with that key only; the others about every state.
+        let mut filed: FxHashMap<(u32, u64), Vec<u32>> = FxHashMap::default();
         let mut asked: Vec<u32> = Vec::new();
         for (y, (_, o)) in self.ops.iter().enumerate() {
             if o.ret.is_some() && self.model.is_read_only(&o.input, o.output()) {
@@ -175,7 +178,10 @@ impl<M: Model> Search<'_, M> {
                     let id = self.intern(state);
                     leaving.entry(id).or_default().push(class);
                 }
-                None => asked.push(class),
+                None => match self.model.leave_key(&o.input, o.output()) {
+                    Some(key) => filed.entry(key).or_default().push(class),
+                    None => asked.push(class),
+                },
             }
         }
         // Values written over and over (a register of small numbers) leave most waiting
@@ -197,6 +203,9 @@ impl<M: Model> Search<'_, M> {
         // operations that return last go first, so a state shared by several chains is
         // worked out for the latest of them, whose members hold the others'.
         let mut support: FxHashMap<u32, Vec<Leaver>> = FxHashMap::default();
+        let mut lengths: Vec<u32> = filed.keys().map(|&(len, _)| len).collect();
+        lengths.sort_unstable();
+        lengths.dedup();
         let mut latest_first = waiting.clone();
         latest_first.sort_by_key(|&r| std::cmp::Reverse(returned(self.ops[r as usize].1)));
         let mut questions = 0usize;
@@ -210,14 +219,26 @@ impl<M: Model> Search<'_, M> {
                 if support.contains_key(&state) {
                     continue;
                 }
-                questions += asked.len() + leaving.get(&state).map_or(0, Vec::len);
+                let wanted = self.states[state as usize].clone();
+                let by_key: Vec<u32> = lengths
+                    .iter()
+                    .filter_map(|&len| {
+                        let key = self.model.state_leave_key(&wanted, len)?;
+                        filed.get(&(len, key))
+                    })
+                    .flatten()
+                    .copied()
+                    .collect();
+                questions += asked.len()
+                    + by_key.len()
+                    + lengths.len()
+                    + leaving.get(&state).map_or(0, Vec::len);
                 // Past the budget the states left unworked count as reachable.
                 if questions > MAX_NEED_PAIRS {
                     break 'chains;
                 }
-                let wanted = self.states[state as usize].clone();
                 let known = leaving.get(&state).into_iter().flatten().copied();
-                let others = asked.iter().copied().filter(|&c| {
+                let others = asked.iter().chain(&by_key).copied().filter(|&c| {
                     let o = self.ops[classes[c as usize][0] as usize].1;
                     self.model.can_leave(&o.input, o.output(), &wanted)
                 });

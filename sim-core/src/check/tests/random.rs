@@ -614,3 +614,38 @@ fn medium_random_histories_match_the_unreduced_search() {
         "the alterations should often be caught ({rejected})"
     );
 }
+
+/// The key-value model's filing of appends ([`Model::leave_key`]) never hides one that
+/// can leave a state: on random values and appends over a small alphabet (so that
+/// suffixes often match), every append that can leave a value has that value's key.
+#[test]
+fn appends_are_filed_under_every_value_they_can_leave() {
+    let mut rng = ChaCha8Rng::seed_from_u64(0x6b6579);
+    let word = |rng: &mut ChaCha8Rng, max: usize| -> String {
+        let n = rng.random_range(0..=max);
+        (0..n)
+            .map(|_| ['a', 'b', 'é'][rng.random_range(0..3)])
+            .collect()
+    };
+    let mut leavers = 0;
+    for _ in 0..20_000 {
+        let state = word(&mut rng, 6);
+        let value = word(&mut rng, 3);
+        let append = Operation::Append {
+            key: 0,
+            value: value.clone(),
+        };
+        let (len, key) = KvModel
+            .leave_key(&append, Some(&OpOutput::Done))
+            .expect("appends are filed");
+        if KvModel.can_leave(&append, Some(&OpOutput::Done), &state) {
+            leavers += 1;
+            assert_eq!(
+                KvModel.state_leave_key(&state, len),
+                Some(key),
+                "{value:?} leaves {state:?}"
+            );
+        }
+    }
+    assert!(leavers > 2_000, "too few appends could leave ({leavers})");
+}
