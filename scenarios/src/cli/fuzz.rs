@@ -330,8 +330,6 @@ fn install_ctrl_c() {
     });
 }
 
-/// Shrinks (optionally) and writes one failure as a replayable scenario with its trace,
-/// and says where.
 /// The command that shows why a seed stayed undecided. `run` draws no swarm choices, so
 /// in a swarm campaign only `fuzz` reruns the seed as it ran.
 fn undecided_rerun(file: &str, seed: u64, bugs: &[String], swarm: bool) -> String {
@@ -343,6 +341,8 @@ fn undecided_rerun(file: &str, seed: u64, bugs: &[String], swarm: bool) -> Strin
     }
 }
 
+/// Shrinks (optionally) and writes one failure as a replayable scenario with its trace,
+/// and says where.
 fn save_failure(out: &Path, file: &str, f: &Failure, shrink_it: bool) {
     let rep = f.reproducer(file, shrink_it.then_some(SHRINK_BUDGET));
     match rep.save(out) {

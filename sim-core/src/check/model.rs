@@ -136,15 +136,18 @@ pub trait Model: Sync {
     /// leaves only values that end with "x;": its length and a hash of it). The
     /// bookkeeping of chains then asks about a state only the few operations filed under
     /// its keys, not every one. `None`, the default, files it nowhere: it is asked about
-    /// every state, which is always correct.
+    /// every state, which is always correct. Consulted only where [`Model::leaves`] is
+    /// `None`. A model implements both this and [`Model::state_leave_key`] or neither:
+    /// an operation filed under a key no state has is never asked, and the search may
+    /// then reject a linearizable history.
     fn leave_key(&self, input: &Self::Input, output: Option<&Self::Output>) -> Option<(u32, u64)> {
         let _ = (input, output);
         None
     }
 
     /// The key of `state` for operations filed under `len` by [`Model::leave_key`]:
-    /// it must equal the key of every such operation that can leave `state`. `None` where
-    /// none can.
+    /// it must equal the key of every such operation for which [`Model::can_leave`] holds
+    /// for `state`. `None` where none can leave it.
     fn state_leave_key(&self, state: &Self::State, len: u32) -> Option<u64> {
         let _ = (state, len);
         None

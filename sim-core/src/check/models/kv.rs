@@ -237,9 +237,10 @@ impl Model for KvModel {
     /// values that end with it.
     fn leave_key(&self, input: &Operation, _output: Option<&OpOutput>) -> Option<(u32, u64)> {
         match input {
-            Operation::Append { value, .. } => {
-                Some((value.len() as u32, bytes_key(value.as_bytes())))
-            }
+            Operation::Append { value, .. } => Some((
+                u32::try_from(value.len()).ok()?,
+                bytes_key(value.as_bytes()),
+            )),
             _ => None,
         }
     }

@@ -7,12 +7,20 @@ use super::super::memo::LinearizedSet;
 use super::super::model::Model;
 use super::Search;
 
-/// How far ahead in the list the search looks for reads a new state must grow into.
-const ENTRIES_LOOKED_AT: u32 = 256;
+/// How far ahead in the list the search looks for reads a new state must grow into. The
+/// tests' histories are small: there the walk stops after a few entries, so that the far
+/// look ([`Search::far_read_out_of_reach`]) is what the brute-force comparisons check.
+const ENTRIES_LOOKED_AT: u32 = if cfg!(test) { 3 } else { 256 };
 
 /// How many operations [`Search::far_read_out_of_reach`] asks the model about, for the
-/// end of its look and for the returns before it, each.
+/// end of its look (the next unplaced call after them ends it unasked) and for the
+/// returns before it, each.
 const FAR_LOOKS: usize = 64;
+
+/// How many entries of each static list [`Search::far_read_out_of_reach`] goes through,
+/// placed ones included: an operation invoked early and never placed (an unanswered
+/// append) holds the front back, and the look must stay cheap next to the step.
+const FAR_ENTRIES: usize = 4_096;
 
 impl<M: Model> Search<'_, M> {
     /// The operation still to be placed that sees the state soonest, if `state` (reached
@@ -80,6 +88,7 @@ impl<M: Model> Search<'_, M> {
         // Past the operations asked about, the next one counts as setting the state back.
         let barrier = self.set_back_calls[start..]
             .iter()
+            .take(FAR_ENTRIES)
             .filter(|&&e| unplaced(e).is_some())
             .enumerate()
             .find(|&(asked, &e)| {
@@ -90,6 +99,7 @@ impl<M: Model> Search<'_, M> {
         let start = self.checked_returns.partition_point(|&e| e < front);
         self.checked_returns[start..]
             .iter()
+            .take(FAR_ENTRIES)
             .take_while(|&&e| e < barrier)
             .filter_map(|&e| unplaced(e))
             .take(FAR_LOOKS)

@@ -84,17 +84,17 @@ pub(crate) fn search<M: Model>(
             let outcome;
             (outcome, spent) =
                 Search::new(model, searched, recorded, partition).run(position, limits, quick);
-            // An `Unknown` before any step budget ran out is the caller's limit (time,
-            // memory, another partition's failure), which the full search would meet too.
-            let step_budget = quick.min(limits.max_steps.unwrap_or(u64::MAX));
+            // Only another partition's failure settles an `Unknown`: past the other limits
+            // (steps, time, memory) the full search still applies its rule before any
+            // search, then meets them too.
             let settled = matches!(outcome, Outcome::Linearizable)
-                || (matches!(outcome, Outcome::Unknown(_)) && spent < step_budget);
+                || (matches!(outcome, Outcome::Unknown(_)) && limits.cancelled(position));
             if settled {
                 return (outcome, spent);
             }
         }
         let (outcome, steps) = Search::new(model, searched, recorded, partition)
-            .with_needs()
+            .with_needs(limits.memory_share / 4)
             .run(position, limits, u64::MAX);
         (outcome, spent + steps)
     })
@@ -108,7 +108,7 @@ pub(crate) fn rejected_before_search<M: Model>(
     ops: &[Indexed<'_, M>],
 ) -> Option<crate::check::Counterexample> {
     prepared(model, ops, |searched, recorded| {
-        let mut search = Search::new(model, searched, recorded, 0).with_needs();
+        let mut search = Search::new(model, searched, recorded, 0).with_needs(usize::MAX);
         let init = search.intern(model.init());
         let deepest = search.overwritten_before_read(init)?;
         Some(search.counterexample(deepest))

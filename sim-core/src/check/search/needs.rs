@@ -132,9 +132,9 @@ const MAX_CHAIN: usize = 1024;
 impl<M: Model> Search<'_, M> {
     /// Sets up [`Needs`]: which operations wait for one state, and which operations can
     /// lead to it. Each (state, class of identical operations) pair asked about is one
-    /// question to the model, within a budget; past it, the states not worked out count
-    /// as reachable.
-    pub(super) fn with_needs(mut self) -> Self {
+    /// question to the model, within a budget, and the states interned stay within
+    /// `max_bytes`; past either, the states not worked out count as reachable.
+    pub(super) fn with_needs(mut self, max_bytes: usize) -> Self {
         let n = self.ops.len();
         let mut need = vec![NONE; n];
         let mut waiting: Vec<u32> = Vec::new();
@@ -214,10 +214,17 @@ impl<M: Model> Search<'_, M> {
             let callable = |members: &[u32]| {
                 members.partition_point(|&y| self.ops[y as usize].1.call <= bound) as u32
             };
-            let mut to_expand = vec![need[r as usize]];
-            while let Some(state) = to_expand.pop() {
-                if support.contains_key(&state) {
+            // With how far back from r's state each is: past MAX_CHAIN, `reachable` never
+            // looks, so such states are neither worked out nor stored.
+            let mut to_expand = vec![(need[r as usize], 0)];
+            while let Some((state, depth)) = to_expand.pop() {
+                if depth >= MAX_CHAIN || support.contains_key(&state) {
                     continue;
+                }
+                // The states met are interned (a long value's every prefix, for a chain of
+                // appends): they count against the memory budget.
+                if self.state_bytes > max_bytes {
+                    break 'chains;
                 }
                 let wanted = self.states[state as usize].clone();
                 let by_key: Vec<u32> = lengths
@@ -253,7 +260,7 @@ impl<M: Model> Search<'_, M> {
                     let from = match self.model.leaves_from(&o.input, o.output(), &wanted) {
                         Some(before) => {
                             let id = self.intern(before);
-                            to_expand.push(id);
+                            to_expand.push((id, depth + 1));
                             id
                         }
                         None => NONE,
