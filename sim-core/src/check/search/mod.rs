@@ -76,8 +76,8 @@ pub(crate) fn search<M: Model>(
         // operation, and setting that bookkeeping up would cost more than the search.
         // Only a partition the quick pass does not settle as linearizable is searched
         // again with it, from the start, so that its verdict and counterexample do not
-        // depend on the quick pass (which only proves linearizability).
-        // The full search has the caller's step budget to itself; the total counts both.
+        // depend on the quick pass (which only proves linearizability). The full search
+        // has the caller's step budget to itself; the total counts both.
         let mut spent = 0;
         if limits.quick_pass {
             let quick = quick_steps(searched.len());
@@ -87,8 +87,12 @@ pub(crate) fn search<M: Model>(
             // Only another partition's failure settles an `Unknown`: past the other limits
             // (steps, time, memory) the full search still applies its rule before any
             // search, then meets them too.
-            let settled = matches!(outcome, Outcome::Linearizable)
-                || (matches!(outcome, Outcome::Unknown(_)) && limits.cancelled(position));
+            let settled = match &outcome {
+                Outcome::Linearizable => true,
+                // Empty: the quick pass's own budget ran out.
+                Outcome::Unknown(reason) => !reason.is_empty() && limits.cancelled(position),
+                Outcome::NotLinearizable(_) => false,
+            };
             if settled {
                 return (outcome, spent);
             }
