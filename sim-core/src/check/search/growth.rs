@@ -19,8 +19,11 @@ const FAR_LOOKS: usize = 64;
 
 /// How many entries of each static list [`Search::far_read_out_of_reach`] goes through,
 /// placed ones included: an operation invoked early and never placed (an unanswered
-/// append) holds the front back, and the look must stay cheap next to the step.
-const FAR_ENTRIES: usize = 4_096;
+/// append) holds the front back, and the look must stay cheap next to the step. Small in
+/// the tests, the calls' list shorter than the returns', so that the brute-force
+/// comparisons go past the end of the calls looked at.
+const FAR_CALLS: usize = if cfg!(test) { 6 } else { 4_096 };
+const FAR_RETURNS: usize = if cfg!(test) { 64 } else { 4_096 };
 
 impl<M: Model> Search<'_, M> {
     /// The operation still to be placed that sees the state soonest, if `state` (reached
@@ -85,21 +88,24 @@ impl<M: Model> Search<'_, M> {
             (other != op && !set.contains(other)).then_some(other)
         };
         let start = self.set_back_calls.partition_point(|&e| e < front);
-        // Past the operations asked about, the next one counts as setting the state back.
-        let barrier = self.set_back_calls[start..]
+        let calls = &self.set_back_calls[start..];
+        // Past the operations asked about, the next one counts as setting the state back;
+        // so does the first call past the entries gone through.
+        let unseen = calls.get(FAR_CALLS).copied().unwrap_or(u32::MAX);
+        let barrier = calls
             .iter()
-            .take(FAR_ENTRIES)
+            .take(FAR_CALLS)
             .filter(|&&e| unplaced(e).is_some())
             .enumerate()
             .find(|&(asked, &e)| {
                 let (_, o) = self.ops[self.entry_op[e as usize] as usize];
                 asked == FAR_LOOKS || self.model.can_grow_into(state, &o.input, o.output())
             })
-            .map_or(u32::MAX, |(_, &e)| e);
+            .map_or(unseen, |(_, &e)| e);
         let start = self.checked_returns.partition_point(|&e| e < front);
         self.checked_returns[start..]
             .iter()
-            .take(FAR_ENTRIES)
+            .take(FAR_RETURNS)
             .take_while(|&&e| e < barrier)
             .filter_map(|&e| unplaced(e))
             .take(FAR_LOOKS)

@@ -828,3 +828,25 @@ fn appends_far_from_the_read_that_orders_them_are_placed_in_its_order() {
     let report = check(&KvModel, &h, &options);
     assert_eq!(report.verdict.name(), "not-linearizable");
 }
+
+/// Past the entries the far look goes through, a write it has not seen may still set
+/// the state back: a read of a value that only a write invoked after many others brings
+/// about is not ruled out while those others are placed (the read, invoked first and
+/// returning last, keeps them all past the search's front).
+#[test]
+fn a_write_past_the_far_look_may_still_set_the_state_back() {
+    let mut h = vec![kv_get(9, "z", 0, 1_000)];
+    // Each value read back, so that no write is a stand-in.
+    for i in 1..=12u64 {
+        h.push(kv_put(0, &format!("p{i}"), 10 * i, 10 * i + 5));
+        h.push(kv_get(3, &format!("p{i}"), 10 * i + 6, 10 * i + 8));
+    }
+    h.push(kv_put(1, "z", 125, 1_000));
+    // An append, so that the search looks ahead for growth at all.
+    let append = Operation::Append {
+        key: 0,
+        value: "!".into(),
+    };
+    h.push(Op::completed(4, append, 2_000, 2_010, OpOutput::Done));
+    assert!(linearizable(&KvModel, &h));
+}
