@@ -25,6 +25,17 @@ const FAR_LOOKS: usize = 64;
 const FAR_CALLS: usize = if cfg!(test) { 6 } else { 4_096 };
 const FAR_RETURNS: usize = if cfg!(test) { 64 } else { 4_096 };
 
+/// What [`Search::read_out_of_reach`]'s walk found.
+pub(super) enum Walk {
+    /// This operation, still to be placed, can no longer see what it answered.
+    Dead(u32),
+    /// Nothing before the walk's end (a call that may set the state back, or the end of
+    /// the list) is out of reach: a look further on would find nothing more.
+    Clear,
+    /// The walk stopped after [`ENTRIES_LOOKED_AT`] entries, before its end.
+    CutShort,
+}
+
 impl<M: Model> Search<'_, M> {
     /// The operation still to be placed that sees the state soonest, if `state` (reached
     /// by placing `op`) can no longer grow into what it saw. Every operation invoked before
@@ -35,16 +46,16 @@ impl<M: Model> Search<'_, M> {
     /// sees `state` grown, whichever of those come first: if it cannot have seen what it
     /// answered from there, the state is a dead end. The walk ends at the first call of an
     /// operation that may set the state back.
-    pub(super) fn read_out_of_reach(&self, op: u32, state: &M::State) -> Option<u32> {
+    pub(super) fn read_out_of_reach(&self, op: u32, state: &M::State) -> Walk {
         if !self.growth_known {
-            return None;
+            return Walk::Clear;
         }
         let mut k = self.next[0];
         // Later reads could still rule the state out, but the sooner ones do so most
         // often: the walk stops after a while, to stay cheap next to the step it guards.
         for _ in 0..ENTRIES_LOOKED_AT {
             if k as usize == self.entry_op.len() - 1 {
-                break;
+                return Walk::Clear;
             }
             let e = k as usize;
             let other = self.entry_op[e];
@@ -59,12 +70,12 @@ impl<M: Model> Search<'_, M> {
             let (_, o) = self.ops[other as usize];
             let reachable = self.model.can_grow_into(state, &o.input, o.output());
             match (is_call, reachable) {
-                (true, true) => return None,
-                (false, false) => return Some(other),
+                (true, true) => return Walk::Clear,
+                (false, false) => return Walk::Dead(other),
                 _ => {}
             }
         }
-        None
+        Walk::CutShort
     }
 
     /// [`Search::read_out_of_reach`] past the entries it walks, where reads are sparse

@@ -39,6 +39,7 @@ use rustc_hash::FxHashMap;
 mod growth;
 mod needs;
 
+use growth::Walk;
 use needs::Needs;
 
 use super::budget::Limits;
@@ -449,9 +450,12 @@ impl<'a, M: Model> Search<'a, M> {
                     None => self.model.step_indeterminate(current, &o.input),
                 };
                 let stepped = match stepped.map(|s| {
-                    let out = self
-                        .read_out_of_reach(op, &s)
-                        .or_else(|| self.far_read_out_of_reach(op, &s, &set));
+                    // Only a walk cut short leaves anything for the far look to find.
+                    let out = match self.read_out_of_reach(op, &s) {
+                        Walk::Dead(read) => Some(read),
+                        Walk::Clear => None,
+                        Walk::CutShort => self.far_read_out_of_reach(op, &s, &set),
+                    };
                     (out, s)
                 }) {
                     Some((Some(read), s)) => {
