@@ -2,9 +2,11 @@
 //! shipped with its invariants and its bug switches.
 
 pub mod commit;
+pub mod consensus;
 pub mod echo;
 pub mod gossip;
 pub mod kv;
+pub mod paxos;
 pub mod raft;
 
 pub mod spec;

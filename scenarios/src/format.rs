@@ -237,6 +237,8 @@ workloads! {
     Replicated(crate::family::dissemination::ReplicatedSpec),
     /// Transaction clients (the atomic-commit family).
     Transactions(crate::family::transactions::TxnSpec),
+    /// Clients proposing values for numbered instances (the consensus family).
+    Consensus(crate::family::consensus::ConsensusSpec),
 }
 
 /// A fault at a time.
@@ -548,6 +550,12 @@ pub enum CheckSpec {
         /// The bound.
         within: Positive,
     },
+    /// Only a value some client proposed for an instance is decided for it (consensus
+    /// family).
+    Validity,
+    /// Clients and learners never disagree: every answer and every learned value of an
+    /// instance is the same (consensus family).
+    Decisions,
 }
 
 impl CheckSpec {
@@ -560,6 +568,8 @@ impl CheckSpec {
             CheckSpec::Liveness { .. } => "liveness",
             CheckSpec::Coverage { .. } => "coverage",
             CheckSpec::Convergence { .. } => "convergence",
+            CheckSpec::Validity => "validity",
+            CheckSpec::Decisions => "decisions",
         }
     }
 
@@ -571,6 +581,8 @@ impl CheckSpec {
             CheckSpec::Liveness { .. } => "Liveness",
             CheckSpec::Coverage { .. } => "Coverage",
             CheckSpec::Convergence { .. } => "Convergence",
+            CheckSpec::Validity => "Validity",
+            CheckSpec::Decisions => "Decisions",
         }
     }
 }

@@ -22,6 +22,7 @@ fn builtin_list() -> Registry {
     Registry::new()
         .with::<protocols::echo::Echo>()
         .with::<protocols::raft::Raft>()
+        .with::<protocols::paxos::Paxos>()
         .with::<protocols::gossip::Gossip>()
         .with::<protocols::commit::TwoPhaseCommit>()
         .with::<protocols::commit::ThreePhaseCommit>()

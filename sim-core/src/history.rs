@@ -61,6 +61,14 @@ pub enum Operation {
         /// Keys written, with their new values.
         writes: Vec<(u64, String)>,
     },
+    /// Propose `value` for consensus instance `instance` (the consensus family); the
+    /// answer is the value decided for that instance, which may be another proposal.
+    Propose {
+        /// The instance (one independent decree).
+        instance: u64,
+        /// The value proposed.
+        value: String,
+    },
 }
 
 impl Operation {
@@ -73,6 +81,7 @@ impl Operation {
             | Operation::Append { key, .. }
             | Operation::Delete { key } => *key,
             Operation::Broadcast { id } => *id,
+            Operation::Propose { instance, .. } => *instance,
             // A transaction spans keys; its first key stands for it in per-key views.
             Operation::Txn { reads, writes } => writes
                 .first()
@@ -92,6 +101,7 @@ impl Operation {
             Operation::Delete { .. } => "delete",
             Operation::Broadcast { .. } => "broadcast",
             Operation::Txn { .. } => "txn",
+            Operation::Propose { .. } => "propose",
         }
     }
 
@@ -119,6 +129,8 @@ pub enum OpOutput {
         /// The values of its read keys (empty if aborted).
         reads: Vec<(u64, String)>,
     },
+    /// The value decided for the instance a `Propose` named.
+    Decided(String),
 }
 
 /// What became of an operation.

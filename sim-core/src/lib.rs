@@ -9,6 +9,7 @@ pub mod byzantine;
 pub mod check;
 pub mod client;
 pub mod clock;
+pub mod consensus_workload;
 pub mod disk;
 pub mod echo;
 mod fabric;

@@ -69,7 +69,7 @@ pub fn run(args: &ListArgs) -> u8 {
         "nemesis:     kinds from Crash, Pause, Partition, Isolate, OneWay, Loss, Duplicate, Latency, ClockSkew, ClockDrift, LeaderCrash, LeaderPause, LeaderIsolate, Bounce, LeaderChurn, NewLeaderCrash, Membership, MembershipChurn"
     );
     println!(
-        "checks:      Invariants, Linearizable, Liveness(within: \"<time>\"), Coverage(fraction: 0.99), Convergence(within: \"<time>\"); expect: Pass | Violation(\"<check or invariant>\")"
+        "checks:      Invariants, Linearizable, Liveness(within: \"<time>\"), Coverage(fraction: 0.99), Convergence(within: \"<time>\"), Validity, Decisions; expect: Pass | Violation(\"<check or invariant>\")"
     );
     let dir = args
         .dir

@@ -5,6 +5,7 @@
 //! swarm choices). Outside these modules no code names a family; `format::WorkloadSpec`
 //! lists the workloads a file may name, one line each.
 
+pub mod consensus;
 pub mod dissemination;
 pub mod key_value;
 pub mod none;
@@ -24,6 +25,7 @@ use crate::runner::CheckResult;
 /// Every family module: the one list a new family joins.
 const FAMILIES: &[&dyn FamilyRules] = &[
     &key_value::KeyValueFamily,
+    &consensus::ConsensusFamily,
     &transactions::TransactionsFamily,
     &dissemination::DisseminationFamily,
     &none::NoWorkload,
@@ -209,6 +211,7 @@ mod tests {
     fn every_family_takes_invariants_and_the_rules_of_each_family_are_found() {
         for f in [
             Family::KeyValue,
+            Family::Consensus,
             Family::AtomicCommit,
             Family::Dissemination,
             Family::None,

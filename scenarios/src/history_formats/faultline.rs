@@ -40,6 +40,7 @@ fn well_formed(op: &HistoryOp) -> Result<(), (String, String)> {
             | (Operation::Cas { .. }, OpOutput::Cas(_))
             | (Operation::Broadcast { .. }, OpOutput::Done)
             | (Operation::Txn { .. }, OpOutput::Txn { .. })
+            | (Operation::Propose { .. }, OpOutput::Decided(_))
     );
     if fits {
         Ok(())

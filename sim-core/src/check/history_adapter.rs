@@ -11,13 +11,13 @@ use crate::history::{History, OpOutput, Operation, Outcome};
 /// effect) are left out; pending and indeterminate ones may take effect at any point after
 /// their invocation, or never. Operation indices in counterexamples are positions in the
 /// returned vector; `ids` maps them back to [`HistoryOp::id`](crate::history::HistoryOp).
-/// Transactions are not key-value operations and are left out too (the atomic-commit
-/// family has its own checks).
+/// Transactions and proposals are not key-value operations and are left out too (the
+/// atomic-commit and consensus families have their own checks).
 pub fn kv_ops(history: &History) -> (Vec<Op<Operation, OpOutput>>, Vec<u64>) {
     let mut ops = Vec::with_capacity(history.len());
     let mut ids = Vec::with_capacity(history.len());
     for h in history.ops() {
-        if matches!(h.op, Operation::Txn { .. }) {
+        if matches!(h.op, Operation::Txn { .. } | Operation::Propose { .. }) {
             continue;
         }
         let call = h.invoked.as_nanos();

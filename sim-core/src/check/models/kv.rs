@@ -70,8 +70,8 @@ impl Model for KvModel {
             Operation::Delete { .. } => Some(String::new()),
             // Not a key-value operation: `check_history` refuses such histories first.
             Operation::Broadcast { .. } => None,
-            // Not a key-value operation: `kv_ops` leaves transactions out.
-            Operation::Txn { .. } => None,
+            // Not key-value operations: `kv_ops` leaves them out.
+            Operation::Txn { .. } | Operation::Propose { .. } => None,
         }
     }
 
@@ -130,7 +130,10 @@ impl Model for KvModel {
             (Operation::Delete { .. }, _) => state.is_empty(),
             (Operation::Cas { new, .. }, _) => state == new,
             // Not key-value operations: the model cannot say.
-            (Operation::Broadcast { .. } | Operation::Txn { .. }, _) => true,
+            (
+                Operation::Broadcast { .. } | Operation::Txn { .. } | Operation::Propose { .. },
+                _,
+            ) => true,
         }
     }
 
@@ -203,6 +206,7 @@ impl Model for KvModel {
             Operation::Delete { key } => format!("delete {key}"),
             Operation::Broadcast { id } => format!("broadcast {id}"),
             Operation::Txn { reads, writes } => format!("txn reads {reads:?} writes {writes:?}"),
+            Operation::Propose { instance, value } => format!("propose {instance} {value:?}"),
         };
         let answer = match output {
             None => "unknown".to_string(),
@@ -210,6 +214,7 @@ impl Model for KvModel {
             Some(OpOutput::Done) | Some(OpOutput::Cas(true)) => "ok".to_string(),
             Some(OpOutput::Cas(false)) => "failed".to_string(),
             Some(OpOutput::Txn { committed, reads }) => format!("committed {committed} {reads:?}"),
+            Some(OpOutput::Decided(v)) => format!("decided {v:?}"),
         };
         format!("{call} => {answer}")
     }

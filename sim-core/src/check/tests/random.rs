@@ -276,7 +276,9 @@ fn generate_kv_values(
                     }
                     // Not drawn; it only completes the match.
                     Operation::Broadcast { .. } => OpOutput::Done,
-                    Operation::Txn { .. } => unreachable!("the generator draws no transactions"),
+                    Operation::Txn { .. } | Operation::Propose { .. } => {
+                        unreachable!("the generator draws only key-value operations")
+                    }
                 };
                 Some((i, Some(out)))
             }

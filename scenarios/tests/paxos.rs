@@ -1,0 +1,166 @@
+//! Basic Paxos end to end: its bug switches fuzzed on the shipped nemesis (each caught by
+//! the check meant for it, and the same seeds passing with the switch off), the message
+//! count of one uncontended decree, and a shrunk reproducer that replays.
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+use scenarios::format::Expect;
+use scenarios::fuzz::{Campaign, run_campaign};
+use scenarios::runner::{RunOptions, run};
+
+const NEMESIS: &str = "paxos/nemesis.ron";
+
+/// One switch: how many seeds from 0 are searched (several times the first failing seed,
+/// measured over 1000), and the checks allowed to catch it.
+struct Hunt {
+    bug: &'static str,
+    seeds: u64,
+    caught_by: &'static [&'static str],
+}
+
+const HUNTS: &[Hunt] = &[
+    Hunt {
+        bug: "acceptor_forgets_on_restart",
+        seeds: 30,
+        caught_by: &["acceptor_monotonic", "safe_proposal", "agreement"],
+    },
+    Hunt {
+        bug: "ignore_highest_accepted",
+        seeds: 5,
+        caught_by: &["safe_proposal", "agreement"],
+    },
+    Hunt {
+        bug: "stale_promises_counted",
+        seeds: 5,
+        caught_by: &["safe_proposal", "agreement"],
+    },
+    Hunt {
+        bug: "ballot_reuse_after_restart",
+        seeds: 150,
+        caught_by: &["one_value_per_ballot", "safe_proposal", "agreement"],
+    },
+];
+
+fn campaign(seeds: u64, bugs: &[&str]) -> Campaign {
+    Campaign {
+        from: 0,
+        seeds,
+        shard: None,
+        swarm: false,
+        bugs: bugs.iter().map(|b| b.to_string()).collect(),
+    }
+}
+
+fn load(name: &str) -> Vec<(String, scenarios::format::Scenario)> {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
+    let scenario = scenarios::load::load(&file).unwrap_or_else(|e| panic!("{e}"));
+    vec![(file.display().to_string(), scenario)]
+}
+
+#[test]
+fn every_paxos_bug_switch_is_caught_by_its_nemesis_and_the_fix_passes() {
+    let stop = AtomicBool::new(false);
+    let files = load(NEMESIS);
+    for hunt in HUNTS {
+        let (_, failures) =
+            run_campaign(&files, &campaign(hunt.seeds, &[hunt.bug]), &stop, &|_| {});
+        assert!(
+            !failures.is_empty(),
+            "no seed of {} fails with {}",
+            hunt.seeds,
+            hunt.bug
+        );
+        for f in &failures {
+            assert!(
+                hunt.caught_by.contains(&f.violation.as_str()),
+                "{}, seed {}: caught by {}, expected one of {:?}",
+                hunt.bug,
+                f.seed,
+                f.violation,
+                hunt.caught_by
+            );
+        }
+    }
+    let seeds = HUNTS.iter().map(|h| h.seeds).max().unwrap_or(0);
+    let (results, failures) = run_campaign(&files, &campaign(seeds, &[]), &stop, &|_| {});
+    assert_eq!(results.len() as u64, seeds);
+    let first = failures.first().map(|f| (f.seed, &f.violation));
+    assert!(failures.is_empty(), "{NEMESIS} without bugs: {first:?}");
+    assert!(
+        results.iter().all(|r| r.verdict == "pass"),
+        "{:?}",
+        results.iter().find(|r| r.verdict != "pass")
+    );
+}
+
+/// One decree, one proposer, no competition and no faults: Prepare, Promise, Accept and
+/// Accepted once per other acceptor (4(N-1)), then the distinguished learner's
+/// announcement to every other learner (N-1).
+#[test]
+fn one_uncontended_decree_takes_4_n_minus_1_messages_plus_the_announcements() {
+    for n in [3u32, 5, 7] {
+        let text = format!(
+            r#"(
+                name: "t/one-decree",
+                duration: "2s",
+                nodes: {n},
+                protocol: Paxos(()),
+                network: (latency: Uniform("1ms", "5ms")),
+                workload: Consensus((clients: 1, instances: 1)),
+                checks: [Invariants, Validity, Decisions, Liveness(within: "1s")],
+            )"#
+        );
+        let s = scenarios::load::parse(&text, "one-decree.ron").unwrap();
+        let r = run(&s, RunOptions::default()).unwrap().summary;
+        assert!(r.as_expected, "{}", r.render());
+        let count = |kind: &str| r.messages.get(kind).map_or(0, |m| m.sent);
+        let others = u64::from(n - 1);
+        for kind in ["Prepare", "Promise", "Accept", "Accepted", "Chosen"] {
+            assert_eq!(count(kind), others, "{kind} at N = {n}");
+        }
+        let total: u64 = r.messages.values().map(|m| m.sent).sum();
+        assert_eq!(total, 5 * others, "N = {n}: {:?}", r.messages);
+    }
+}
+
+#[test]
+fn cli_fuzz_of_a_paxos_bug_writes_a_shrunk_reproducer_that_replays() {
+    let dir = std::env::temp_dir().join(format!("faultline-paxos-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/paxos/nemesis.ron");
+    let bin = env!("CARGO_BIN_EXE_faultline");
+    let out = std::process::Command::new(bin)
+        .args(["fuzz", file, "--seeds", "3", "--jobs", "2", "--shrink", "1"])
+        .args(["--bug", "ignore_highest_accepted", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("shrunk in"), "{text}");
+    let mut repro: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "ron"))
+        .collect();
+    repro.sort();
+    assert!(!repro.is_empty(), "no reproducer written: {text}");
+    let shrunk = scenarios::load::load(&repro[0]).unwrap();
+    assert!(matches!(shrunk.expect, Expect::Violation(_)));
+    let original = &load(NEMESIS)[0].1;
+    assert!(
+        shrunk.workload.kind().map(|w| w.size()) < original.workload.kind().map(|w| w.size()),
+        "the proposals were cut"
+    );
+    let replay = std::process::Command::new(bin)
+        .arg("replay")
+        .arg(&repro[0])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&replay.stdout);
+    assert_eq!(replay.status.code(), Some(0), "{said}");
+    assert!(said.contains("same fingerprint as recorded"), "{said}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
