@@ -1,25 +1,18 @@
-//! Basic Paxos's safety properties, checked after every event from what nodes report.
-//!
-//! A value is chosen for an instance once a majority of acceptors accepted it in one
-//! ballot. The ledger counts every acceptance as it happens, so a value stays chosen when
-//! its acceptors later crash, forget or accept something else: that is the definition
-//! the proof of Paxos uses ("Paxos Made Simple", §2.2), and what makes an acceptor that
-//! forgets on restart visible.
+//! Basic Paxos's safety properties, checked after every event from what nodes report;
+//! what is chosen comes from the ledger of every acceptance (`ledger.rs`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use sim_core::NodeId;
 use sim_core::invariant::{Invariant, World};
 
 use super::ballot::Ballot;
+use super::ledger::Ledger;
 use super::{Paxos, PaxosConfig, obs};
 
 /// Every Basic Paxos invariant, fresh, for the acceptors `config` names.
 pub fn all(config: &PaxosConfig) -> Vec<Box<dyn Invariant<Paxos>>> {
-    let ledger = || Ledger {
-        acceptors: config.acceptors.clone(),
-        ..Ledger::default()
-    };
+    let ledger = || Ledger::new(config.acceptors.clone());
     vec![
         Box::new(Agreement { ledger: ledger() }),
         Box::new(OneValuePerBallot::default()),
@@ -55,8 +48,9 @@ enum Fact {
     },
 }
 
-/// The facts of one event, in the order they were reported.
-fn facts(world: &World<'_, Paxos>) -> Vec<Fact> {
+/// The facts of one event, in the order they were reported. A value report missing from
+/// its pair is an error: a check that silently skipped it would check less.
+fn facts(world: &World<'_, Paxos>) -> Result<Vec<Fact>, String> {
     let mut out = Vec::new();
     let obs = world.observations;
     for (i, o) in obs.iter().enumerate() {
@@ -65,6 +59,12 @@ fn facts(world: &World<'_, Paxos>) -> Vec<Fact> {
             obs.get(i + 1)
                 .filter(|p| p.obs.kind == kind && p.node == node && p.obs.key == instance)
                 .map(|p| p.obs.value)
+                .ok_or_else(|| {
+                    format!(
+                        "{node} reported {} for instance {instance} without its {kind}",
+                        o.obs.kind
+                    )
+                })
         };
         let ballot = Ballot::decode(o.obs.value);
         let fact = match o.obs.kind {
@@ -73,23 +73,17 @@ fn facts(world: &World<'_, Paxos>) -> Vec<Fact> {
                 instance,
                 ballot,
             },
-            obs::ACCEPT => match partner(obs::ACCEPT_VALUE) {
-                Some(value) => Fact::Accept {
-                    node,
-                    instance,
-                    ballot,
-                    value,
-                },
-                None => continue,
+            obs::ACCEPT => Fact::Accept {
+                node,
+                instance,
+                ballot,
+                value: partner(obs::ACCEPT_VALUE)?,
             },
-            obs::PROPOSE => match partner(obs::PROPOSE_VALUE) {
-                Some(value) => Fact::Propose {
-                    node,
-                    instance,
-                    ballot,
-                    value,
-                },
-                None => continue,
+            obs::PROPOSE => Fact::Propose {
+                node,
+                instance,
+                ballot,
+                value: partner(obs::PROPOSE_VALUE)?,
             },
             obs::LEARN => Fact::Learn {
                 node,
@@ -100,7 +94,7 @@ fn facts(world: &World<'_, Paxos>) -> Vec<Fact> {
         };
         out.push(fact);
     }
-    out
+    Ok(out)
 }
 
 /// A value as messages name it: as `node` holds it, or by its digest.
@@ -118,58 +112,6 @@ fn name(world: &World<'_, Paxos>, node: NodeId, digest: u64) -> String {
     }
 }
 
-/// Who accepted what, in which ballot, and so what is chosen.
-#[derive(Default)]
-struct Ledger {
-    /// The acceptors as the settings name them (empty: every node).
-    acceptors: Vec<u32>,
-    /// Per instance and ballot: the value accepted and the acceptors that accepted it.
-    accepts: BTreeMap<(u64, Ballot), (u64, BTreeSet<NodeId>)>,
-    /// Per instance: the lowest ballot a value was chosen in, and that value.
-    chosen: BTreeMap<u64, (Ballot, u64)>,
-}
-
-impl Ledger {
-    /// Counts an acceptance. Returns a value chosen now that differs from one chosen
-    /// before: (the earlier ballot and value, the new ballot and value).
-    fn accept(
-        &mut self,
-        nodes: usize,
-        instance: u64,
-        ballot: Ballot,
-        value: u64,
-        node: NodeId,
-    ) -> Option<((Ballot, u64), (Ballot, u64))> {
-        let (v, accepted_by) = self
-            .accepts
-            .entry((instance, ballot))
-            .or_insert_with(|| (value, BTreeSet::new()));
-        if *v != value {
-            // Two values in one ballot: `one_value_per_ballot` reports it; count neither
-            // as the other.
-            return None;
-        }
-        accepted_by.insert(node);
-        let voters = self
-            .acceptors
-            .iter()
-            .filter(|a| (**a as usize) < nodes)
-            .count();
-        let voters = if voters == 0 { nodes } else { voters };
-        if accepted_by.len() <= voters / 2 {
-            return None;
-        }
-        match self.chosen.get(&instance) {
-            Some(&(b, v)) if v != value => Some(((b, v), (ballot, value))),
-            Some(&(b, _)) if b <= ballot => None,
-            _ => {
-                self.chosen.insert(instance, (ballot, value));
-                None
-            }
-        }
-    }
-}
-
 /// At most one value is chosen per instance, and a learner learns only the chosen value.
 pub struct Agreement {
     ledger: Ledger,
@@ -180,7 +122,7 @@ impl Invariant<Paxos> for Agreement {
         "agreement"
     }
     fn check(&mut self, world: &World<'_, Paxos>) -> Result<(), String> {
-        for f in facts(world) {
+        for f in facts(world)? {
             match f {
                 Fact::Accept {
                     node,
@@ -203,7 +145,7 @@ impl Invariant<Paxos> for Agreement {
                     node,
                     instance,
                     value,
-                } => match self.ledger.chosen.get(&instance) {
+                } => match self.ledger.chosen(instance) {
                     Some(&(_, v)) if v == value => {}
                     Some(&(b, v)) => {
                         return Err(format!(
@@ -241,7 +183,7 @@ impl Invariant<Paxos> for OneValuePerBallot {
         "one_value_per_ballot"
     }
     fn check(&mut self, world: &World<'_, Paxos>) -> Result<(), String> {
-        for f in facts(world) {
+        for f in facts(world)? {
             let (node, instance, ballot, value, verb) = match f {
                 Fact::Propose {
                     node,
@@ -300,7 +242,7 @@ impl Invariant<Paxos> for SafeProposal {
         "safe_proposal"
     }
     fn check(&mut self, world: &World<'_, Paxos>) -> Result<(), String> {
-        for f in facts(world) {
+        for f in facts(world)? {
             match f {
                 Fact::Accept {
                     node,
@@ -319,7 +261,7 @@ impl Invariant<Paxos> for SafeProposal {
                     ballot,
                     value,
                 } => {
-                    if let Some(&(b, v)) = self.ledger.chosen.get(&instance)
+                    if let Some(&(b, v)) = self.ledger.chosen(instance)
                         && b < ballot
                         && v != value
                     {
@@ -349,7 +291,7 @@ impl Invariant<Paxos> for AcceptorMonotonic {
         "acceptor_monotonic"
     }
     fn check(&mut self, world: &World<'_, Paxos>) -> Result<(), String> {
-        for f in facts(world) {
+        for f in facts(world)? {
             let (node, instance, ballot, verb) = match f {
                 Fact::Promise {
                     node,
@@ -375,55 +317,5 @@ impl Invariant<Paxos> for AcceptorMonotonic {
             *high = ballot;
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn b(round: u64, node: u32) -> Ballot {
-        Ballot::new(round, NodeId(node))
-    }
-
-    #[test]
-    fn a_value_is_chosen_by_a_majority_of_one_ballot_and_a_second_one_is_caught() {
-        let mut l = Ledger::default();
-        // Five acceptors: two acceptances choose nothing, the third chooses.
-        assert_eq!(l.accept(5, 0, b(1, 0), 7, NodeId(0)), None);
-        assert_eq!(l.accept(5, 0, b(1, 0), 7, NodeId(1)), None);
-        assert!(!l.chosen.contains_key(&0));
-        // The same acceptor twice is one acceptance.
-        assert_eq!(l.accept(5, 0, b(1, 0), 7, NodeId(1)), None);
-        assert!(!l.chosen.contains_key(&0));
-        assert_eq!(l.accept(5, 0, b(1, 0), 7, NodeId(2)), None);
-        assert_eq!(l.chosen[&0], (b(1, 0), 7));
-        // The same value again in a higher ballot is fine.
-        for n in 0..3 {
-            assert_eq!(l.accept(5, 0, b(2, 1), 7, NodeId(n)), None);
-        }
-        // Another value chosen in a later ballot is a violation, even though each of
-        // its acceptors had accepted the first value before.
-        assert_eq!(l.accept(5, 0, b(3, 2), 8, NodeId(2)), None);
-        assert_eq!(l.accept(5, 0, b(3, 2), 8, NodeId(3)), None);
-        assert_eq!(
-            l.accept(5, 0, b(3, 2), 8, NodeId(4)),
-            Some(((b(1, 0), 7), (b(3, 2), 8)))
-        );
-        // Other instances are independent.
-        assert_eq!(l.accept(5, 1, b(1, 0), 9, NodeId(0)), None);
-    }
-
-    #[test]
-    fn the_majority_is_of_the_acceptors_the_settings_name() {
-        let mut l = Ledger {
-            acceptors: vec![0, 1, 2],
-            ..Ledger::default()
-        };
-        // Seven nodes, three acceptors: two acceptances choose.
-        assert_eq!(l.accept(7, 0, b(1, 5), 4, NodeId(0)), None);
-        assert!(!l.chosen.contains_key(&0));
-        assert_eq!(l.accept(7, 0, b(1, 5), 4, NodeId(2)), None);
-        assert_eq!(l.chosen[&0], (b(1, 5), 4));
     }
 }

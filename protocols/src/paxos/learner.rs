@@ -67,6 +67,8 @@ impl Paxos {
             return;
         }
         persist::save_chosen(ctx.disk(), instance, &value);
+        // Durable before anyone hears of it, clients included.
+        ctx.disk().sync();
         ctx.observe(obs::LEARN, instance, value_digest(&value));
         self.tallies.remove(&instance);
         if let Some(attempt) = self.attempts.remove(&instance) {

@@ -25,6 +25,7 @@ mod ballot;
 mod config;
 pub mod invariants;
 mod learner;
+pub(crate) mod ledger;
 mod messages;
 mod persist;
 mod proposer;
@@ -172,13 +173,22 @@ impl Protocol for Paxos {
         } else {
             durable.acceptor
         };
+        // Its own acceptor's ballots are ballots seen: the first one after a restart
+        // goes above them rather than being refused by its own acceptor.
+        let seen = acceptor
+            .iter()
+            .map(|(i, s)| {
+                let accepted = s.accepted.as_ref().map_or(0, |a| a.ballot.round);
+                (*i, s.promised.round.max(accepted))
+            })
+            .collect();
         Paxos {
             id: ctx.id(),
             proposers: config.proposer_ids(ctx.cluster_size()),
             acceptors: config.acceptor_ids(ctx.cluster_size()),
             config: config.clone(),
             rounds,
-            seen: BTreeMap::new(),
+            seen,
             acceptor,
             attempts: BTreeMap::new(),
             tallies: BTreeMap::new(),
@@ -211,14 +221,19 @@ impl Protocol for Paxos {
             } => self.on_nack(ctx, instance, ballot, promised),
             PaxosMsg::Chosen { instance, value } => self.learn(ctx, instance, value, false),
         }
+        // What was handled at this node alone (its own acceptor's answers, in a
+        // one-node cluster everything) is durable once the handler is done too.
+        ctx.disk().sync();
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, PaxosMsg>, timer: TimerId) {
         self.on_attempt_timer(ctx, timer.0);
+        ctx.disk().sync();
     }
 
     fn on_request(&mut self, ctx: &mut Ctx<'_, PaxosMsg>, request: ClientRequest) {
         self.on_client_request(ctx, request);
+        ctx.disk().sync();
     }
 }
 

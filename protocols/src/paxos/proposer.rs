@@ -154,7 +154,7 @@ impl Paxos {
             let still = self
                 .attempts
                 .get(&instance)
-                .is_some_and(|a| a.ballot == ballot);
+                .is_some_and(|a| a.ballot == ballot && !matches!(a.phase, Phase::Waiting));
             if !still {
                 return;
             }

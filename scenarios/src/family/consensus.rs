@@ -260,7 +260,7 @@ fn liveness(r: &RunResult, within: SimDuration) -> (Status, String) {
         let decided = i.decided_at();
         // Decided before the faults ended, or given up on by every client before then:
         // nothing is owed after them.
-        if decided.is_some_and(|t| t <= last_fault) || until < last_fault {
+        if decided.is_some_and(|t| t <= last_fault) || until <= last_fault {
             continue;
         }
         owed += 1;
@@ -297,6 +297,13 @@ fn liveness(r: &RunResult, within: SimDuration) -> (Status, String) {
                 d.end,
                 open.len()
             ),
+        );
+    }
+    if owed == 0 && d.decided() == 0 {
+        return (
+            Status::Vacuous,
+            "no instance was decided, and none was awaited after the last fault: nothing to judge"
+                .into(),
         );
     }
     if owed == 0 {
