@@ -19,7 +19,7 @@ fuzz file seeds="1000" *args="":
 bench:
     cargo bench -p sim-core --bench engine
     cargo bench -p scenarios --bench fuzz
-    cargo bench -p scenarios --bench raft
+    cargo bench -p scenarios --bench replication
     cargo bench -p scenarios --bench check
     cargo bench -p reports --bench report
 

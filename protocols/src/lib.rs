@@ -6,6 +6,7 @@ pub mod consensus;
 pub mod echo;
 pub mod gossip;
 pub mod kv;
+pub mod multipaxos;
 pub mod paxos;
 pub mod raft;
 

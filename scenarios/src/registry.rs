@@ -23,6 +23,7 @@ fn builtin_list() -> Registry {
         .with::<protocols::echo::Echo>()
         .with::<protocols::raft::Raft>()
         .with::<protocols::paxos::Paxos>()
+        .with::<protocols::multipaxos::MultiPaxos>()
         .with::<protocols::gossip::Gossip>()
         .with::<protocols::commit::TwoPhaseCommit>()
         .with::<protocols::commit::ThreePhaseCommit>()

@@ -2,96 +2,44 @@
 //! the check meant for it, and the same seeds passing with the switch off), the message
 //! count of one uncontended decree, and a shrunk reproducer that replays.
 
-use std::path::Path;
-use std::sync::atomic::AtomicBool;
+mod common;
 
+use common::{Hunt, hunt_all, load};
 use scenarios::format::Expect;
-use scenarios::fuzz::{Campaign, run_campaign};
 use scenarios::runner::{RunOptions, run};
 
 const NEMESIS: &str = "paxos/nemesis.ron";
 
-/// One switch: how many seeds from 0 are searched (several times the first failing seed,
-/// measured over 1000), and the checks allowed to catch it.
-struct Hunt {
-    bug: &'static str,
-    seeds: u64,
-    caught_by: &'static [&'static str],
-}
-
 const HUNTS: &[Hunt] = &[
     Hunt {
+        file: NEMESIS,
         bug: "acceptor_forgets_on_restart",
         seeds: 30,
         caught_by: &["acceptor_monotonic", "safe_proposal", "agreement"],
     },
     Hunt {
+        file: NEMESIS,
         bug: "ignore_highest_accepted",
         seeds: 5,
         caught_by: &["safe_proposal", "agreement"],
     },
     Hunt {
+        file: NEMESIS,
         bug: "stale_promises_counted",
         seeds: 5,
         caught_by: &["safe_proposal", "agreement"],
     },
     Hunt {
+        file: NEMESIS,
         bug: "ballot_reuse_after_restart",
         seeds: 300,
         caught_by: &["one_value_per_ballot", "safe_proposal", "agreement"],
     },
 ];
 
-fn campaign(seeds: u64, bugs: &[&str]) -> Campaign {
-    Campaign {
-        from: 0,
-        seeds,
-        shard: None,
-        swarm: false,
-        bugs: bugs.iter().map(|b| b.to_string()).collect(),
-    }
-}
-
-fn load(name: &str) -> Vec<(String, scenarios::format::Scenario)> {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
-    let scenario = scenarios::load::load(&file).unwrap_or_else(|e| panic!("{e}"));
-    vec![(file.display().to_string(), scenario)]
-}
-
 #[test]
 fn every_paxos_bug_switch_is_caught_by_its_nemesis_and_the_fix_passes() {
-    let stop = AtomicBool::new(false);
-    let files = load(NEMESIS);
-    for hunt in HUNTS {
-        let (_, failures) =
-            run_campaign(&files, &campaign(hunt.seeds, &[hunt.bug]), &stop, &|_| {});
-        assert!(
-            !failures.is_empty(),
-            "no seed of {} fails with {}",
-            hunt.seeds,
-            hunt.bug
-        );
-        for f in &failures {
-            assert!(
-                hunt.caught_by.contains(&f.violation.as_str()),
-                "{}, seed {}: caught by {}, expected one of {:?}",
-                hunt.bug,
-                f.seed,
-                f.violation,
-                hunt.caught_by
-            );
-        }
-    }
-    let seeds = HUNTS.iter().map(|h| h.seeds).max().unwrap_or(0);
-    let (results, failures) = run_campaign(&files, &campaign(seeds, &[]), &stop, &|_| {});
-    assert_eq!(results.len() as u64, seeds);
-    let first = failures.first().map(|f| (f.seed, &f.violation));
-    assert!(failures.is_empty(), "{NEMESIS} without bugs: {first:?}");
-    assert!(
-        results.iter().all(|r| r.verdict == "pass"),
-        "{:?}",
-        results.iter().find(|r| r.verdict != "pass")
-    );
+    hunt_all(HUNTS);
 }
 
 /// One decree, one proposer, no competition and no faults: Prepare, Promise, Accept and

@@ -2,19 +2,9 @@
 //! seed among the first few hundred fails on the check meant to catch it, and the same
 //! seeds all pass with the switch off.
 
-use std::path::Path;
-use std::sync::atomic::AtomicBool;
+mod common;
 
-use scenarios::fuzz::{Campaign, run_campaign};
-
-/// One switch: the scenario it is hunted on, how many seeds from 0 are searched (several
-/// times the first failing seed, measured over 1000), and the checks allowed to catch it.
-struct Hunt {
-    file: &'static str,
-    bug: &'static str,
-    seeds: u64,
-    caught_by: &'static [&'static str],
-}
+use common::{Hunt, hunt_all};
 
 const SAFETY: &[&str] = &[
     "durable_commit",
@@ -63,61 +53,7 @@ const HUNTS: &[Hunt] = &[
     },
 ];
 
-fn campaign(seeds: u64, bugs: &[&str]) -> Campaign {
-    Campaign {
-        from: 0,
-        seeds,
-        shard: None,
-        swarm: false,
-        bugs: bugs.iter().map(|b| b.to_string()).collect(),
-    }
-}
-
-fn load(name: &str) -> Vec<(String, scenarios::format::Scenario)> {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
-    let scenario = scenarios::load::load(&file).unwrap_or_else(|e| panic!("{e}"));
-    vec![(file.display().to_string(), scenario)]
-}
-
 #[test]
 fn every_raft_bug_switch_is_caught_by_its_nemesis_and_the_fix_passes() {
-    let stop = AtomicBool::new(false);
-    for hunt in HUNTS {
-        let files = load(hunt.file);
-        let (_, failures) =
-            run_campaign(&files, &campaign(hunt.seeds, &[hunt.bug]), &stop, &|_| {});
-        assert!(
-            !failures.is_empty(),
-            "{}: no seed of {} fails with {}",
-            hunt.file,
-            hunt.seeds,
-            hunt.bug
-        );
-        for f in &failures {
-            assert!(
-                hunt.caught_by.contains(&f.violation.as_str()),
-                "{} with {}, seed {}: caught by {}, expected one of {:?}",
-                hunt.file,
-                hunt.bug,
-                f.seed,
-                f.violation,
-                hunt.caught_by
-            );
-        }
-    }
-    // The seeds searched pass with every switch off.
-    let mut files: Vec<&str> = HUNTS.iter().map(|h| h.file).collect();
-    files.dedup();
-    for file in files {
-        let seeds = HUNTS
-            .iter()
-            .filter(|h| h.file == file)
-            .map(|h| h.seeds)
-            .max();
-        let seeds = seeds.unwrap_or(0);
-        let (results, failures) = run_campaign(&load(file), &campaign(seeds, &[]), &stop, &|_| {});
-        assert_eq!(results.len() as u64, seeds);
-        let first = failures.first().map(|f| (f.seed, &f.violation));
-        assert!(failures.is_empty(), "{file} without bugs: {first:?}");
-    }
+    hunt_all(HUNTS);
 }

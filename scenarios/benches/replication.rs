@@ -1,7 +1,9 @@
-//! Raft at scale, the figures issue #5 asks for: the wall time to simulate 60 virtual
-//! seconds of a five-node cluster serving 10 000 operations (goal: under a second), and
-//! fuzzing throughput in seeds per second on the shipped nemesis scenario, one job.
-//! `cargo bench -p scenarios --bench raft` (FAULTLINE_BENCH_SEEDS sets the 200 seeds).
+//! The replicated key-value protocols at scale: for Raft and Multi-Paxos, the wall time
+//! to simulate 60 virtual seconds of a five-node cluster serving 10 000 checked
+//! operations (goal: under a second), and fuzzing throughput in seeds per second on each
+//! one's shipped nemesis scenario, one job.
+//! `cargo bench -p scenarios --bench replication [raft|multipaxos]`
+//! (FAULTLINE_BENCH_SEEDS sets the 200 seeds).
 
 #![allow(clippy::disallowed_types)] // wall-clock timing of whole runs, outside any run
 
@@ -13,13 +15,13 @@ use scenarios::runner::{RunOptions, run};
 
 /// Ten open-loop clients, each starting an operation every 55 ms on average, 1 000 each:
 /// 10 000 operations in about 55 s, the run going on to the full minute; checked for
-/// invariants after every event and for linearizability.
+/// invariants after every event and for linearizability. `PROTOCOL` is replaced.
 const MINUTE: &str = r#"(
-    name: "bench/raft-minute",
+    name: "bench/minute",
     seed: 1,
     duration: "60s",
     nodes: 5,
-    protocol: Raft(()),
+    protocol: PROTOCOL(()),
     network: (latency: Uniform("1ms", "5ms")),
     workload: KeyValue((clients: 10, ops: 1000, rate: "55ms", keys: 100, timeout: "1s", retry: SameId(max_attempts: 10))),
     checks: [Invariants, Linearizable],
@@ -27,12 +29,32 @@ const MINUTE: &str = r#"(
     limits: (stop_when_done: false),
 )"#;
 
+/// The protocols measured: name in scenario files, and the directory of its scenarios.
+const PROTOCOLS: &[(&str, &str)] = &[("Raft", "raft"), ("MultiPaxos", "multipaxos")];
+
 fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("raft benchmark: run with `cargo bench -p scenarios --bench raft`");
+    let args: Vec<String> = std::env::args().collect();
+    if !args.iter().any(|a| a == "--bench") {
+        println!("replication benchmark: run with `cargo bench -p scenarios --bench replication`");
         return;
     }
-    let minute = scenarios::load::parse(MINUTE, "bench/raft-minute.ron").expect("valid");
+    let only: Vec<&String> = args
+        .iter()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    for (name, dir) in PROTOCOLS {
+        if only.is_empty() || only.iter().any(|o| o.as_str() == *dir) {
+            minute(name);
+            fuzz(dir);
+        }
+    }
+}
+
+/// Median wall time of three runs of the one-minute scenario.
+fn minute(protocol: &str) {
+    let text = MINUTE.replace("PROTOCOL", protocol);
+    let minute = scenarios::load::parse(&text, "bench/minute.ron").expect("valid");
     let mut times: Vec<f64> = (0..3)
         .map(|_| {
             let start = Instant::now();
@@ -51,15 +73,18 @@ fn main() {
         .collect();
     times.sort_by(f64::total_cmp);
     println!(
-        "raft, 5 nodes, 60 virtual s, 10 000 ops, all checks: {:.3} s wall (median of 3)",
+        "{protocol}, 5 nodes, 60 virtual s, 10 000 ops, all checks: {:.3} s wall (median of 3)",
         times[1]
     );
+}
 
+/// Seeds per second of the protocol's nemesis scenario on one job.
+fn fuzz(dir: &str) {
     let seeds: u64 = std::env::var("FAULTLINE_BENCH_SEEDS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
-    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/raft/nemesis.ron").to_string();
+    let file = format!("{}/{dir}/nemesis.ron", env!("CARGO_MANIFEST_DIR"));
     let scenario = scenarios::load::load(std::path::Path::new(&file)).expect("a valid scenario");
     let files = vec![(file.clone(), scenario)];
     let campaign = Campaign {

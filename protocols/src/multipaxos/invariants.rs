@@ -1,0 +1,206 @@
+//! Multi-Paxos's safety properties, checked after every event from what nodes report:
+//! per-slot agreement (from the ledger of every acceptance, `paxos/ledger.rs`),
+//! state-machine safety (every replica executes the chosen command of a slot, the same
+//! everywhere) and execution in slot order with no gaps.
+
+use std::collections::BTreeMap;
+
+use sim_core::NodeId;
+use sim_core::invariant::{Invariant, World};
+
+use super::{MultiPaxos, obs};
+use crate::paxos::Ballot;
+use crate::paxos::ledger::Ledger;
+
+/// Every Multi-Paxos invariant, fresh.
+pub fn all() -> Vec<Box<dyn Invariant<MultiPaxos>>> {
+    vec![
+        Box::new(SlotAgreement::default()),
+        Box::new(StateMachineSafety::default()),
+        Box::new(InOrder::default()),
+    ]
+}
+
+/// A fact one event reported.
+#[derive(Clone, Copy, Debug)]
+enum Fact {
+    Accept {
+        node: NodeId,
+        slot: u64,
+        ballot: Ballot,
+        value: u64,
+    },
+    Execute {
+        node: NodeId,
+        slot: u64,
+        value: u64,
+    },
+    Restore {
+        node: NodeId,
+        slot: u64,
+    },
+}
+
+/// The facts of one event. An acceptance reported without its value is an error: a
+/// check that silently skipped it would check less.
+fn facts(world: &World<'_, MultiPaxos>) -> Result<Vec<Fact>, String> {
+    let obs = world.observations;
+    let mut out = Vec::new();
+    for (i, o) in obs.iter().enumerate() {
+        let (node, slot) = (o.node, o.obs.key);
+        match o.obs.kind {
+            obs::ACCEPT => {
+                let value = obs
+                    .get(i + 1)
+                    .filter(|p| p.obs.kind == obs::ACCEPT_VALUE && p.node == node)
+                    .map(|p| p.obs.value)
+                    .ok_or_else(|| {
+                        format!("{node} reported accept in slot {slot} without its value")
+                    })?;
+                out.push(Fact::Accept {
+                    node,
+                    slot,
+                    ballot: Ballot::decode(o.obs.value),
+                    value,
+                });
+            }
+            obs::EXECUTE => out.push(Fact::Execute {
+                node,
+                slot,
+                value: o.obs.value,
+            }),
+            obs::RESTORE => out.push(Fact::Restore { node, slot }),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// A command as messages name it: as some node holds it in `slot`, or by digest.
+fn name(world: &World<'_, MultiPaxos>, slot: u64, digest: u64) -> String {
+    world
+        .nodes()
+        .filter_map(|(_, n)| n?.accepted(slot))
+        .find(|(_, c)| crate::kv::digest(c) == digest)
+        .map_or_else(|| format!("#{digest:016x}"), |(_, c)| format!("{c:?}"))
+}
+
+/// At most one command is chosen per slot, and a replica executes in a slot only the
+/// command chosen there.
+#[derive(Default)]
+pub struct SlotAgreement {
+    ledger: Ledger,
+}
+
+impl Invariant<MultiPaxos> for SlotAgreement {
+    fn name(&self) -> &str {
+        "slot_agreement"
+    }
+    fn check(&mut self, world: &World<'_, MultiPaxos>) -> Result<(), String> {
+        for f in facts(world)? {
+            match f {
+                Fact::Accept {
+                    node,
+                    slot,
+                    ballot,
+                    value,
+                } => {
+                    if let Some(((b1, v1), (b2, v2))) =
+                        self.ledger.accept(world.len(), slot, ballot, value, node)
+                    {
+                        return Err(format!(
+                            "slot {slot}: {} was chosen in ballot {b1}, and {} is chosen in ballot {b2} (a majority accepted each; the last acceptance by {node})",
+                            name(world, slot, v1),
+                            name(world, slot, v2)
+                        ));
+                    }
+                }
+                Fact::Execute { node, slot, value } => match self.ledger.chosen(slot) {
+                    Some(&(_, v)) if v == value => {}
+                    Some(&(b, v)) => {
+                        return Err(format!(
+                            "slot {slot}: {node} executed {}, but {} was chosen in ballot {b}",
+                            name(world, slot, value),
+                            name(world, slot, v)
+                        ));
+                    }
+                    None => {
+                        return Err(format!(
+                            "slot {slot}: {node} executed {}, which no majority accepted in any ballot",
+                            name(world, slot, value)
+                        ));
+                    }
+                },
+                Fact::Restore { .. } => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// No two replicas execute different commands at one slot (that what they execute was
+/// chosen is `slot_agreement`'s to check).
+#[derive(Default)]
+pub struct StateMachineSafety {
+    executed: BTreeMap<u64, (NodeId, u64)>,
+}
+
+impl Invariant<MultiPaxos> for StateMachineSafety {
+    fn name(&self) -> &str {
+        "state_machine_safety"
+    }
+    fn check(&mut self, world: &World<'_, MultiPaxos>) -> Result<(), String> {
+        for f in facts(world)? {
+            if let Fact::Execute { node, slot, value } = f {
+                match self.executed.get(&slot) {
+                    Some(&(first, v)) if v != value => {
+                        return Err(format!(
+                            "slot {slot}: {node} executed {}, {first} executed {}",
+                            name(world, slot, value),
+                            name(world, slot, v)
+                        ));
+                    }
+                    Some(_) => {}
+                    None => {
+                        self.executed.insert(slot, (node, value));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A replica executes slots in order with no gaps: each slot right after the last one it
+/// executed, or after the snapshot it started from.
+#[derive(Default)]
+pub struct InOrder {
+    last: BTreeMap<NodeId, u64>,
+}
+
+impl Invariant<MultiPaxos> for InOrder {
+    fn name(&self) -> &str {
+        "in_order"
+    }
+    fn check(&mut self, world: &World<'_, MultiPaxos>) -> Result<(), String> {
+        for f in facts(world)? {
+            match f {
+                Fact::Restore { node, slot } => {
+                    self.last.insert(node, slot);
+                }
+                Fact::Execute { node, slot, .. } => {
+                    let last = self.last.entry(node).or_insert(0);
+                    if slot != *last + 1 {
+                        return Err(format!(
+                            "{node} executed slot {slot} right after slot {}",
+                            *last
+                        ));
+                    }
+                    *last = slot;
+                }
+                Fact::Accept { .. } => {}
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,83 @@
+// Each test file uses its own share of these helpers.
+#![allow(dead_code)]
+
+//! What the bug-switch hunts of several protocols share: a switch, the seeds searched for
+//! it on a nemesis scenario, and the checks allowed to catch it.
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+use scenarios::fuzz::{Campaign, run_campaign};
+
+/// One switch: the scenario it is hunted on, how many seeds from 0 are searched (several
+/// times the first failing seed, measured over 1000), and the checks allowed to catch it.
+pub struct Hunt {
+    pub file: &'static str,
+    pub bug: &'static str,
+    pub seeds: u64,
+    pub caught_by: &'static [&'static str],
+}
+
+/// Seeds `0..seeds` with the switches `bugs` on.
+pub fn campaign(seeds: u64, bugs: &[&str]) -> Campaign {
+    Campaign {
+        from: 0,
+        seeds,
+        shard: None,
+        swarm: false,
+        bugs: bugs.iter().map(|b| b.to_string()).collect(),
+    }
+}
+
+/// A shipped scenario, by its path under `scenarios/`.
+pub fn load(name: &str) -> Vec<(String, scenarios::format::Scenario)> {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
+    let scenario = scenarios::load::load(&file).unwrap_or_else(|e| panic!("{e}"));
+    vec![(file.display().to_string(), scenario)]
+}
+
+/// Every hunt finds its switch within its seeds, caught only by the checks it names;
+/// the same seeds (the most any hunt of a file searches) all pass with every switch off.
+pub fn hunt_all(hunts: &[Hunt]) {
+    let stop = AtomicBool::new(false);
+    for hunt in hunts {
+        let files = load(hunt.file);
+        let (_, failures) =
+            run_campaign(&files, &campaign(hunt.seeds, &[hunt.bug]), &stop, &|_| {});
+        assert!(
+            !failures.is_empty(),
+            "{}: no seed of {} fails with {}",
+            hunt.file,
+            hunt.seeds,
+            hunt.bug
+        );
+        for f in &failures {
+            assert!(
+                hunt.caught_by.contains(&f.violation.as_str()),
+                "{} with {}, seed {}: caught by {}, expected one of {:?}",
+                hunt.file,
+                hunt.bug,
+                f.seed,
+                f.violation,
+                hunt.caught_by
+            );
+        }
+    }
+    let mut files: Vec<&str> = hunts.iter().map(|h| h.file).collect();
+    files.sort_unstable();
+    files.dedup();
+    for file in files {
+        let seeds = hunts
+            .iter()
+            .filter(|h| h.file == file)
+            .map(|h| h.seeds)
+            .max()
+            .unwrap_or(0);
+        let (results, failures) = run_campaign(&load(file), &campaign(seeds, &[]), &stop, &|_| {});
+        assert_eq!(results.len() as u64, seeds);
+        let first = failures.first().map(|f| (f.seed, &f.violation));
+        assert!(failures.is_empty(), "{file} without bugs: {first:?}");
+        let odd = results.iter().find(|r| r.verdict != "pass");
+        assert!(odd.is_none(), "{file} without bugs: {odd:?}");
+    }
+}
