@@ -60,6 +60,15 @@ impl MultiPaxos {
         if self.commit < l.recovered_upto || self.executed < self.commit {
             return false;
         }
+        self.lease_confirmed(ctx)
+    }
+
+    /// Whether a majority acknowledged a heartbeat round of this leader that started
+    /// less than a lease ago.
+    pub(super) fn lease_confirmed(&self, ctx: &Ctx<'_, MpMsg>) -> bool {
+        let Some(l) = self.leading.as_ref() else {
+            return false;
+        };
         let confirmed = self.confirmed_round();
         l.round_sent
             .get(&confirmed)

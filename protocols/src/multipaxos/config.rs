@@ -103,12 +103,15 @@ impl MultiPaxosConfig {
         if self.max_catch_up == 0 {
             return Err(Bad::new("max_catch_up", "found 0, expected at least 1"));
         }
-        if self.read_mode == MpReadMode::Lease && self.lease_margin >= self.election_timeout_min {
+        if self.read_mode == MpReadMode::Lease
+            && self.lease_margin.as_nanos() + self.heartbeat_interval.as_nanos()
+                >= self.election_timeout_min.as_nanos()
+        {
             return Err(Bad::new(
                 "lease_margin",
                 format!(
-                    "found {}, expected below election_timeout_min ({}), or a lease never holds",
-                    self.lease_margin, self.election_timeout_min
+                    "found {}, expected below election_timeout_min ({}) less heartbeat_interval ({}), or no heartbeat round is confirmed within a lease and every read goes through the log",
+                    self.lease_margin, self.election_timeout_min, self.heartbeat_interval
                 ),
             ));
         }
@@ -161,6 +164,11 @@ mod tests {
             MultiPaxosConfig {
                 read_mode: MpReadMode::Lease,
                 lease_margin: SimDuration::from_secs(1),
+                ..ok.clone()
+            },
+            MultiPaxosConfig {
+                read_mode: MpReadMode::Lease,
+                lease_margin: SimDuration::from_millis(120),
                 ..ok.clone()
             },
         ];

@@ -19,8 +19,7 @@ impl MultiPaxos {
         self.round = self.round.max(self.promised.round) + 1;
         persist::save_round(ctx.disk(), self.round);
         let ballot = Ballot::new(self.round, self.id);
-        self.promised = ballot;
-        persist::save_promise(ctx.disk(), ballot);
+        self.promise(ctx, ballot);
         self.role = Role::Candidate;
         self.leader = None;
         self.leading = None;
@@ -85,9 +84,12 @@ impl MultiPaxos {
             return;
         }
         if ballot > self.promised {
-            self.promised = ballot;
-            persist::save_promise(ctx.disk(), ballot);
+            self.promise(ctx, ballot);
             self.step_down(ctx);
+            // The leader it followed is deposed: no more redirects to it, nor refusals
+            // on its behalf.
+            self.leader = None;
+            self.leader_contact = None;
         }
         let snapshot = self.snapshot.clone().filter(|s| s.slot >= slot);
         let accepted = self.report(slot);
@@ -102,17 +104,20 @@ impl MultiPaxos {
         );
     }
 
-    /// Under leases, an acceptor that heard from its leader less than a minimum
-    /// election timeout ago refuses another candidate: the leader's lease may still hold.
+    /// Under leases, an acceptor refuses another candidate while a lease it may have
+    /// confirmed can still hold: it heard from its leader less than a minimum election
+    /// timeout ago, or it restarted less than that ago (it forgot whom it heard), or it
+    /// leads and its own lease holds.
     fn lease_refuses(&self, ctx: &Ctx<'_, MpMsg>, from: NodeId, ballot: Ballot) -> bool {
         if self.config.read_mode != MpReadMode::Lease || ballot == self.promised {
             return false;
         }
+        let now = ctx.now();
+        let window = self.config.election_timeout_min;
         let heard = self.leader.is_some_and(|l| l != from)
-            && self
-                .leader_contact
-                .is_some_and(|t| ctx.now() < t + self.config.election_timeout_min);
-        heard || (self.role == Role::Leader && from != self.id)
+            && self.leader_contact.is_some_and(|t| now < t + window);
+        let restarted = self.refuse_until.is_some_and(|t| now < t);
+        heard || restarted || (self.role == Role::Leader && self.lease_confirmed(ctx))
     }
 
     /// Phase 1b arrives at a candidate.
@@ -206,6 +211,8 @@ impl MultiPaxos {
             round: 0,
             acked_round: vec![0; n],
             round_sent: BTreeMap::new(),
+            heard: vec![None; n],
+            since: ctx.now(),
             recovered_upto: last,
         });
         ctx.cancel_timer(ELECTION_TIMER);

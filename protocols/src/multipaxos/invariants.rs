@@ -1,7 +1,8 @@
 //! Multi-Paxos's safety properties, checked after every event from what nodes report:
-//! per-slot agreement (from the ledger of every acceptance, `paxos/ledger.rs`),
-//! state-machine safety (every replica executes the chosen command of a slot, the same
-//! everywhere) and execution in slot order with no gaps.
+//! per-slot agreement (from the ledger of every acceptance, `paxos/ledger.rs`), one
+//! command per slot and ballot, acceptors that never go back on a promise, state-machine
+//! safety (every replica executes the chosen command of a slot, the same everywhere) and
+//! execution in slot order with no gaps.
 
 use std::collections::BTreeMap;
 
@@ -16,6 +17,8 @@ use crate::paxos::ledger::Ledger;
 pub fn all() -> Vec<Box<dyn Invariant<MultiPaxos>>> {
     vec![
         Box::new(SlotAgreement::default()),
+        Box::new(OneValuePerBallot::default()),
+        Box::new(AcceptorMonotonic::default()),
         Box::new(StateMachineSafety::default()),
         Box::new(InOrder::default()),
     ]
@@ -38,6 +41,10 @@ enum Fact {
     Restore {
         node: NodeId,
         slot: u64,
+    },
+    Promise {
+        node: NodeId,
+        ballot: Ballot,
     },
 }
 
@@ -70,6 +77,10 @@ fn facts(world: &World<'_, MultiPaxos>) -> Result<Vec<Fact>, String> {
                 value: o.obs.value,
             }),
             obs::RESTORE => out.push(Fact::Restore { node, slot }),
+            obs::PROMISE => out.push(Fact::Promise {
+                node,
+                ballot: Ballot::decode(o.obs.key),
+            }),
             _ => {}
         }
     }
@@ -131,7 +142,7 @@ impl Invariant<MultiPaxos> for SlotAgreement {
                         ));
                     }
                 },
-                Fact::Restore { .. } => {}
+                Fact::Restore { .. } | Fact::Promise { .. } => {}
             }
         }
         Ok(())
@@ -198,8 +209,81 @@ impl Invariant<MultiPaxos> for InOrder {
                     }
                     *last = slot;
                 }
-                Fact::Accept { .. } => {}
+                Fact::Accept { .. } | Fact::Promise { .. } => {}
             }
+        }
+        Ok(())
+    }
+}
+
+/// A ballot carries one command per slot: its leader proposes once per slot, and
+/// acceptors accept only that. Followers learn what is chosen by matching ballots, which
+/// rests on it.
+#[derive(Default)]
+pub struct OneValuePerBallot {
+    first: BTreeMap<(u64, Ballot), (NodeId, u64)>,
+}
+
+impl Invariant<MultiPaxos> for OneValuePerBallot {
+    fn name(&self) -> &str {
+        "one_value_per_ballot"
+    }
+    fn check(&mut self, world: &World<'_, MultiPaxos>) -> Result<(), String> {
+        for f in facts(world)? {
+            let Fact::Accept {
+                node,
+                slot,
+                ballot,
+                value,
+            } = f
+            else {
+                continue;
+            };
+            match self.first.get(&(slot, ballot)) {
+                Some(&(first, v)) if v != value => {
+                    return Err(format!(
+                        "slot {slot}: {node} accepted {} in ballot {ballot}, in which {first} accepted {}",
+                        name(world, slot, value),
+                        name(world, slot, v)
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    self.first.insert((slot, ballot), (node, value));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An acceptor never goes back on its word: its promise never falls, across restarts,
+/// and it accepts nothing below it.
+#[derive(Default)]
+pub struct AcceptorMonotonic {
+    highest: BTreeMap<NodeId, Ballot>,
+}
+
+impl Invariant<MultiPaxos> for AcceptorMonotonic {
+    fn name(&self) -> &str {
+        "acceptor_monotonic"
+    }
+    fn check(&mut self, world: &World<'_, MultiPaxos>) -> Result<(), String> {
+        for f in facts(world)? {
+            let (node, ballot, verb) = match f {
+                Fact::Promise { node, ballot } => (node, ballot, "promised"),
+                Fact::Accept { node, ballot, .. } => (node, ballot, "accepted in"),
+                _ => continue,
+            };
+            let high = self.highest.entry(node).or_default();
+            if ballot < *high {
+                return Err(format!(
+                    "{node} {verb} ballot {ballot} after it had promised {} (incarnation {} now)",
+                    *high,
+                    world.incarnation(node)
+                ));
+            }
+            *high = ballot;
         }
         Ok(())
     }

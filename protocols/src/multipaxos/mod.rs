@@ -60,6 +60,8 @@ pub mod obs {
     /// A replica's state now starts after this slot (key): at start from its snapshot,
     /// or on installing one; value 0.
     pub const RESTORE: &str = "restore";
+    /// An acceptor's promise rose to this ballot (key); value 0.
+    pub const PROMISE: &str = "promise";
 }
 
 /// What a node currently is.
@@ -104,6 +106,11 @@ struct Leading {
     acked_round: Vec<u64>,
     /// When each round not yet superseded by a confirmed one started.
     round_sent: BTreeMap<u64, SimTime>,
+    /// When each node was last heard in this ballot (the leader itself: always now), to
+    /// step down when no majority has answered for an election timeout.
+    heard: Vec<Option<SimTime>>,
+    /// When this node took the lead.
+    since: SimTime,
     /// The last slot the takeover recovered: until it is chosen, the leader does not
     /// know every chosen command.
     recovered_upto: u64,
@@ -134,6 +141,9 @@ pub struct MultiPaxos {
     leader: Option<NodeId>,
     /// When this node last heard from the leader it follows (local clock).
     leader_contact: Option<SimTime>,
+    /// Under leases, until when this node refuses every candidate: a restarted acceptor
+    /// does not know whose lease it may have confirmed before it crashed.
+    refuse_until: Option<SimTime>,
     candidacy: Option<Candidacy>,
     leading: Option<Leading>,
     /// Client commands this node proposed as leader, by slot, to answer on execution.
@@ -172,6 +182,13 @@ impl MultiPaxos {
     /// A majority of the cluster.
     fn majority(&self) -> usize {
         self.cluster as usize / 2 + 1
+    }
+
+    /// Raises the acceptor's promise to `ballot` (made durable before anything is sent).
+    fn promise(&mut self, ctx: &mut Ctx<'_, MpMsg>, ballot: Ballot) {
+        self.promised = ballot;
+        persist::save_promise(ctx.disk(), ballot);
+        ctx.observe(obs::PROMISE, ballot.encode(), 0);
     }
 
     /// Sends after making every durable write so far durable: nothing leaves a node
@@ -217,6 +234,8 @@ impl Protocol for MultiPaxos {
             role: Role::Follower,
             leader: None,
             leader_contact: None,
+            refuse_until: (config.read_mode == MpReadMode::Lease)
+                .then(|| ctx.now() + config.election_timeout_min),
             candidacy: None,
             leading: None,
             waiting: BTreeMap::new(),
@@ -267,6 +286,9 @@ impl Protocol for MultiPaxos {
                 commit,
             } => self.on_learn(ctx, from, ballot, snapshot, entries, commit),
         }
+        // Durable before the handler's outputs apply, even with nothing sent (a
+        // one-node cluster answers its clients without a message).
+        ctx.disk().sync();
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, MpMsg>, timer: TimerId) {
@@ -275,10 +297,12 @@ impl Protocol for MultiPaxos {
             HEARTBEAT_TIMER => self.on_heartbeat_tick(ctx),
             _ => {}
         }
+        ctx.disk().sync();
     }
 
     fn on_request(&mut self, ctx: &mut Ctx<'_, MpMsg>, request: ClientRequest) {
         self.on_client_request(ctx, request);
+        ctx.disk().sync();
     }
 
     fn is_leader(&self) -> bool {

@@ -53,8 +53,7 @@ impl MultiPaxos {
     /// Accepts from the leader `from` in `ballot` (at or above the promise): follow it.
     fn follow(&mut self, ctx: &mut Ctx<'_, MpMsg>, from: NodeId, ballot: Ballot) {
         if ballot > self.promised {
-            self.promised = ballot;
-            persist::save_promise(ctx.disk(), ballot);
+            self.promise(ctx, ballot);
         }
         if self.role != Role::Follower || self.leader != Some(from) {
             self.role = Role::Follower;
@@ -146,6 +145,7 @@ impl MultiPaxos {
         if self.role != Role::Leader || ballot != self.promised {
             return;
         }
+        self.heard_from(ctx, from);
         if let Some(p) = self
             .leading
             .as_mut()
@@ -178,9 +178,44 @@ impl MultiPaxos {
         self.advance_commit(ctx);
     }
 
-    /// Every heartbeat interval: retransmit proposals not yet accepted, heartbeat the
-    /// nodes sent nothing lately (all of them under leases, whose rounds need answers).
+    /// The leader heard `from` in its ballot.
+    fn heard_from(&mut self, ctx: &Ctx<'_, MpMsg>, from: NodeId) {
+        if let Some(l) = self.leading.as_mut() {
+            l.heard[from.index()] = Some(ctx.now());
+        }
+    }
+
+    /// Whether a majority (the leader included) answered within the longest election
+    /// timeout, or the leader took over less than that ago. A leader that cannot hear a
+    /// majority can choose nothing, while its heartbeats keep its followers from
+    /// standing: it steps down instead (as Raft's CheckQuorum).
+    fn hears_majority(&self, ctx: &Ctx<'_, MpMsg>) -> bool {
+        let Some(l) = self.leading.as_ref() else {
+            return false;
+        };
+        let now = ctx.now();
+        let window = self.config.election_timeout_max;
+        if now < l.since + window {
+            return true;
+        }
+        let recent = l
+            .heard
+            .iter()
+            .enumerate()
+            .filter(|(n, t)| *n == self.id.index() || t.is_some_and(|t| now < t + window))
+            .count();
+        recent >= self.majority()
+    }
+
+    /// Every heartbeat interval: step down if no majority answers, retransmit proposals
+    /// not yet accepted, heartbeat the nodes sent nothing lately (all of them under
+    /// leases, whose rounds need answers).
     pub(super) fn on_heartbeat_tick(&mut self, ctx: &mut Ctx<'_, MpMsg>) {
+        if self.role == Role::Leader && !self.hears_majority(ctx) {
+            ctx.count("multipaxos.check_quorum_step_downs", 1);
+            self.step_down(ctx);
+            return;
+        }
         let interval = self.config.heartbeat_interval;
         let now = ctx.now();
         let (ballot, commit) = (self.promised, self.commit);
@@ -274,6 +309,7 @@ impl MultiPaxos {
         if self.role != Role::Leader || ballot != self.promised {
             return;
         }
+        self.heard_from(ctx, from);
         if let Some(l) = self.leading.as_mut() {
             let acked = &mut l.acked_round[from.index()];
             *acked = (*acked).max(round);
