@@ -55,7 +55,12 @@ impl MultiPaxos {
             })
             .collect();
         for (&slot, command) in self.chosen.range(from..) {
-            let ballot = out.get(&slot).map_or(Ballot::ZERO, |r| r.ballot);
+            // The ballot of the acceptance that holds this very command, if any (a
+            // chosen command learned by catch-up was never accepted here).
+            let ballot = out
+                .get(&slot)
+                .filter(|r| r.command == *command)
+                .map_or(Ballot::ZERO, |r| r.ballot);
             out.insert(
                 slot,
                 Reported {

@@ -101,12 +101,14 @@ impl Raft {
     }
 
     /// Whether a leader is known to be alive, so that votes for others are refused
-    /// (thesis §4.2.3). This is also what makes leader leases sound.
+    /// (thesis §4.2.3). This is also what makes leader leases sound; under them a node
+    /// that restarted less than a minimum election timeout ago refuses too, since it
+    /// forgot whom it heard (its acknowledgement may be part of a lease that still holds).
     fn in_lease(&self, ctx: &Ctx<'_, RaftMsg>) -> bool {
         if !self.config.check_quorum {
             return false;
         }
-        if self.role == Role::Leader {
+        if self.role == Role::Leader || self.refuse_until.is_some_and(|t| ctx.now() < t) {
             return true;
         }
         match (self.leader, self.leader_contact) {

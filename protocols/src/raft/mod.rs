@@ -126,6 +126,9 @@ pub struct Raft {
     /// When this node last heard from the leader of its term (for CheckQuorum's refusal
     /// to vote while a leader is alive).
     leader_contact: Option<SimTime>,
+    /// Under lease reads, until when this node refuses every vote after it started: it
+    /// forgot whose lease it may have confirmed before it crashed.
+    refuse_until: Option<SimTime>,
     /// The term this node stands in because a leader handed over to it (TimeoutNow).
     handed_over: Option<u64>,
     votes: BTreeSet<NodeId>,
@@ -234,6 +237,8 @@ impl Protocol for Raft {
             role: Role::Follower,
             leader: None,
             leader_contact: None,
+            refuse_until: (config.read_mode == ReadMode::Lease)
+                .then(|| ctx.now() + config.election_timeout_min),
             handed_over: None,
             votes: BTreeSet::new(),
             commit: applied,
