@@ -117,6 +117,17 @@ fn execute(data: &mut BTreeMap<u64, String>, op: &Operation) -> Result<OpOutput,
     })
 }
 
+/// The answer to give the client whose command was applied with `result`; `None` when
+/// only silence is honest (its session expired: it may have been applied long ago, and
+/// its answer is gone).
+pub fn reply_to(result: Result<OpOutput, KvError>) -> Option<sim_core::Reply> {
+    match result {
+        Ok(out) => Some(sim_core::Reply::Ok(out)),
+        Err(KvError::Unsupported) => Some(sim_core::Reply::Fail("unsupported operation".into())),
+        Err(KvError::SessionExpired) => None,
+    }
+}
+
 /// A fixed-hasher digest of a value, the same in every process: used to compare commands
 /// across replicas in observations without shipping the commands themselves.
 pub fn digest<T: Hash + ?Sized>(value: &T) -> u64 {

@@ -11,5 +11,6 @@ pub mod paxos;
 pub mod raft;
 
 pub mod spec;
+pub mod timeouts;
 
 pub use spec::{BadSetting, BugSet, BugSwitch, Family, NoBugs, ProtocolSpec};

@@ -74,32 +74,11 @@ impl MultiPaxosConfig {
     /// Checks the settings against each other (see `ProtocolSpec::validate`).
     pub fn validate(&self) -> Result<(), crate::BadSetting> {
         use crate::BadSetting as Bad;
-        if self.election_timeout_min == SimDuration::ZERO {
-            return Err(Bad::new(
-                "election_timeout_min",
-                "found 0, expected an election timeout above zero",
-            ));
-        }
-        if self.election_timeout_min > self.election_timeout_max {
-            return Err(Bad::new(
-                "election_timeout_min",
-                format!(
-                    "{} is above election_timeout_max ({}): timeouts are drawn between the two",
-                    self.election_timeout_min, self.election_timeout_max
-                ),
-            ));
-        }
-        if self.heartbeat_interval == SimDuration::ZERO
-            || self.heartbeat_interval >= self.election_timeout_min
-        {
-            return Err(Bad::new(
-                "heartbeat_interval",
-                format!(
-                    "found {}, expected above zero and below election_timeout_min ({}), or followers time out between heartbeats",
-                    self.heartbeat_interval, self.election_timeout_min
-                ),
-            ));
-        }
+        crate::timeouts::check_election_timing(
+            self.election_timeout_min,
+            self.election_timeout_max,
+            self.heartbeat_interval,
+        )?;
         if self.max_catch_up == 0 {
             return Err(Bad::new("max_catch_up", "found 0, expected at least 1"));
         }

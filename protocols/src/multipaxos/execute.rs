@@ -2,11 +2,11 @@
 //! and log compaction: every `snapshot_every` executed slots the state is folded into a
 //! snapshot and the slots it covers are dropped.
 
-use sim_core::{Ctx, Reply};
+use sim_core::Ctx;
 
 use super::messages::{Command, MpMsg, Snapshot};
 use super::{MultiPaxos, obs, persist};
-use crate::kv::{KvError, digest};
+use crate::kv::digest;
 
 impl MultiPaxos {
     /// Moves the commit index over the chosen slots that follow it, and executes them.
@@ -32,13 +32,8 @@ impl MultiPaxos {
             let result = self.kv.apply(*id, op);
             if self.waiting.get(&slot) == Some(id) {
                 self.waiting.remove(&slot);
-                match result {
-                    Ok(out) => ctx.reply(*id, Reply::Ok(out)),
-                    Err(KvError::Unsupported) => {
-                        ctx.reply(*id, Reply::Fail("unsupported operation".into()));
-                    }
-                    // It may have been applied long ago: only silence is honest.
-                    Err(KvError::SessionExpired) => {}
+                if let Some(reply) = crate::kv::reply_to(result) {
+                    ctx.reply(*id, reply);
                 }
             }
         }

@@ -29,9 +29,8 @@ mod replication;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rand::Rng;
 use sim_core::invariant::Invariant;
-use sim_core::{ClientRequest, Ctx, NodeId, Protocol, RequestId, SimDuration, SimTime, TimerId};
+use sim_core::{ClientRequest, Ctx, NodeId, Protocol, RequestId, SimTime, TimerId};
 
 pub use config::{MpReadMode, MultiPaxosBugs, MultiPaxosConfig};
 pub use messages::{Command, MpMsg, Reported, Snapshot};
@@ -202,10 +201,13 @@ impl MultiPaxos {
     }
 
     fn reset_election_timer(&self, ctx: &mut Ctx<'_, MpMsg>) {
-        let lo = self.config.election_timeout_min.as_nanos();
-        let hi = self.config.election_timeout_max.as_nanos().max(lo);
-        let d = ctx.rng().random_range(lo..=hi);
-        ctx.set_timer(ELECTION_TIMER, SimDuration::from_nanos(d));
+        let c = &self.config;
+        crate::timeouts::set_election_timer(
+            ctx,
+            ELECTION_TIMER,
+            c.election_timeout_min,
+            c.election_timeout_max,
+        );
     }
 }
 

@@ -66,6 +66,19 @@ impl MultiPaxos {
         self.reset_election_timer(ctx);
     }
 
+    /// Refuses (with a NACK) a leader's message in a ballot below the promise, or in its
+    /// own ballot while it still stands (then the message is from an impostor of its
+    /// ballot, which no correct node sends); `true` if refused.
+    fn refuses(&mut self, ctx: &mut Ctx<'_, MpMsg>, from: NodeId, ballot: Ballot) -> bool {
+        let refused =
+            ballot < self.promised || (ballot == self.promised && self.role == Role::Candidate);
+        if refused {
+            let promised = self.promised;
+            self.send(ctx, from, MpMsg::Nack { ballot, promised });
+        }
+        refused
+    }
+
     /// Phase 2b.
     pub(super) fn on_accept(
         &mut self,
@@ -76,9 +89,7 @@ impl MultiPaxos {
         command: Command,
         leader_commit: u64,
     ) {
-        if ballot < self.promised || (ballot == self.promised && self.role == Role::Candidate) {
-            let promised = self.promised;
-            self.send(ctx, from, MpMsg::Nack { ballot, promised });
+        if self.refuses(ctx, from, ballot) {
             return;
         }
         self.follow(ctx, from, ballot);
@@ -276,9 +287,7 @@ impl MultiPaxos {
         leader_commit: u64,
         round: u64,
     ) {
-        if ballot < self.promised || (ballot == self.promised && self.role == Role::Candidate) {
-            let promised = self.promised;
-            self.send(ctx, from, MpMsg::Nack { ballot, promised });
+        if self.refuses(ctx, from, ballot) {
             return;
         }
         self.follow(ctx, from, ballot);

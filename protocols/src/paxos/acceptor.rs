@@ -8,6 +8,30 @@ use super::messages::{Accepted, PaxosMsg};
 use super::{Paxos, obs, persist, value_digest};
 
 impl Paxos {
+    /// Refuses (with a NACK naming its promise) a ballot below the one promised for
+    /// `instance`; `true` if refused.
+    fn refuses(
+        &mut self,
+        ctx: &mut Ctx<'_, PaxosMsg>,
+        from: NodeId,
+        instance: u64,
+        ballot: Ballot,
+    ) -> bool {
+        let promised = self
+            .acceptor
+            .get(&instance)
+            .map_or(Ballot::ZERO, |s| s.promised);
+        if ballot < promised {
+            let nack = PaxosMsg::Nack {
+                instance,
+                ballot,
+                promised,
+            };
+            self.send(ctx, from, nack);
+        }
+        ballot < promised
+    }
+
     /// Phase 1b.
     pub(super) fn on_prepare(
         &mut self,
@@ -26,20 +50,10 @@ impl Paxos {
             self.send(ctx, from, PaxosMsg::Chosen { instance, value });
             return;
         }
-        let slot = self.acceptor.entry(instance).or_default();
-        if ballot < slot.promised {
-            let promised = slot.promised;
-            self.send(
-                ctx,
-                from,
-                PaxosMsg::Nack {
-                    instance,
-                    ballot,
-                    promised,
-                },
-            );
+        if self.refuses(ctx, from, instance, ballot) {
             return;
         }
+        let slot = self.acceptor.entry(instance).or_default();
         slot.promised = ballot;
         let accepted = slot.accepted.clone();
         if !self.config.bugs.acceptor_forgets_on_restart {
@@ -70,20 +84,10 @@ impl Paxos {
             return;
         }
         self.see(instance, ballot);
-        let slot = self.acceptor.entry(instance).or_default();
-        if ballot < slot.promised {
-            let promised = slot.promised;
-            self.send(
-                ctx,
-                from,
-                PaxosMsg::Nack {
-                    instance,
-                    ballot,
-                    promised,
-                },
-            );
+        if self.refuses(ctx, from, instance, ballot) {
             return;
         }
+        let slot = self.acceptor.entry(instance).or_default();
         slot.promised = ballot;
         let accepted = Accepted {
             ballot,

@@ -101,32 +101,11 @@ impl RaftConfig {
     /// `ProtocolSpec::validate`).
     pub fn validate(&self, nodes: u32) -> Result<(), crate::BadSetting> {
         use crate::BadSetting as Bad;
-        if self.election_timeout_min == SimDuration::ZERO {
-            return Err(Bad::new(
-                "election_timeout_min",
-                "found 0, expected an election timeout above zero",
-            ));
-        }
-        if self.election_timeout_min > self.election_timeout_max {
-            return Err(Bad::new(
-                "election_timeout_min",
-                format!(
-                    "{} is above election_timeout_max ({}): timeouts are drawn between the two",
-                    self.election_timeout_min, self.election_timeout_max
-                ),
-            ));
-        }
-        if self.heartbeat_interval == SimDuration::ZERO
-            || self.heartbeat_interval >= self.election_timeout_min
-        {
-            return Err(Bad::new(
-                "heartbeat_interval",
-                format!(
-                    "found {}, expected above zero and below election_timeout_min ({}), or followers time out between heartbeats",
-                    self.heartbeat_interval, self.election_timeout_min
-                ),
-            ));
-        }
+        crate::timeouts::check_election_timing(
+            self.election_timeout_min,
+            self.election_timeout_max,
+            self.heartbeat_interval,
+        )?;
         if self.read_mode == ReadMode::Lease && self.lease_margin >= self.election_timeout_min {
             return Err(Bad::new(
                 "lease_margin",

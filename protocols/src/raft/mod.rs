@@ -27,11 +27,9 @@ mod snapshot;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use rand::Rng;
 use sim_core::invariant::Invariant;
 use sim_core::{
-    ClientRequest, Ctx, MembershipChange, NodeId, Protocol, RequestId, SimDuration, SimTime,
-    TimerId,
+    ClientRequest, Ctx, MembershipChange, NodeId, Protocol, RequestId, SimTime, TimerId,
 };
 
 pub use config::{RaftBugs, RaftConfig, ReadMode};
@@ -191,10 +189,13 @@ impl Raft {
     }
 
     fn reset_election_timer(&self, ctx: &mut Ctx<'_, RaftMsg>) {
-        let lo = self.config.election_timeout_min.as_nanos();
-        let hi = self.config.election_timeout_max.as_nanos().max(lo);
-        let d = ctx.rng().random_range(lo..=hi);
-        ctx.set_timer(ELECTION_TIMER, SimDuration::from_nanos(d));
+        let c = &self.config;
+        crate::timeouts::set_election_timer(
+            ctx,
+            ELECTION_TIMER,
+            c.election_timeout_min,
+            c.election_timeout_max,
+        );
     }
 }
 

@@ -1,11 +1,11 @@
 //! Log replication: AppendEntries both ways, fast backup, heartbeats, commitment and
 //! applying committed entries.
 
-use sim_core::{Ctx, NodeId, Reply};
+use sim_core::{Ctx, NodeId};
 
 use super::messages::{AppendRequest, AppendResponse, Command, RaftMsg};
 use super::{HEARTBEAT_TIMER, Raft, Role, persist};
-use crate::kv::{KvError, digest};
+use crate::kv::digest;
 
 impl Raft {
     /// Starts a heartbeat round: every follower gets an AppendEntries (with whatever
@@ -345,13 +345,8 @@ impl Raft {
             let result = self.kv.apply(*id, op);
             if self.waiting.get(&index) == Some(id) {
                 self.waiting.remove(&index);
-                match result {
-                    Ok(out) => ctx.reply(*id, Reply::Ok(out)),
-                    Err(KvError::Unsupported) => {
-                        ctx.reply(*id, Reply::Fail("unsupported operation".into()));
-                    }
-                    // It may have been applied long ago: only silence is honest.
-                    Err(KvError::SessionExpired) => {}
+                if let Some(reply) = crate::kv::reply_to(result) {
+                    ctx.reply(*id, reply);
                 }
             }
         }
