@@ -872,3 +872,46 @@ fn check_json_reports_bad_input_as_json() {
         "{v}"
     );
 }
+
+/// An undecided seed is written as it ran, so that `faultline run` shows why without the
+/// campaign around it; running it is undecided again (exit 3), never a pass.
+#[test]
+fn cli_fuzz_writes_undecided_seeds_as_scenarios_that_run_undecided() {
+    let dir = tempdir();
+    let file = dir.join("undecided.ron");
+    std::fs::write(
+        &file,
+        r#"(
+        name: "t/undecided",
+        duration: "2s",
+        nodes: 3,
+        protocol: Raft(()),
+        workload: KeyValue((clients: 2, ops: 1000, keys: 2, timeout: "100ms")),
+        faults: [At("1s", Crash(All))],
+        checks: [Invariants, Linearizable, Liveness(within: "5s")],
+    )"#,
+    )
+    .unwrap();
+    let out_dir = dir.join("out");
+    let (code, out, err) = faultline(&[
+        "fuzz",
+        file.to_str().unwrap(),
+        "--seeds",
+        "2",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 3, "{out}{err}");
+    let saved = files_with_extension(&out_dir.join("undecided"), "ron");
+    assert_eq!(saved.len(), 2, "{out}");
+    for s in &saved {
+        assert!(out.contains(&s.display().to_string()), "{out}");
+        let (code, said, err) = faultline(&["run", s.to_str().unwrap()]);
+        assert_eq!(code, 3, "{said}{err}");
+        assert!(
+            said.contains("liveness") && said.contains("unknown"),
+            "{said}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use clap::Args;
 
 use super::exit;
-use crate::fuzz::{Campaign, Failure, SeedResult, run_campaign};
+use crate::format::Scenario;
+use crate::fuzz::{Campaign, Failure, SeedResult, concretize, run_campaign};
 
 /// Arguments of `faultline fuzz`.
 #[derive(Debug, Args)]
@@ -34,9 +35,11 @@ violation is written to OUT as a replayable scenario (`faultline replay OUT/<nam
 with its trace; the first --shrink of them (in file and seed order) are shrunk first, the
 rest written as they ran. A missed expectation has nothing to reproduce beyond its seed
 (`faultline fuzz FILE --from N --seeds 1` with the same --bug and --swarm), so it is
-listed, not written. A seed whose run could not start (`error`) counts as failed too; a
-campaign with errors and no other failure exits 2. Ctrl-C stops starting new
-seeds and still writes everything found so far.
+listed, not written. The first five undecided seeds are written as they ran to
+OUT/undecided/ (`faultline run` one to see which check could not decide, and why). A seed
+whose run could not start (`error`) counts as failed too; a campaign with errors and no
+other failure exits 2. Ctrl-C stops starting new seeds and still writes everything found
+so far.
 
 Exit status: 0 every seed passed, 1 at least one seed failed, 2 bad input, 3 no seed
 failed but some stayed undecided (0 with --allow-undecided).")]
@@ -241,7 +244,9 @@ pub fn run(args: &FuzzArgs) -> u8 {
         errors,
         undecided.len()
     );
-    if let Some(first) = undecided.iter().min_by_key(|r| (&r.file, r.seed)) {
+    let mut undecided_sorted = undecided.clone();
+    undecided_sorted.sort_by_key(|r| (&r.file, r.seed));
+    if let Some(first) = undecided_sorted.first() {
         let rerun = undecided_rerun(&first.file, first.seed, &args.bugs, args.swarm);
         println!(
             "undecided    {} seed(s) found no violation but left a check undecided, the first {} seed {} ({}): {rerun}; see `undecided` in the results",
@@ -250,6 +255,23 @@ pub fn run(args: &FuzzArgs) -> u8 {
             first.seed,
             first.undecided.join(", ")
         );
+    }
+    // The first few are written out as they ran (swarm choices and nemesis faults fixed),
+    // so that `faultline run` shows why without a campaign around it.
+    for r in undecided_sorted.iter().take(SAVED_UNDECIDED) {
+        let Some(f) = scenarios.iter().position(|(file, _)| *file == r.file) else {
+            continue;
+        };
+        let concrete = concretize(&scenarios[f].1, r.seed, args.swarm, &args.bugs);
+        match save_undecided(&args.out, &r.file, &concrete, r.seed) {
+            Ok(path) => println!(
+                "undecided    {} seed {} -> {} (`faultline run` it to see why)",
+                r.file,
+                r.seed,
+                path.display()
+            ),
+            Err(e) => eprintln!("error: {e}"),
+        }
     }
     let mut missed_sorted = missed.clone();
     missed_sorted.sort_by_key(|r| (&r.file, r.seed));
@@ -339,6 +361,25 @@ fn undecided_rerun(file: &str, seed: u64, bugs: &[String], swarm: bool) -> Strin
     } else {
         format!("`faultline run {file} --seed {seed}{bugs}` says why")
     }
+}
+
+/// How many undecided seeds a campaign writes out as scenario files.
+const SAVED_UNDECIDED: usize = 5;
+
+/// Writes an undecided seed as it ran, into `out/undecided/`, expecting what its file
+/// expects (so that running it is undecided again, and says why).
+fn save_undecided(out: &Path, file: &str, s: &Scenario, seed: u64) -> Result<PathBuf, String> {
+    let mut scenario = s.clone();
+    scenario.description = format!("seed {seed} of {file}, undecided in `faultline fuzz`");
+    let sizes = crate::shrink::sizes(&scenario);
+    let rep = crate::fuzz::Reproducer {
+        scenario,
+        seed,
+        before: sizes,
+        after: sizes,
+        shrink_runs: None,
+    };
+    rep.save(&out.join("undecided")).map(|saved| saved.path)
 }
 
 /// Shrinks (optionally) and writes one failure as a replayable scenario with its trace,
