@@ -60,6 +60,8 @@ impl Paxos {
             persist::save_promise(ctx.disk(), instance, ballot);
         }
         ctx.observe(obs::PROMISE, instance, ballot.encode());
+        let reported = accepted.as_ref().map_or(Ballot::ZERO, |a| a.ballot);
+        ctx.observe(obs::PROMISE_REPORTS, instance, reported.encode());
         self.send(
             ctx,
             from,

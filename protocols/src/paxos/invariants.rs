@@ -28,6 +28,8 @@ enum Fact {
         node: NodeId,
         instance: u64,
         ballot: Ballot,
+        /// The ballot of the accepted proposal it reports (`Ballot::ZERO`: none).
+        reports: Ballot,
     },
     Accept {
         node: NodeId,
@@ -72,6 +74,7 @@ fn facts(world: &World<'_, Paxos>) -> Result<Vec<Fact>, String> {
                 node,
                 instance,
                 ballot,
+                reports: Ballot::decode(partner(obs::PROMISE_REPORTS)?),
             },
             obs::ACCEPT => Fact::Accept {
                 node,
@@ -280,10 +283,12 @@ impl Invariant<Paxos> for SafeProposal {
 }
 
 /// An acceptor never goes back on its word: once it promised or accepted in a ballot, it
-/// promises and accepts nothing below it, across restarts.
+/// promises and accepts nothing below it, across restarts; and a promise reports the
+/// highest-ballot proposal it accepted (phase 1 rests on it).
 #[derive(Default)]
 pub struct AcceptorMonotonic {
     highest: BTreeMap<(NodeId, u64), Ballot>,
+    accepted: BTreeMap<(NodeId, u64), Ballot>,
 }
 
 impl Invariant<Paxos> for AcceptorMonotonic {
@@ -297,13 +302,31 @@ impl Invariant<Paxos> for AcceptorMonotonic {
                     node,
                     instance,
                     ballot,
-                } => (node, instance, ballot, "promised"),
+                    reports,
+                } => {
+                    let accepted = self.accepted.get(&(node, instance)).copied();
+                    if let Some(a) = accepted.filter(|a| reports < *a) {
+                        return Err(format!(
+                            "instance {instance}: {node} promised ballot {ballot} reporting {}, but it accepted a proposal in ballot {a} (incarnation {} now)",
+                            if reports == Ballot::ZERO {
+                                "no proposal".to_string()
+                            } else {
+                                format!("the one of ballot {reports}")
+                            },
+                            world.incarnation(node)
+                        ));
+                    }
+                    (node, instance, ballot, "promised")
+                }
                 Fact::Accept {
                     node,
                     instance,
                     ballot,
                     ..
-                } => (node, instance, ballot, "accepted in"),
+                } => {
+                    self.accepted.insert((node, instance), ballot);
+                    (node, instance, ballot, "accepted in")
+                }
                 _ => continue,
             };
             let high = self.highest.entry((node, instance)).or_default();

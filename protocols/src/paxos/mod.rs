@@ -49,6 +49,9 @@ use proposer::Attempt;
 pub mod obs {
     /// An acceptor promised; key: instance, value: the ballot ([`super::Ballot::encode`]).
     pub const PROMISE: &str = "promise";
+    /// The ballot of the proposal the promise just made reports (0: none). Follows every
+    /// `promise`.
+    pub const PROMISE_REPORTS: &str = "promise_reports";
     /// An acceptor accepted; key: instance, value: the ballot. Followed by `accept_value`.
     pub const ACCEPT: &str = "accept";
     /// The digest of the value just accepted.
