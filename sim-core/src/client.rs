@@ -81,6 +81,14 @@ pub struct ClientConfig {
     /// One-way latency between clients and nodes (no loss, no partitions: clients sit
     /// next to the cluster).
     pub latency: Delay,
+    /// Matching answers from distinct nodes that complete an operation: 1 trusts the
+    /// first answer; a Byzantine-tolerant protocol asks for f + 1, so that at least one
+    /// comes from an honest node. Above 1, redirects are ignored (a faulty node could
+    /// send the client anywhere) and a failure counts only when f + 1 nodes report it.
+    pub reply_quorum: u32,
+    /// A retry after a timeout goes to every node rather than the next one (PBFT: the
+    /// backups then forward it to the primary and watch it).
+    pub retry_to_all: bool,
 }
 
 impl Default for ClientConfig {
@@ -93,6 +101,8 @@ impl Default for ClientConfig {
             max_redirects: 10,
             redirect_backoff: SimDuration::from_millis(20),
             latency: Delay::Constant(SimDuration::from_micros(500)),
+            reply_quorum: 1,
+            retry_to_all: false,
         }
     }
 }

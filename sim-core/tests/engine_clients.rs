@@ -298,3 +298,122 @@ fn bad_configuration_is_an_error_not_a_panic() {
         .unwrap();
     assert!(err.to_string().contains("n7"), "{err}");
 }
+
+fn voters(cfg: VotersConfig, clients: ClientConfig, seed: u64) -> (sim_core::RunResult, Vec<u64>) {
+    let mut c = config(seed, 4, SimDuration::from_secs(5));
+    c.clients = Some(clients);
+    let mix = OpMix {
+        get: 1,
+        put: 0,
+        cas: 0,
+        append: 0,
+    };
+    let w = KvWorkload::new(3, mix, KeyDistribution::Uniform, 30).unwrap();
+    let (r, states) = Simulation::<Voters>::builder(c)
+        .protocol_config(cfg)
+        .workload(w)
+        .build()
+        .unwrap()
+        .run_with_final_states();
+    let direct = states
+        .iter()
+        .map(|s| s.as_ref().map_or(0, |v| v.direct))
+        .collect();
+    (r, direct)
+}
+
+fn answers(r: &sim_core::RunResult) -> Vec<String> {
+    r.history
+        .ops()
+        .iter()
+        .map(|o| match &o.outcome {
+            Outcome::Ok(OpOutput::Value(v)) => v.clone(),
+            other => format!("{other:?}"),
+        })
+        .collect()
+}
+
+/// With f + 1 = 2 matching answers required, one lying node never decides what a client
+/// hears; trusting the first answer, it sometimes does.
+#[test]
+fn a_reply_quorum_outvotes_a_lying_node_that_the_first_reply_lets_through() {
+    let liar = VotersConfig {
+        liars: vec![0],
+        ..Default::default()
+    };
+    let quorum = ClientConfig {
+        reply_quorum: 2,
+        ..kv_clients(4, Retry::None)
+    };
+    let (r, _) = voters(liar.clone(), quorum, 1);
+    assert_eq!(r.history.len(), 120);
+    let got = answers(&r);
+    assert!(
+        got.iter().all(|v| v.starts_with('k')),
+        "a lie got through: {got:?}"
+    );
+    let (r, _) = voters(liar, kv_clients(4, Retry::None), 1);
+    let lies = answers(&r).iter().filter(|v| *v == "lie").count();
+    assert!(lies > 0, "client 0 asks the liar first and trusts it");
+}
+
+/// One node refusing is not the system refusing: with a quorum of 2 a lone failure does
+/// not fail the operation.
+#[test]
+fn a_lone_failure_does_not_fail_an_operation_under_a_reply_quorum() {
+    let failer = VotersConfig {
+        failers: vec![1],
+        ..Default::default()
+    };
+    let quorum = ClientConfig {
+        reply_quorum: 2,
+        ..kv_clients(4, Retry::None)
+    };
+    let (r, _) = voters(failer.clone(), quorum, 2);
+    assert!(
+        r.history
+            .ops()
+            .iter()
+            .all(|o| matches!(o.outcome, Outcome::Ok(_))),
+        "{:?}",
+        answers(&r)
+    );
+    let (r, _) = voters(failer, kv_clients(4, Retry::None), 2);
+    assert!(
+        r.history
+            .ops()
+            .iter()
+            .any(|o| matches!(o.outcome, Outcome::Failed))
+    );
+}
+
+/// A client whose node is silent retries to every node at once, not to the next one.
+#[test]
+fn a_retry_to_all_reaches_every_node() {
+    let silent = VotersConfig {
+        silent: vec![0],
+        ..Default::default()
+    };
+    let retry = Retry::SameId { max_attempts: 3 };
+    let to_all = ClientConfig {
+        reply_quorum: 2,
+        retry_to_all: true,
+        ..kv_clients(1, retry)
+    };
+    let (r, direct) = voters(silent.clone(), to_all, 3);
+    assert!(
+        r.history
+            .ops()
+            .iter()
+            .all(|o| matches!(o.outcome, Outcome::Ok(_)))
+    );
+    // Client 0 starts at the silent node 0: its first operation times out there and
+    // then reaches all four nodes; the next ones go to node 1, its next target.
+    assert_eq!(direct, vec![2, 30, 1, 1]);
+    let next = ClientConfig {
+        reply_quorum: 2,
+        ..kv_clients(1, retry)
+    };
+    let (_, direct) = voters(silent, next, 3);
+    assert!(direct[2] == 0 && direct[3] == 0, "{direct:?}");
+}

@@ -195,6 +195,7 @@ impl WorkloadKind for KvSpec {
             max_redirects: self.max_redirects,
             redirect_backoff: self.redirect_backoff,
             latency: self.client_latency.0.clone(),
+            ..ClientConfig::default()
         }
     }
 

@@ -18,6 +18,9 @@ pub(super) struct PendingOp {
     pub(super) redirects: u32,
     /// A earlier attempt timed out, so it may still take effect.
     pub(super) uncertain: bool,
+    /// Answers heard so far when more than one must match: (node, answer), one per node,
+    /// in arrival order.
+    pub(super) votes: Vec<(NodeId, Reply)>,
 }
 
 pub(super) struct ClientSlot {
@@ -108,6 +111,7 @@ impl<P: Protocol> Simulation<P> {
             attempt,
             redirects: 0,
             uncertain,
+            votes: Vec::new(),
         });
         let i = slot.pending.len() - 1;
         self.transmit_request(c, i);
@@ -115,23 +119,29 @@ impl<P: Protocol> Simulation<P> {
 
     /// Sends pending operation `i` of client `c` to the client's target and arms its timeout.
     pub(super) fn transmit_request(&mut self, c: ClientId, i: usize) {
-        let slot = &self.clients[c as usize];
-        let p = &slot.pending[i];
-        let node = slot.target;
+        let target = self.clients[c as usize].target;
+        self.transmit_request_to(c, i, &[target]);
+    }
+
+    /// Sends pending operation `i` of client `c` to each of `nodes` and arms one timeout.
+    fn transmit_request_to(&mut self, c: ClientId, i: usize, nodes: &[NodeId]) {
+        let p = &self.clients[c as usize].pending[i];
         let req = ClientRequest {
             id: p.id,
             op: p.op.clone(),
         };
         let (id, attempt) = (p.id, p.attempt);
-        let lat = self.client_latency();
+        for &node in nodes {
+            let lat = self.client_latency();
+            self.fabric.queue.push(
+                self.now + lat,
+                Event::Request {
+                    node,
+                    req: Box::new(req.clone()),
+                },
+            );
+        }
         let timeout = self.client_config().timeout;
-        self.fabric.queue.push(
-            self.now + lat,
-            Event::Request {
-                node,
-                req: Box::new(req),
-            },
-        );
         self.fabric
             .queue
             .push(self.now + timeout, Event::ClientTimeout { id, attempt });
@@ -176,6 +186,11 @@ impl<P: Protocol> Simulation<P> {
         if self.trace.is_some() {
             let s = format!("client {} #{}: {reply:?}", id.client, id.seq);
             self.record(TraceKind::Response, None, Some(from), None, s);
+        }
+        let quorum = self.client_config().reply_quorum;
+        if quorum > 1 {
+            self.count_vote(c, i, from, reply, quorum);
+            return;
         }
         if !matches!(reply, Reply::Redirect(_)) {
             let hid = self.clients[c as usize].pending[i].history_id;
@@ -228,6 +243,36 @@ impl<P: Protocol> Simulation<P> {
         }
     }
 
+    /// One node's answer when `quorum` matching answers from distinct nodes are needed:
+    /// the operation completes with the first answer `quorum` nodes agree on. Failures
+    /// match each other whatever they say; redirects are not answers.
+    fn count_vote(&mut self, c: ClientId, i: usize, from: NodeId, reply: Reply, quorum: u32) {
+        if matches!(reply, Reply::Redirect(_)) {
+            return;
+        }
+        let p = &mut self.clients[c as usize].pending[i];
+        if p.votes.iter().any(|(n, _)| *n == from) {
+            return;
+        }
+        let same = |a: &Reply, b: &Reply| match (a, b) {
+            (Reply::Fail(_), Reply::Fail(_)) => true,
+            _ => a == b,
+        };
+        let agreeing = p.votes.iter().filter(|(_, r)| same(r, &reply)).count() + 1;
+        if (agreeing as u32) < quorum {
+            p.votes.push((from, reply));
+            return;
+        }
+        let hid = p.history_id;
+        let outcome = match reply {
+            Reply::Ok(out) => Outcome::Ok(out),
+            _ if p.uncertain => Outcome::Indeterminate,
+            _ => Outcome::Failed,
+        };
+        self.history.served(hid, from);
+        self.finish(c, i, outcome);
+    }
+
     pub(super) fn client_timeout(&mut self, id: RequestId, attempt: u32) {
         let c = id.client;
         let Some(i) = self.clients[c as usize]
@@ -245,6 +290,7 @@ impl<P: Protocol> Simulation<P> {
             self.record(TraceKind::Timeout, None, None, None, s);
         }
         let retry = self.client_config().retry;
+        let to_all = self.client_config().retry_to_all;
         let n = self.nodes.len() as u32;
         let slot = &mut self.clients[c as usize];
         // Try another node next: the one we asked may be down or cut off.
@@ -254,7 +300,12 @@ impl<P: Protocol> Simulation<P> {
             Retry::SameId { max_attempts } if p.attempt + 1 < max_attempts => {
                 p.attempt += 1;
                 p.uncertain = true;
-                self.transmit_request(c, i);
+                if to_all {
+                    let all: Vec<NodeId> = (0..n).map(NodeId).collect();
+                    self.transmit_request_to(c, i, &all);
+                } else {
+                    self.transmit_request(c, i);
+                }
             }
             Retry::NewId { max_attempts } if p.attempt + 1 < max_attempts => {
                 let op = p.op.clone();

@@ -307,3 +307,72 @@ pub fn kv_clients(count: u32, retry: Retry) -> ClientConfig {
         ..ClientConfig::default()
     }
 }
+
+/// Replicas that all answer every request, for reply quorums: the node a client asks
+/// forwards the request to the others, and every node answers the client itself. Liars
+/// answer a wrong value, failers refuse, silent nodes neither answer nor forward.
+#[derive(Debug, Default)]
+pub struct Voters {
+    /// Requests this node got from a client directly.
+    pub direct: u64,
+    seen: Vec<(u32, u64)>,
+    cfg: VotersConfig,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct VotersConfig {
+    pub liars: Vec<u32>,
+    pub failers: Vec<u32>,
+    pub silent: Vec<u32>,
+}
+
+/// A client request passed on between voters.
+#[derive(Clone, Debug, Hash)]
+pub struct Forward(pub ClientRequest);
+
+impl Message for Forward {
+    fn kind(&self) -> &'static str {
+        "Forward"
+    }
+}
+
+impl Voters {
+    fn answer(&mut self, ctx: &mut Ctx<'_, Forward>, req: ClientRequest, forward: bool) {
+        let me = ctx.id().0;
+        if self.cfg.silent.contains(&me) || self.seen.contains(&(req.id.client, req.id.seq)) {
+            return;
+        }
+        self.seen.push((req.id.client, req.id.seq));
+        if forward {
+            ctx.broadcast(Forward(req.clone()));
+        }
+        let reply = if self.cfg.liars.contains(&me) {
+            Reply::Ok(OpOutput::Value("lie".into()))
+        } else if self.cfg.failers.contains(&me) {
+            Reply::Fail("no".into())
+        } else {
+            Reply::Ok(OpOutput::Value(format!("k{}", req.op.key())))
+        };
+        ctx.reply(req.id, reply);
+    }
+}
+
+impl Protocol for Voters {
+    type Msg = Forward;
+    type Config = VotersConfig;
+
+    fn start(_: &mut Ctx<'_, Forward>, cfg: &VotersConfig) -> Self {
+        Voters {
+            cfg: cfg.clone(),
+            ..Default::default()
+        }
+    }
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Forward>, _: NodeId, msg: Forward) {
+        self.answer(ctx, msg.0, false);
+    }
+    fn on_timer(&mut self, _: &mut Ctx<'_, Forward>, _: TimerId) {}
+    fn on_request(&mut self, ctx: &mut Ctx<'_, Forward>, req: ClientRequest) {
+        self.direct += 1;
+        self.answer(ctx, req, true);
+    }
+}

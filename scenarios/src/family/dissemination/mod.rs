@@ -107,6 +107,7 @@ impl WorkloadKind for BroadcastSpec {
             max_redirects: 0,
             redirect_backoff: SimDuration::ZERO,
             latency: self.client_latency.0.clone(),
+            ..ClientConfig::default()
         }
     }
 
@@ -196,6 +197,7 @@ impl WorkloadKind for ReplicatedSpec {
             max_redirects: 0,
             redirect_backoff: SimDuration::ZERO,
             latency: self.client_latency.0.clone(),
+            ..ClientConfig::default()
         }
     }
 
