@@ -5,6 +5,7 @@
 //! a [`sim::RunResult`] with the client [`history`], a trace fingerprint and metrics.
 //! Same seed, same configuration, same binary: the same run, bit for bit.
 
+pub mod auth;
 pub mod byzantine;
 pub mod check;
 pub mod client;

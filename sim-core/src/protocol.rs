@@ -273,6 +273,12 @@ impl<M: Message> Ctx<'_, M> {
         self.timers.is_pending(id)
     }
 
+    /// Signs `value` as this node: receivers can tell who signed it, and no other node
+    /// can sign as this one (see [`crate::auth`]).
+    pub fn sign<T>(&self, value: T) -> crate::auth::Signed<T> {
+        crate::auth::Signed::new(crate::auth::Principal::Node(self.node), value)
+    }
+
     /// This node's random stream (seeded from the run seed, independent of every other).
     pub fn rng(&mut self) -> &mut SimRng {
         self.rng

@@ -490,3 +490,22 @@ fn byzantine_node_cannot_send_with_another_identity() {
     assert!(from2.iter().all(|s| *s <= honest_sent_by_2));
     assert!(from2.len() as u64 <= honest_sent_by_2);
 }
+
+/// A signed value names the node that signed it: every node signs its id, and each
+/// receiver finds the sender's identity in the signature.
+#[test]
+fn a_signature_names_the_node_that_signed() {
+    let c = config(1, 4, SimDuration::from_secs(1));
+    let (_, states) = Simulation::<Signers>::builder(c)
+        .build()
+        .unwrap()
+        .run_with_final_states();
+    for (i, s) in states.iter().enumerate() {
+        let heard = &s.as_ref().unwrap().heard;
+        assert_eq!(heard.len(), 3, "node {i}");
+        for (from, signer, value) in heard {
+            assert_eq!(*signer, sim_core::auth::Principal::Node(*from));
+            assert_eq!(*value, from.0);
+        }
+    }
+}

@@ -376,3 +376,35 @@ impl Protocol for Voters {
         self.answer(ctx, req, true);
     }
 }
+
+/// Each node signs its id and sends it to every other node at start; receivers keep who
+/// sent each message and who signed it.
+#[derive(Debug, Default)]
+pub struct Signers {
+    pub heard: Vec<(NodeId, sim_core::auth::Principal, u32)>,
+}
+
+/// A node's signed id.
+#[derive(Clone, Debug, Hash)]
+pub struct SignedId(pub sim_core::auth::Signed<u32>);
+
+impl Message for SignedId {
+    fn kind(&self) -> &'static str {
+        "SignedId"
+    }
+}
+
+impl Protocol for Signers {
+    type Msg = SignedId;
+    type Config = ();
+
+    fn start(ctx: &mut Ctx<'_, Self::Msg>, _: &()) -> Self {
+        let signed = ctx.sign(ctx.id().0);
+        ctx.broadcast(SignedId(signed));
+        Signers::default()
+    }
+    fn on_message(&mut self, _: &mut Ctx<'_, Self::Msg>, from: NodeId, msg: Self::Msg) {
+        self.heard.push((from, msg.0.signer(), *msg.0.value()));
+    }
+    fn on_timer(&mut self, _: &mut Ctx<'_, Self::Msg>, _: TimerId) {}
+}
