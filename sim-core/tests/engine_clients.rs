@@ -297,6 +297,20 @@ fn bad_configuration_is_an_error_not_a_panic() {
         .err()
         .unwrap();
     assert!(err.to_string().contains("n7"), "{err}");
+    for quorum in [0, 4] {
+        let mut c = config(1, 3, ms(10));
+        c.clients = Some(ClientConfig {
+            reply_quorum: quorum,
+            ..kv_clients(1, Retry::None)
+        });
+        let w = KvWorkload::new(1, OpMix::default(), KeyDistribution::Uniform, 1).unwrap();
+        let err = Simulation::<SoloKv>::builder(c)
+            .workload(w)
+            .build()
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("reply_quorum"), "{err}");
+    }
 }
 
 fn voters(cfg: VotersConfig, clients: ClientConfig, seed: u64) -> (sim_core::RunResult, Vec<u64>) {

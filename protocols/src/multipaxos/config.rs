@@ -83,7 +83,10 @@ impl MultiPaxosConfig {
             return Err(Bad::new("max_catch_up", "found 0, expected at least 1"));
         }
         if self.read_mode == MpReadMode::Lease
-            && self.lease_margin.as_nanos() + self.heartbeat_interval.as_nanos()
+            && self
+                .lease_margin
+                .as_nanos()
+                .saturating_add(self.heartbeat_interval.as_nanos())
                 >= self.election_timeout_min.as_nanos()
         {
             return Err(Bad::new(

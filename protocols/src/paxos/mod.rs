@@ -7,9 +7,10 @@
 //! proposes the value of the highest-ballot proposal they report or else its client's
 //! (phase 2), and is the distinguished learner of its ballot: a majority of matching
 //! Accepted messages tells it the value is chosen, and it announces that to the other
-//! learners. A preempted proposer (a NACK naming a higher ballot), or one that hears no
-//! majority within the phase timeout, tries again with a higher ballot, after a random
-//! backoff that doubles with each preemption unless the settings turn it off. Acceptors
+//! learners. A preempted proposer (a NACK naming a higher ballot) tries again with a
+//! higher ballot after a random backoff that doubles with each preemption, unless the
+//! settings turn it off; one that hears no majority within the phase timeout (the wait
+//! was its backoff) tries again at once. Acceptors
 //! sync their promise and accepted proposal before they answer; restarts rebuild them,
 //! the proposer's round and the learned values from disk.
 //!

@@ -398,7 +398,7 @@ impl WorkloadKind for ConsensusSpec {
     }
 
     fn size(&self) -> u64 {
-        let all = u64::from(self.clients) * self.instances;
+        let all = u64::from(self.clients).saturating_mul(self.instances);
         (all as f64 * self.share.0).round() as u64
     }
 

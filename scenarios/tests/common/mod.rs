@@ -4,7 +4,8 @@
 //! What the bug-switch hunts of several protocols share: a switch, the seeds searched for
 //! it on a nemesis scenario, and the checks allowed to catch it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::atomic::AtomicBool;
 
 use scenarios::fuzz::{Campaign, run_campaign};
@@ -12,9 +13,13 @@ use scenarios::fuzz::{Campaign, run_campaign};
 /// One switch: the scenario it is hunted on, how many seeds from 0 are searched (several
 /// times the first failing seed, measured over 1000), and the checks allowed to catch it.
 pub struct Hunt {
+    /// The scenario, by its path under `scenarios/`.
     pub file: &'static str,
+    /// The bug switch.
     pub bug: &'static str,
+    /// Seeds searched from 0.
     pub seeds: u64,
+    /// The checks allowed to catch it.
     pub caught_by: &'static [&'static str],
 }
 
@@ -80,4 +85,52 @@ pub fn hunt_all(hunts: &[Hunt]) {
         let odd = results.iter().find(|r| r.verdict != "pass");
         assert!(odd.is_none(), "{file} without bugs: {odd:?}");
     }
+}
+
+/// A fresh folder under the system's temporary one, for one test's files.
+pub fn tempdir() -> PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "faultline-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs the `faultline` binary: its exit status, standard output and standard error.
+pub fn faultline(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The files of `dir` ending in `.ext`.
+pub fn files_with_extension(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == ext))
+        .collect()
+}
+
+/// The verdict of each seed in a fuzz campaign's results file.
+pub fn verdicts(results_file: &Path) -> Vec<String> {
+    std::fs::read_to_string(results_file)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["verdict"].as_str().unwrap().to_string()
+        })
+        .collect()
 }

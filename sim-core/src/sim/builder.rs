@@ -108,6 +108,12 @@ impl<P: Protocol> SimBuilder<P> {
                 if n == 0 && cc.count > 0 {
                     return Err(BuildError::Clients("clients need at least one node".into()));
                 }
+                if cc.reply_quorum == 0 || (n > 0 && cc.reply_quorum > n) {
+                    return Err(BuildError::Clients(format!(
+                        "reply_quorum {} must be between 1 and the {n} nodes that can answer",
+                        cc.reply_quorum
+                    )));
+                }
             }
             _ => {}
         }

@@ -251,9 +251,8 @@ impl<P: Protocol> Simulation<P> {
             return;
         }
         let p = &mut self.clients[c as usize].pending[i];
-        if p.votes.iter().any(|(n, _)| *n == from) {
-            return;
-        }
+        // A node's latest answer stands (it may answer again after a retry).
+        p.votes.retain(|(n, _)| *n != from);
         let same = |a: &Reply, b: &Reply| match (a, b) {
             (Reply::Fail(_), Reply::Fail(_)) => true,
             _ => a == b,

@@ -319,10 +319,14 @@ pub struct Voters {
     cfg: VotersConfig,
 }
 
+/// Which voters misbehave, by node id.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct VotersConfig {
+    /// Answer a wrong value.
     pub liars: Vec<u32>,
+    /// Refuse every request.
     pub failers: Vec<u32>,
+    /// Neither answer nor forward.
     pub silent: Vec<u32>,
 }
 
