@@ -9,7 +9,7 @@ use scenarios::runner::{RunOptions, run};
 
 mod common;
 
-use common::{faultline, files_with_extension, tempdir, verdicts};
+use common::{campaign, faultline, files_with_extension, tempdir, verdicts};
 
 fn shipped() -> Vec<(PathBuf, Scenario)> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -75,16 +75,6 @@ fn every_shipped_scenario_runs_as_expected_and_deterministically() {
     }
 }
 
-fn campaign(seeds: u64, shard: Option<(u64, u64)>) -> Campaign {
-    Campaign {
-        from: 0,
-        seeds,
-        shard,
-        swarm: false,
-        bugs: Vec::new(),
-    }
-}
-
 /// Events a smoke campaign may spend on one scenario: a few hundred seeds of a small
 /// scenario, a handful of a thousand-node one, so that CI time stays flat as scenarios grow.
 const SMOKE_EVENTS: u64 = 1_500_000;
@@ -104,7 +94,7 @@ fn fuzz_smoke_finds_nothing_in_correct_scenarios() {
             .max(1);
         let seeds = (SMOKE_EVENTS / events).clamp(5, 200);
         let files = vec![(file.display().to_string(), scenario)];
-        let (results, failures) = run_campaign(&files, &campaign(seeds, None), &stop, &|_| {});
+        let (results, failures) = run_campaign(&files, &campaign(seeds, &[]), &stop, &|_| {});
         assert_eq!(results.len() as u64, seeds);
         assert!(
             results.iter().all(|r| r.verdict == "pass"),
@@ -136,7 +126,7 @@ fn fuzz_finds_the_expected_violation_of_nemesis_scenarios() {
             unreachable!()
         };
         let files = vec![(file.display().to_string(), scenario)];
-        let (results, failures) = run_campaign(&files, &campaign(20, None), &stop, &|_| {});
+        let (results, failures) = run_campaign(&files, &campaign(20, &[]), &stop, &|_| {});
         assert!(
             results
                 .iter()
@@ -251,8 +241,17 @@ fn fingerprints_do_not_depend_on_jobs_or_shards() {
             .num_threads(threads)
             .build()
             .unwrap();
-        let (mut r, _) =
-            pool.install(|| run_campaign(&files, &campaign(40, shard), &stop, &|_| {}));
+        let (mut r, _) = pool.install(|| {
+            run_campaign(
+                &files,
+                &Campaign {
+                    shard,
+                    ..campaign(40, &[])
+                },
+                &stop,
+                &|_| {},
+            )
+        });
         r.sort_by_key(|r| r.seed);
         r.into_iter()
             .map(|r| (r.seed, r.fingerprint))
