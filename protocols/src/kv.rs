@@ -3,7 +3,7 @@
 //! retried under the same [`RequestId`] takes effect once and gets its first answer again.
 
 use std::collections::BTreeMap;
-use std::hash::{Hash, Hasher};
+use std::hash::Hash;
 
 use sim_core::RequestId;
 use sim_core::history::{ClientId, OpOutput, Operation};
@@ -128,13 +128,7 @@ pub fn reply_to(result: Result<OpOutput, KvError>) -> Option<sim_core::Reply> {
     }
 }
 
-/// A fixed-hasher digest of a value, the same in every process: used to compare commands
-/// across replicas in observations without shipping the commands themselves.
-pub fn digest<T: Hash + ?Sized>(value: &T) -> u64 {
-    let mut h = rustc_hash::FxHasher::default();
-    value.hash(&mut h);
-    h.finish()
-}
+pub use sim_core::fingerprint::digest;
 
 #[cfg(test)]
 mod tests {

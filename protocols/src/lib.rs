@@ -8,6 +8,7 @@ pub mod gossip;
 pub mod kv;
 pub mod multipaxos;
 pub mod paxos;
+pub mod pbft;
 pub mod raft;
 
 pub mod spec;

@@ -1,6 +1,7 @@
 //! What the scenario layer needs to know of a protocol beyond the engine interface: its
 //! name, the workload family it serves, its bug switches and its invariants.
 
+use sim_core::client::ClientConfig;
 use sim_core::invariant::Invariant;
 use sim_core::{Protocol, SimDuration};
 
@@ -165,4 +166,9 @@ pub trait ProtocolSpec: Protocol {
     fn round_period(_config: &Self::Config) -> Option<SimDuration> {
         None
     }
+    /// Adjusts what the clients of a cluster of `nodes` do for this protocol: a
+    /// Byzantine-tolerant one asks for f + 1 matching answers
+    /// ([`ClientConfig::reply_quorum`]) and sends retries to every node. The default
+    /// leaves the workload's settings.
+    fn client_rules(_config: &Self::Config, _nodes: u32, _clients: &mut ClientConfig) {}
 }

@@ -24,6 +24,7 @@ fn builtin_list() -> Registry {
         .with::<protocols::raft::Raft>()
         .with::<protocols::paxos::Paxos>()
         .with::<protocols::multipaxos::MultiPaxos>()
+        .with::<protocols::pbft::Pbft>()
         .with::<protocols::gossip::Gossip>()
         .with::<protocols::commit::TwoPhaseCommit>()
         .with::<protocols::commit::ThreePhaseCommit>()

@@ -208,7 +208,10 @@ pub(crate) fn run_typed<P: ProtocolSpec>(
         }
     }
     let seed = options.seed.unwrap_or(s.seed);
-    let config = sim_config(s, seed);
+    let mut config = sim_config(s, seed);
+    if let Some(clients) = config.clients.as_mut() {
+        P::client_rules(&cfg, s.nodes, clients);
+    }
     let mut builder = Simulation::<P>::builder(config).protocol_config(cfg.clone());
     if let Some(w) = s.workload.kind() {
         let ops = w

@@ -82,6 +82,14 @@ impl Hasher for Fingerprint {
     }
 }
 
+/// A fixed-hasher digest of a value, the same in every process of one binary: used to
+/// compare commands across replicas without shipping them, and for what clients sign.
+pub fn digest<T: Hash + ?Sized>(value: &T) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    value.hash(&mut h);
+    h.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,6 +40,7 @@ pub struct World<'a, P: Protocol> {
     /// The observations nodes reported during this event.
     pub observations: &'a [Observed],
     pub(crate) nodes: &'a [crate::sim::NodeSlot<P>],
+    pub(crate) adversaries: &'a [Option<Box<dyn crate::byzantine::Adversary<P>>>],
 }
 
 impl<'a, P: Protocol> World<'a, P> {
@@ -58,6 +59,13 @@ impl<'a, P: Protocol> World<'a, P> {
     /// Whether `id` is up, paused or down.
     pub fn status(&self, id: NodeId) -> NodeStatus {
         self.nodes[id.index()].status
+    }
+    /// Whether `id` is Byzantine (an adversary controls what it sends): safety
+    /// properties of Byzantine-tolerant protocols hold for the honest nodes only.
+    pub fn faulty(&self, id: NodeId) -> bool {
+        self.adversaries
+            .get(id.index())
+            .is_some_and(Option::is_some)
     }
     /// The incarnation of `id` (0 at the start, +1 at each restart).
     pub fn incarnation(&self, id: NodeId) -> u32 {

@@ -65,13 +65,55 @@ pub struct RequestId {
     pub seq: u64,
 }
 
-/// A request from a client, as a node receives it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// A request from a client, as a node receives it. The client signs it (see
+/// [`crate::auth`]): a node can pass it on, and every receiver can tell it is what the
+/// client asked ([`ClientRequest::authentic`]), so a Byzantine node cannot make one up
+/// or change one (only replay it). Only the engine makes one.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ClientRequest {
     /// Its identity, to answer it with [`Ctx::reply`].
     pub id: RequestId,
     /// What is asked.
     pub op: Operation,
+    /// The client's signature over the digest of `id` and `op`.
+    signature: crate::auth::Signed<u64>,
+}
+
+impl ClientRequest {
+    /// The request client `id.client` sends, signed by it.
+    pub(crate) fn new(id: RequestId, op: Operation) -> Self {
+        let d = crate::fingerprint::digest(&(id, &op));
+        let signature = crate::auth::Signed::new(crate::auth::Principal::Client(id.client), d);
+        ClientRequest { id, op, signature }
+    }
+    /// A digest of what is asked and by whom: equal requests have equal digests.
+    pub fn digest(&self) -> u64 {
+        crate::fingerprint::digest(&(self.id, &self.op))
+    }
+    /// Whether the request is what its client signed: a request whose fields were
+    /// changed after signing is not.
+    pub fn authentic(&self) -> bool {
+        self.signature.signer() == crate::auth::Principal::Client(self.id.client)
+            && *self.signature.value() == self.digest()
+    }
+}
+
+// The signature follows from the id and the operation, so hashing those alone keeps the
+// fingerprints of runs from before requests were signed.
+impl Hash for ClientRequest {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id.hash(state);
+        self.op.hash(state);
+    }
+}
+
+impl Debug for ClientRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientRequest")
+            .field("id", &self.id)
+            .field("op", &self.op)
+            .finish()
+    }
 }
 
 /// A node's answer to a client request.

@@ -126,10 +126,7 @@ impl<P: Protocol> Simulation<P> {
     /// Sends pending operation `i` of client `c` to each of `nodes` and arms one timeout.
     fn transmit_request_to(&mut self, c: ClientId, i: usize, nodes: &[NodeId]) {
         let p = &self.clients[c as usize].pending[i];
-        let req = ClientRequest {
-            id: p.id,
-            op: p.op.clone(),
-        };
+        let req = ClientRequest::new(p.id, p.op.clone());
         let (id, attempt) = (p.id, p.attempt);
         for &node in nodes {
             let lat = self.client_latency();

@@ -489,6 +489,7 @@ impl<P: Protocol> Simulation<P> {
             node,
             observations: &self.event_obs,
             nodes: &self.nodes,
+            adversaries: &self.adversaries,
         };
         for inv in self.invariants.iter_mut() {
             if let Err(message) = inv.check(&world) {

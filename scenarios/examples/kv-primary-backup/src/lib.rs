@@ -268,7 +268,7 @@ impl Protocol for PrimaryBackup {
     }
 
     fn on_request(&mut self, ctx: &mut Ctx<'_, PbMsg>, request: ClientRequest) {
-        let ClientRequest { id, op } = request;
+        let ClientRequest { id, op, .. } = request;
         if !self.primary {
             if self.config.bugs.read_from_backup
                 && let Ok(out) = self.store.read(&op)

@@ -1,0 +1,422 @@
+//! The view change. A backup whose timer expires moves to the next view and sends
+//! VIEW-CHANGE with its stable checkpoint's proof and its prepared certificates; the new
+//! primary, with a quorum of valid ones, sends NEW-VIEW: those view changes (V) and, for
+//! every sequence number between the highest stable checkpoint in V and the highest
+//! prepared one, a proposal in the new view of the highest-view prepared request, or of
+//! the null request (O). A backup checks V and recomputes O before it enters the view.
+//! A view change that does not complete moves on to the next view, with a timeout
+//! twice as long. A replica that f + 1 others have left behind joins them: it follows
+//! their view changes, or asks for the NEW-VIEW of the view they are in.
+
+use std::collections::BTreeMap;
+
+use sim_core::auth::Signed;
+use sim_core::{ClientRequest, Ctx, NodeId, SimTime};
+
+use super::log::{
+    Quorums, add_vote, node_signer, proven_state, request_matches, valid_certificate,
+};
+use super::messages::{
+    Carried, CheckpointVote, NULL_DIGEST, NewView, PbftMsg, Phase, PrePrepare, PreparedCert,
+    ViewChange, Vote,
+};
+use super::{Pbft, VIEW_TIMER, obs, persist};
+
+/// What a quorum of view changes implies for the new view.
+struct Plan {
+    /// The highest stable checkpoint among them, and its proof.
+    stable: u64,
+    proof: Vec<Signed<CheckpointVote>>,
+    /// The proposals of the new view: sequence number, digest, request.
+    proposals: Vec<(u64, u64, Option<ClientRequest>)>,
+}
+
+/// Computes O from V: the highest-view prepared request of every sequence number above
+/// the highest stable checkpoint, the null request where none prepared. Under the bug
+/// switch `view_change_drops_prepared` the certificates are ignored, and the new view
+/// starts numbering right after the checkpoint.
+fn plan(view_changes: &[&ViewChange], drop_prepared: bool) -> Plan {
+    let (stable, proof) = view_changes
+        .iter()
+        .max_by_key(|v| v.stable)
+        .map_or((0, Vec::new()), |v| (v.stable, v.proof.clone()));
+    let mut best: BTreeMap<u64, &PreparedCert> = BTreeMap::new();
+    if !drop_prepared {
+        for c in view_changes.iter().flat_map(|v| &v.prepared) {
+            let pp = c.pre_prepare.value();
+            if pp.seq <= stable {
+                continue;
+            }
+            let e = best.entry(pp.seq).or_insert(c);
+            if e.pre_prepare.value().view < pp.view {
+                *e = c;
+            }
+        }
+    }
+    let max = best.keys().next_back().copied().unwrap_or(stable);
+    let proposals = (stable + 1..=max)
+        .map(|s| match best.get(&s) {
+            Some(c) => (s, c.pre_prepare.value().digest, c.request.clone()),
+            None => (s, NULL_DIGEST, None),
+        })
+        .collect();
+    Plan {
+        stable,
+        proof,
+        proposals,
+    }
+}
+
+impl Pbft {
+    /// Whether a view change is well formed: a proven checkpoint, and valid prepared
+    /// certificates from earlier views within the watermarks, one per sequence number.
+    fn valid_view_change(&self, vc: &ViewChange) -> bool {
+        let qs: &Quorums = &self.qs;
+        if vc.stable > 0 && proven_state(&vc.proof, vc.stable, qs).is_none() {
+            return false;
+        }
+        let mut seqs = Vec::with_capacity(vc.prepared.len());
+        for c in &vc.prepared {
+            let pp = c.pre_prepare.value();
+            if pp.view >= vc.view
+                || pp.seq <= vc.stable
+                || pp.seq > vc.stable + self.config.watermark_window
+                || !valid_certificate(c, qs, self.duplicates_count())
+            {
+                return false;
+            }
+            seqs.push(pp.seq);
+        }
+        seqs.sort_unstable();
+        seqs.dedup();
+        seqs.len() == vc.prepared.len()
+    }
+
+    /// Notes that `node` was seen working in `view`. When f + 1 replicas were seen in
+    /// views this one has not started, at least one of them honest, it asks them for the
+    /// NEW-VIEW it missed.
+    pub(super) fn note_view(&mut self, ctx: &mut Ctx<'_, PbftMsg>, node: NodeId, view: u64) {
+        let behind = |v: u64, me: &Pbft| v > me.view || (v == me.view && !me.active);
+        if node == self.id || !behind(view, self) {
+            return;
+        }
+        let now = ctx.now();
+        let recently = |asked: Option<(u64, SimTime)>| {
+            asked.is_some_and(|(v, at)| v >= view && now < at + self.config.fetch_retry)
+        };
+        if node == self.qs.primary(view) && !recently(self.asked_new_view) {
+            // The primary of that view works in it: it has the NEW-VIEW that started it.
+            self.asked_new_view = Some((view, now));
+            self.send(ctx, node, PbftMsg::FetchNewView);
+            ctx.count("pbft.new_view_fetches", 1);
+            return;
+        }
+        let seen = self.seen_view.entry(node).or_insert(0);
+        *seen = (*seen).max(view);
+        let mut views: Vec<u64> = self
+            .seen_view
+            .values()
+            .copied()
+            .filter(|v| behind(*v, self))
+            .collect();
+        let f = self.qs.f as usize;
+        if views.len() <= f {
+            return;
+        }
+        views.sort_unstable_by(|a, b| b.cmp(a));
+        let w = views[f];
+        if self
+            .asked_new_view
+            .is_some_and(|(v, at)| v >= w && now < at + self.config.fetch_retry)
+        {
+            return;
+        }
+        self.asked_new_view = Some((w, now));
+        let ask: Vec<NodeId> = self
+            .seen_view
+            .iter()
+            .filter(|(_, v)| **v >= w)
+            .map(|(n, _)| *n)
+            .collect();
+        for n in ask {
+            self.send(ctx, n, PbftMsg::FetchNewView);
+        }
+        ctx.count("pbft.new_view_fetches", 1);
+    }
+
+    pub(super) fn on_fetch_new_view(&mut self, ctx: &mut Ctx<'_, PbftMsg>, from: NodeId) {
+        if self.active
+            && let Some(nv) = self.new_view.clone()
+        {
+            self.send(ctx, from, PbftMsg::NewView(nv));
+        }
+    }
+
+    pub(super) fn on_view_timer(&mut self, ctx: &mut Ctx<'_, PbftMsg>) {
+        if self.active {
+            if self.is_primary() || self.waiting.is_empty() {
+                return;
+            }
+            ctx.count("pbft.request_timeouts", 1);
+            self.start_view_change(ctx, self.view + 1);
+        } else if self.vc_quorum {
+            // A quorum moved here but the new primary did not start the view in time.
+            self.backoff = self.backoff.saturating_add(1);
+            self.start_view_change(ctx, self.view + 1);
+        } else {
+            // No quorum yet: view changes may have been lost, say it again.
+            self.send_view_change(ctx);
+        }
+    }
+
+    /// Leaves the current view for `view`.
+    pub(super) fn start_view_change(&mut self, ctx: &mut Ctx<'_, PbftMsg>, view: u64) {
+        if view <= self.view {
+            return;
+        }
+        self.view = view;
+        self.active = false;
+        self.vc_quorum = false;
+        self.queue.clear();
+        persist::save_view(ctx.disk(), view, false);
+        self.view_changes = self.view_changes.split_off(&view);
+        ctx.count("pbft.view_changes", 1);
+        self.send_view_change(ctx);
+        self.check_view_change_quorum(ctx);
+    }
+
+    /// Sends this replica's VIEW-CHANGE for the view it is changing to.
+    pub(super) fn send_view_change(&mut self, ctx: &mut Ctx<'_, PbftMsg>) {
+        let prepared: Vec<PreparedCert> = self
+            .log
+            .range(self.stable.seq + 1..)
+            .filter_map(|(_, e)| e.prepared.clone())
+            .collect();
+        let vc = ctx.sign(ViewChange {
+            view: self.view,
+            stable: self.stable.seq,
+            proof: self.stable.proof.clone(),
+            prepared,
+        });
+        self.view_changes
+            .entry(self.view)
+            .or_default()
+            .insert(self.id, vc.clone());
+        self.broadcast(ctx, PbftMsg::ViewChange(Box::new(vc)));
+        let t = if self.vc_quorum {
+            self.view_timeout()
+        } else {
+            self.config.view_change_timeout
+        };
+        ctx.set_timer(VIEW_TIMER, t);
+    }
+
+    pub(super) fn on_view_change(
+        &mut self,
+        ctx: &mut Ctx<'_, PbftMsg>,
+        from: NodeId,
+        vc: Signed<ViewChange>,
+    ) {
+        let Some(signer) = node_signer(&vc) else {
+            return;
+        };
+        let to = vc.value().view;
+        if to < self.view || (to == self.view && self.active) {
+            // The sender is behind: the NEW-VIEW of this view brings it up.
+            if self.active
+                && let Some(nv) = self.new_view.clone()
+            {
+                self.send(ctx, from, PbftMsg::NewView(nv));
+            }
+            return;
+        }
+        if signer == self.id || !self.valid_view_change(vc.value()) {
+            return;
+        }
+        self.view_changes.entry(to).or_default().insert(signer, vc);
+        // f + 1 replicas moving past this view: at least one is honest, so follow them
+        // to the lowest view they move to.
+        let mut later: BTreeMap<NodeId, u64> = BTreeMap::new();
+        for (v, m) in self.view_changes.range(self.view + 1..) {
+            for n in m.keys().filter(|n| **n != self.id) {
+                later.entry(*n).or_insert(*v);
+            }
+        }
+        if later.len() > self.qs.f as usize
+            && let Some(lowest) = later.values().min().copied()
+        {
+            self.start_view_change(ctx, lowest);
+        }
+        self.check_view_change_quorum(ctx);
+    }
+
+    /// With a quorum of view changes to the view this replica is changing to: its timer
+    /// starts, and the new primary starts the view.
+    fn check_view_change_quorum(&mut self, ctx: &mut Ctx<'_, PbftMsg>) {
+        if self.active {
+            return;
+        }
+        let heard = self.view_changes.get(&self.view).map_or(0, BTreeMap::len);
+        if heard < self.qs.q {
+            return;
+        }
+        if !self.vc_quorum {
+            self.vc_quorum = true;
+            let t = self.view_timeout();
+            ctx.set_timer(VIEW_TIMER, t);
+        }
+        if self.is_primary() {
+            self.make_new_view(ctx);
+        }
+    }
+
+    /// The new primary starts its view.
+    fn make_new_view(&mut self, ctx: &mut Ctx<'_, PbftMsg>) {
+        let view = self.view;
+        let vcs: Vec<Signed<ViewChange>> = self.view_changes[&view]
+            .values()
+            .take(self.qs.q)
+            .cloned()
+            .collect();
+        let refs: Vec<&ViewChange> = vcs.iter().map(Signed::value).collect();
+        let plan = plan(&refs, self.config.bugs.view_change_drops_prepared);
+        let carried = plan
+            .proposals
+            .into_iter()
+            .map(|(seq, digest, request)| Carried {
+                pre_prepare: ctx.sign(PrePrepare { view, seq, digest }),
+                request,
+            })
+            .collect();
+        let nv = ctx.sign(NewView {
+            view,
+            view_changes: vcs,
+            carried,
+        });
+        self.broadcast(ctx, PbftMsg::NewView(Box::new(nv.clone())));
+        self.enter_view(ctx, nv);
+    }
+
+    pub(super) fn on_new_view(&mut self, ctx: &mut Ctx<'_, PbftMsg>, nv: Signed<NewView>) {
+        let v = nv.value();
+        let view = v.view;
+        let primary = self.qs.primary(view);
+        if !nv.signed_by(primary) || view < self.view || (view == self.view && self.active) {
+            return;
+        }
+        let mut signers = Vec::new();
+        for vc in &v.view_changes {
+            let Some(s) = node_signer(vc) else {
+                return;
+            };
+            if vc.value().view != view || !self.valid_view_change(vc.value()) {
+                return;
+            }
+            signers.push(s);
+        }
+        signers.sort_unstable();
+        signers.dedup();
+        if signers.len() != v.view_changes.len() || signers.len() < self.qs.q {
+            return;
+        }
+        let refs: Vec<&ViewChange> = v.view_changes.iter().map(Signed::value).collect();
+        let plan = plan(&refs, self.config.bugs.view_change_drops_prepared);
+        let matches = plan.proposals.len() == v.carried.len()
+            && plan.proposals.iter().zip(&v.carried).all(|((s, d, _), c)| {
+                c.pre_prepare.signed_by(primary)
+                    && *c.pre_prepare.value()
+                        == PrePrepare {
+                            view,
+                            seq: *s,
+                            digest: *d,
+                        }
+                    && request_matches(c.request.as_ref(), *d)
+            });
+        if !matches {
+            ctx.count("pbft.bad_new_views", 1);
+            return;
+        }
+        self.enter_view(ctx, nv);
+    }
+
+    /// Starts the view `nv` begins: its checkpoint, its proposals, and the requests this
+    /// replica still waits for.
+    fn enter_view(&mut self, ctx: &mut Ctx<'_, PbftMsg>, nv: Signed<NewView>) {
+        let view = nv.value().view;
+        self.view = view;
+        self.active = true;
+        self.vc_quorum = false;
+        self.backoff = 0;
+        self.queue.clear();
+        persist::save_view(ctx.disk(), view, true);
+        self.view_changes = self.view_changes.split_off(&(view + 1));
+        self.seen_view.retain(|_, v| *v > view);
+        ctx.cancel_timer(VIEW_TIMER);
+        let primary = self.primary();
+        ctx.observe(obs::VIEW, view, u64::from(primary.0));
+        ctx.count("pbft.new_views", 1);
+        let refs: Vec<&ViewChange> = nv.value().view_changes.iter().map(Signed::value).collect();
+        let (stable, proof) = {
+            let p = plan(&refs, true);
+            (p.stable, p.proof)
+        };
+        if stable > self.stable.seq
+            && let Some(state) = proven_state(&proof, stable, &self.qs)
+        {
+            self.adopt_stable(ctx, stable, state, proof);
+        }
+        for e in self.log.values_mut() {
+            e.drop_votes_before(view);
+        }
+        let mut max = stable;
+        let mut carried = Vec::new();
+        for c in &nv.value().carried {
+            let p = *c.pre_prepare.value();
+            max = max.max(p.seq);
+            if p.seq <= self.stable.seq {
+                continue;
+            }
+            let e = self.log.entry(p.seq).or_default();
+            e.pre_prepare = Some(c.pre_prepare.clone());
+            e.request = c.request.clone();
+            if primary != self.id {
+                let vote = ctx.sign(Vote {
+                    phase: Phase::Prepare,
+                    view,
+                    seq: p.seq,
+                    digest: p.digest,
+                });
+                add_vote(&mut e.prepares, vote.clone(), false);
+                self.save_entry(ctx, p.seq);
+                self.broadcast(ctx, PbftMsg::Prepare(vote));
+            } else {
+                self.save_entry(ctx, p.seq);
+            }
+            carried.push(p.seq);
+        }
+        persist::save_new_view(ctx.disk(), &nv);
+        self.new_view = Some(Box::new(nv));
+        if primary == self.id {
+            self.next_seq = max.max(self.stable.seq);
+        }
+        // Requests still waited for go to the new primary (it proposes its own).
+        let waiting: Vec<ClientRequest> = self
+            .waiting
+            .values()
+            .filter(|r| self.kv.answered(r.id).is_none() && self.proposed(r).is_none())
+            .cloned()
+            .collect();
+        for r in waiting {
+            if primary == self.id {
+                self.propose(ctx, r, false);
+            } else {
+                self.send(ctx, primary, PbftMsg::Request(r));
+            }
+        }
+        for seq in carried {
+            self.progress(ctx, seq);
+        }
+        self.execute(ctx);
+        self.rewatch(ctx);
+    }
+}
