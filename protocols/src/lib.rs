@@ -1,6 +1,7 @@
 //! faultline's protocols: each a sans-IO state machine on sim-core's `Protocol` interface,
 //! shipped with its invariants and its bug switches.
 
+pub mod byzantine;
 pub mod commit;
 pub mod consensus;
 pub mod echo;

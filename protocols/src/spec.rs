@@ -171,4 +171,15 @@ pub trait ProtocolSpec: Protocol {
     /// ([`ClientConfig::reply_quorum`]) and sends retries to every node. The default
     /// leaves the workload's settings.
     fn client_rules(_config: &Self::Config, _nodes: u32, _clients: &mut ClientConfig) {}
+    /// Its own Byzantine behaviours, beyond the generic ones of [`crate::byzantine`].
+    const BEHAVIOURS: &'static [crate::byzantine::Behaviour] = &[];
+    /// The adversary of one of its own [`ProtocolSpec::BEHAVIOURS`] for a node in a
+    /// cluster of `nodes`; `None` for any other name.
+    fn adversary(
+        _name: &str,
+        _config: &Self::Config,
+        _nodes: u32,
+    ) -> Option<Box<dyn sim_core::byzantine::Adversary<Self>>> {
+        None
+    }
 }

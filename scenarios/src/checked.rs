@@ -22,6 +22,8 @@ pub struct Context {
     pub protocol: &'static str,
     /// The protocol's bug switches.
     pub bugs: Vec<&'static str>,
+    /// The protocol's Byzantine behaviours.
+    pub behaviours: Vec<&'static str>,
     /// The workload family the protocol serves (`None` before the protocol is known).
     pub family: Option<protocols::Family>,
     /// The system model, which scheduled faults must respect.

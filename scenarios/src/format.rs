@@ -49,6 +49,10 @@ pub struct Scenario {
     /// Random faults drawn from the seed.
     #[serde(default)]
     pub nemesis: Option<NemesisSpec>,
+    /// Byzantine nodes, each with a behaviour of the protocol (`faultline list` names
+    /// them); no more than the model's `Byzantine(f)`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub byzantine: Vec<crate::byzantine::ByzantineNode>,
     /// Bug switches of the protocol to turn on.
     #[serde(default)]
     pub bugs: Vec<BugName>,
@@ -454,6 +458,9 @@ pub struct NemesisSpec {
     /// No new faults in this last part of the run, and everything healed when it starts,
     /// so liveness can be judged (default: a quarter of the duration).
     pub quiet: Option<SimDuration>,
+    /// Byzantine nodes to draw from the seed, with their behaviours.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub byzantine: Option<crate::byzantine::ByzantineDraw>,
 }
 
 impl Default for NemesisSpec {
@@ -468,6 +475,7 @@ impl Default for NemesisSpec {
             max_down: None,
             start: SimDuration::ZERO,
             quiet: None,
+            byzantine: None,
         }
     }
 }

@@ -92,7 +92,7 @@ impl Campaign {
 }
 
 /// The scenario that seed `seed` of `base` runs: the seed set, swarm choices applied,
-/// bugs added, and the nemesis's faults written out as a fixed schedule.
+/// bugs added, and the nemesis's faults and Byzantine nodes written out.
 pub fn concretize(base: &Scenario, seed: u64, swarm: bool, bugs: &[String]) -> Scenario {
     let mut s = base.clone();
     s.seed = seed;
@@ -105,6 +105,7 @@ pub fn concretize(base: &Scenario, seed: u64, swarm: bool, bugs: &[String]) -> S
         apply_swarm(&mut s, seed);
     }
     s.faults = runner::faults_for(&s, seed);
+    s.byzantine = crate::byzantine::byzantine_for(&s, seed);
     s.nemesis = None;
     s
 }

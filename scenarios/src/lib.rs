@@ -5,6 +5,7 @@
 //! the registry to [`faultline_main`] for the whole command line, or load and fuzz scenarios
 //! through [`Registry::load`] and [`fuzz::Campaign`] from `cargo test`.
 
+pub mod byzantine;
 pub mod checked;
 pub mod cli;
 pub mod family;

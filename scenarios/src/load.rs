@@ -97,6 +97,7 @@ fn parse_as(text: &str, file: &str, nodes: Option<u32>) -> Result<Scenario, Load
         nodes,
         protocol: info.name,
         bugs: info.bugs.iter().map(|b| b.name).collect(),
+        behaviours: info.behaviours.iter().map(|b| b.name).collect(),
         family: Some(info.family),
         model: first.model.clone(),
         duration: first.duration.0,
@@ -340,6 +341,9 @@ fn validate_whole(s: &Scenario, text: &str, file: &str) -> Result<(), LoadError>
                 s.nodes
             ),
         );
+    }
+    if let Err((find, path, message)) = crate::byzantine::validate(s) {
+        return err(find, path, message);
     }
     if let Some(w) = s.workload.kind()
         && let Err(invalid) = w.validate()

@@ -39,6 +39,8 @@ pub struct ProtocolInfo {
     pub family: Family,
     /// Its bug switches.
     pub bugs: &'static [BugSwitch],
+    /// Its Byzantine behaviours (the generic ones first).
+    pub behaviours: Vec<protocols::byzantine::Behaviour>,
     /// Its default settings, as RON.
     pub defaults: String,
 }
@@ -154,6 +156,7 @@ where
             name: P::NAME,
             family: P::FAMILY,
             bugs: P::BUGS,
+            behaviours: protocols::byzantine::behaviours::<P>(),
             defaults: ron::ser::to_string(&P::Config::default()).unwrap_or_default(),
         }
     }

@@ -104,6 +104,9 @@ pub struct Summary {
     pub seed: u64,
     /// Bug switches on.
     pub bugs: Vec<String>,
+    /// Byzantine nodes and their behaviours ("n3 Silent").
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub byzantine: Vec<String>,
     /// The trace fingerprint (hex).
     pub fingerprint: String,
     /// Why the run ended (short name).
@@ -221,6 +224,17 @@ pub(crate) fn run_typed<P: ProtocolSpec>(
     }
     for t in faults_for(s, seed) {
         builder = builder.fault(t.time(), to_fault(t.fault()));
+    }
+    for b in crate::byzantine::byzantine_for(s, seed) {
+        let name = &b.behaviour.0;
+        let adversary =
+            protocols::byzantine::adversary::<P>(name, &cfg, s.nodes).ok_or_else(|| {
+                RunError::Build(sim_core::sim::BuildError::NoSuchNode(format!(
+                    "{} has no Byzantine behaviour {name:?}",
+                    P::NAME
+                )))
+            })?;
+        builder = builder.boxed_adversary(b.node.into(), adversary);
     }
     if s.checks.contains(&CheckSpec::Invariants) {
         builder = builder.invariants(P::invariants(&cfg));
@@ -446,6 +460,10 @@ fn summarize(s: &Scenario, protocol: &str, seed: u64, bugs: Vec<String>, r: &Run
         protocol: protocol.to_string(),
         seed,
         bugs,
+        byzantine: crate::byzantine::byzantine_for(s, seed)
+            .iter()
+            .map(|b| format!("n{} {}", b.node.0, b.behaviour.0))
+            .collect(),
         fingerprint: format!("{:016x}", r.fingerprint),
         end_reason: r.end.name().to_string(),
         end: r.end.to_string(),
@@ -654,6 +672,9 @@ impl Summary {
         );
         if !self.bugs.is_empty() {
             let _ = writeln!(o, "bugs on      {}", self.bugs.join(", "));
+        }
+        if !self.byzantine.is_empty() {
+            let _ = writeln!(o, "byzantine    {}", self.byzantine.join(", "));
         }
         let _ = writeln!(
             o,

@@ -314,6 +314,41 @@ fn bad_configuration_is_an_error_not_a_panic() {
 }
 
 fn voters(cfg: VotersConfig, clients: ClientConfig, seed: u64) -> (sim_core::RunResult, Vec<u64>) {
+    voters_with(cfg, clients, seed, None)
+}
+
+/// An adversary that rewrites every answer of its node into a lie.
+struct LyingAnswers;
+impl sim_core::byzantine::Adversary<Voters> for LyingAnswers {
+    fn intercept(
+        &mut self,
+        _ctx: &mut sim_core::byzantine::AdvCtx<'_>,
+        to: NodeId,
+        msg: <Voters as sim_core::Protocol>::Msg,
+        out: &mut Vec<sim_core::byzantine::Forged<<Voters as sim_core::Protocol>::Msg>>,
+    ) {
+        out.push(sim_core::byzantine::Forged {
+            to,
+            msg,
+            delay: SimDuration::ZERO,
+        });
+    }
+    fn reply(
+        &mut self,
+        _ctx: &mut sim_core::byzantine::AdvCtx<'_>,
+        _id: sim_core::RequestId,
+        _reply: sim_core::Reply,
+    ) -> Option<sim_core::Reply> {
+        Some(sim_core::Reply::Ok(OpOutput::Value("forged".into())))
+    }
+}
+
+fn voters_with(
+    cfg: VotersConfig,
+    clients: ClientConfig,
+    seed: u64,
+    liar: Option<NodeId>,
+) -> (sim_core::RunResult, Vec<u64>) {
     let mut c = config(seed, 4, SimDuration::from_secs(5));
     c.clients = Some(clients);
     let mix = OpMix {
@@ -323,12 +358,13 @@ fn voters(cfg: VotersConfig, clients: ClientConfig, seed: u64) -> (sim_core::Run
         append: 0,
     };
     let w = KvWorkload::new(3, mix, KeyDistribution::Uniform, 30).unwrap();
-    let (r, states) = Simulation::<Voters>::builder(c)
+    let mut b = Simulation::<Voters>::builder(c)
         .protocol_config(cfg)
-        .workload(w)
-        .build()
-        .unwrap()
-        .run_with_final_states();
+        .workload(w);
+    if let Some(n) = liar {
+        b = b.adversary(n, LyingAnswers);
+    }
+    let (r, states) = b.build().unwrap().run_with_final_states();
     let direct = states
         .iter()
         .map(|s| s.as_ref().map_or(0, |v| v.direct))
@@ -369,6 +405,30 @@ fn a_reply_quorum_outvotes_a_lying_node_that_the_first_reply_lets_through() {
     let (r, _) = voters(liar, kv_clients(4, Retry::None), 1);
     let lies = answers(&r).iter().filter(|v| *v == "lie").count();
     assert!(lies > 0, "client 0 asks the liar first and trusts it");
+}
+
+/// A Byzantine node's adversary rewrites its answers to clients: under a quorum of 2 the
+/// forgery never decides an operation; trusting the first answer, it does.
+#[test]
+fn an_adversary_rewrites_answers_and_a_reply_quorum_outvotes_it() {
+    let quorum = ClientConfig {
+        reply_quorum: 2,
+        ..kv_clients(4, Retry::None)
+    };
+    let (r, _) = voters_with(VotersConfig::default(), quorum, 1, Some(NodeId(0)));
+    assert_eq!(r.history.len(), 120);
+    assert!(
+        answers(&r).iter().all(|v| v.starts_with('k')),
+        "{:?}",
+        answers(&r)
+    );
+    let (r, _) = voters_with(
+        VotersConfig::default(),
+        kv_clients(4, Retry::None),
+        1,
+        Some(NodeId(0)),
+    );
+    assert!(answers(&r).iter().any(|v| v == "forged"));
 }
 
 /// One node refusing is not the system refusing: with a quorum of 2 a lone failure does

@@ -24,6 +24,7 @@
 //! `checkpoint.rs` (checkpoints and state transfer) and `view_change.rs`; the checks in
 //! `invariants.rs`.
 
+mod byzantine;
 mod checkpoint;
 mod config;
 pub mod invariants;
@@ -290,6 +291,16 @@ impl ProtocolSpec for Pbft {
 
     fn validate(config: &PbftConfig, nodes: u32) -> Result<(), crate::BadSetting> {
         config.validate(nodes)
+    }
+
+    const BEHAVIOURS: &'static [crate::byzantine::Behaviour] = byzantine::BEHAVIOURS;
+
+    fn adversary(
+        name: &str,
+        config: &PbftConfig,
+        _nodes: u32,
+    ) -> Option<Box<dyn sim_core::byzantine::Adversary<Self>>> {
+        byzantine::adversary(name, config)
     }
 
     fn client_rules(config: &PbftConfig, nodes: u32, clients: &mut ClientConfig) {

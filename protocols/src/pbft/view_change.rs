@@ -164,8 +164,20 @@ impl Pbft {
             self.backoff = self.backoff.saturating_add(1);
             self.start_view_change(ctx, self.view + 1);
         } else {
-            // No quorum yet: view changes may have been lost, say it again.
-            self.send_view_change(ctx);
+            // No quorum for a whole timeout. If another replica is already changing to a
+            // later view, follow it: replicas that restarted (and forgot the view changes
+            // they heard) or lost messages could otherwise wait apart forever, some for
+            // one view, some for the next. Moving up never endangers safety. Otherwise the
+            // view changes may have been lost: say it again.
+            let later = self
+                .view_changes
+                .range(self.view + 1..)
+                .find(|(_, m)| m.keys().any(|n| *n != self.id))
+                .map(|(v, _)| *v);
+            match later {
+                Some(v) => self.start_view_change(ctx, v),
+                None => self.send_view_change(ctx),
+            }
         }
     }
 

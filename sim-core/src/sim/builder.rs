@@ -79,6 +79,12 @@ impl<P: Protocol> SimBuilder<P> {
         self.adversaries.push((node, Box::new(adversary)));
         self
     }
+    /// Makes `node` Byzantine, its sends controlled by an adversary given as a box (as a
+    /// protocol's behaviours hand them out).
+    pub fn boxed_adversary(mut self, node: NodeId, adversary: Box<dyn Adversary<P>>) -> Self {
+        self.adversaries.push((node, adversary));
+        self
+    }
     /// Streams a trace record of every processed event to `sink`.
     pub fn trace(mut self, sink: impl TraceSink + 'static) -> Self {
         self.trace = Some(Box::new(sink));

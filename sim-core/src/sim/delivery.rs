@@ -1,10 +1,11 @@
 //! Delivering messages and running node steps: the protocol's handlers, the outputs
 //! they leave in its context (sends, timers, replies), and sending on the network.
 
+use crate::byzantine::AdvCtx;
 use crate::fabric::Event;
 use crate::invariant::{NodeStatus, Observed};
 use crate::network::DropReason;
-use crate::protocol::{Ctx, Message, NodeId, Output, Protocol};
+use crate::protocol::{Ctx, Message, NodeId, Output, Protocol, Reply, RequestId};
 use crate::time::SimTime;
 use crate::trace::TraceKind;
 
@@ -141,6 +142,9 @@ impl<P: Protocol> Simulation<P> {
             match o {
                 Output::Send { to, msg } => self.send(node, to, msg, depart),
                 Output::Reply { id, reply } => {
+                    let Some(reply) = self.adversary_reply(node, id, reply) else {
+                        continue;
+                    };
                     let lat = self.client_latency();
                     self.fabric.queue.push(
                         depart + lat,
@@ -184,13 +188,13 @@ impl<P: Protocol> Simulation<P> {
         };
         let mut forged = std::mem::take(&mut self.forged);
         let kind = msg.kind();
-        adversary.intercept(
-            from,
-            to,
-            msg,
-            &mut self.adversary_rngs[from.index()],
-            &mut forged,
-        );
+        let mut ctx = AdvCtx {
+            node: from,
+            cluster_size: self.nodes.len() as u32,
+            now: self.now,
+            rng: &mut self.adversary_rngs[from.index()],
+        };
+        adversary.intercept(&mut ctx, to, msg, &mut forged);
         if forged.is_empty() {
             self.fabric.metrics.dropped(kind, DropReason::Withheld);
         }
@@ -201,6 +205,26 @@ impl<P: Protocol> Simulation<P> {
             }
         }
         self.forged = forged;
+    }
+
+    /// What the client really gets when `node` answers request `id`: its adversary, if
+    /// it has one, may change or withhold the answer.
+    fn adversary_reply(
+        &mut self,
+        node: NodeId,
+        id: RequestId,
+        reply: Box<Reply>,
+    ) -> Option<Box<Reply>> {
+        let Some(adversary) = self.adversaries[node.index()].as_mut() else {
+            return Some(reply);
+        };
+        let mut ctx = AdvCtx {
+            node,
+            cluster_size: self.nodes.len() as u32,
+            now: self.now,
+            rng: &mut self.adversary_rngs[node.index()],
+        };
+        adversary.reply(&mut ctx, id, *reply).map(Box::new)
     }
 
     /// Sends one message from the simulation (slow path: adversary or tracing).

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use sim_core::SimConfig;
-use sim_core::byzantine::{Adversary, Forged};
+use sim_core::byzantine::{AdvCtx, Adversary, Forged};
 use sim_core::client::{ClientConfig, Load, Retry};
 use sim_core::history::OpOutput;
-use sim_core::rng::{Delay, SimRng};
+use sim_core::rng::Delay;
 use sim_core::{
     ClientRequest, Ctx, Message, NodeId, Operation, Protocol, Reply, SimDuration, SimTime, TimerId,
 };
@@ -274,10 +274,9 @@ pub struct Impostor;
 impl Adversary<Chatter> for Impostor {
     fn intercept(
         &mut self,
-        _node: NodeId,
+        _ctx: &mut AdvCtx<'_>,
         to: NodeId,
         mut msg: Tick,
-        _rng: &mut SimRng,
         out: &mut Vec<Forged<Tick>>,
     ) {
         msg.claimed = 2;
