@@ -53,10 +53,7 @@ impl KvStore {
         if let Some(out) = self.answered(id) {
             return Ok(out.clone());
         }
-        let session = self.sessions.entry(id.client).or_default();
-        if session.len() >= SESSION_WINDOW
-            && session.first_key_value().is_some_and(|(s, _)| id.seq < *s)
-        {
+        if self.expired(id) {
             return Err(KvError::SessionExpired);
         }
         let out = execute(&mut self.data, op)?;
@@ -66,6 +63,17 @@ impl KvStore {
             session.pop_first();
         }
         Ok(out)
+    }
+
+    /// Whether request `id` is older than every answer its client's session still keeps,
+    /// with the session full: it may have been applied, and applying it now would be
+    /// refused ([`KvError::SessionExpired`]).
+    pub fn expired(&self, id: RequestId) -> bool {
+        self.sessions.get(&id.client).is_some_and(|s| {
+            s.len() >= SESSION_WINDOW
+                && s.first_key_value()
+                    .is_some_and(|(first, _)| id.seq < *first)
+        })
     }
 
     /// Answers a read-only operation from the current state, without recording it.

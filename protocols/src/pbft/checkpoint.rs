@@ -38,11 +38,31 @@ impl Pbft {
         {
             return;
         }
-        let votes = self.checkpoint_votes.entry(seq).or_default();
-        if votes.contains(&vote) {
+        // One vote per replica per number (an honest one never votes two states).
+        if self
+            .checkpoint_votes
+            .get(&seq)
+            .is_some_and(|vs| vs.iter().any(|v| v.signer() == vote.signer()))
+        {
             return;
         }
-        votes.push(vote);
+        // Beyond the window only each replica's latest vote is kept: enough to see that
+        // this replica fell behind, and memory stays bounded whatever others send.
+        let high = self.stable.seq + self.config.watermark_window;
+        if seq > high {
+            if self
+                .checkpoint_votes
+                .range(seq + 1..)
+                .any(|(_, vs)| vs.iter().any(|v| v.signer() == vote.signer()))
+            {
+                return;
+            }
+            for (_, vs) in self.checkpoint_votes.range_mut(high + 1..) {
+                vs.retain(|v| v.signer() != vote.signer());
+            }
+            self.checkpoint_votes.retain(|_, vs| !vs.is_empty());
+        }
+        self.checkpoint_votes.entry(seq).or_default().push(vote);
         self.check_stable(ctx, seq);
     }
 
@@ -107,6 +127,8 @@ impl Pbft {
         if self.fetching.is_some_and(|(s, _)| s <= seq) {
             self.fetching = None;
         }
+        // A primary that learnt the state from others numbers on from it.
+        self.next_seq = self.next_seq.max(seq);
         ctx.count("pbft.stable_checkpoints", 1);
         self.drain_queue(ctx);
     }
@@ -193,5 +215,28 @@ impl Pbft {
         self.fetching = Some((seq, ctx.now()));
         let retry = self.config.fetch_retry;
         ctx.set_timer(FETCH_TIMER, retry);
+    }
+
+    /// Sends again this replica's checkpoint votes above its stable checkpoint: votes
+    /// are sent once, and with a quorum's lost the window could stay full for good.
+    pub(super) fn resend_checkpoint_votes(&self, ctx: &mut Ctx<'_, PbftMsg>) {
+        let mine: Vec<Signed<CheckpointVote>> = self
+            .checkpoint_votes
+            .values()
+            .flatten()
+            .filter(|v| v.signed_by(self.id))
+            .cloned()
+            .collect();
+        for v in mine {
+            self.broadcast(ctx, PbftMsg::Checkpoint(v));
+        }
+    }
+
+    /// Sends `to` the votes that prove this replica's stable checkpoint (each signed by
+    /// its voter), for a replica whose view change shows it behind.
+    pub(super) fn send_stable_proof(&self, ctx: &mut Ctx<'_, PbftMsg>, to: NodeId) {
+        for v in self.stable.proof.clone() {
+            self.send(ctx, to, PbftMsg::Checkpoint(v));
+        }
     }
 }

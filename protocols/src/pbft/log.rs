@@ -5,7 +5,9 @@ use sim_core::ClientRequest;
 use sim_core::NodeId;
 use sim_core::auth::{Principal, Signed};
 
-use super::messages::{CheckpointVote, NULL_DIGEST, Phase, PrePrepare, PreparedCert, Vote};
+use super::messages::{
+    CheckpointVote, CommitCert, NULL_DIGEST, Phase, PrePrepare, PreparedCert, Vote,
+};
 
 /// The sizes that make PBFT safe in a cluster of `n` replicas with `f = ⌊(n−1)/3⌋`
 /// Byzantine ones.
@@ -65,15 +67,33 @@ pub(crate) fn count_votes(
     signers.len()
 }
 
-/// Adds `vote` to `votes` unless the same signer already cast it (a repeat counts again
-/// only under the bug switch); returns whether it was added.
+/// Most votes kept from one signer for one sequence number and view: an honest replica
+/// casts one (two only under the bug switch that accepts conflicting proposals), so a
+/// Byzantine one cannot fill memory with votes for made-up digests.
+const VOTES_PER_SIGNER: usize = 2;
+
+/// Adds `vote` to `votes` unless the same signer already cast it (a repeat is kept and
+/// counts again only under the bug switch) or cast its share for that view already;
+/// returns whether it was added.
 pub(crate) fn add_vote(
     votes: &mut Vec<Signed<Vote>>,
     vote: Signed<Vote>,
     duplicates: bool,
 ) -> bool {
-    if !duplicates && votes.iter().any(|v| v == &vote) {
-        return false;
+    if !duplicates {
+        let v = vote.value();
+        let mut cast = 0;
+        for x in votes.iter().filter(|x| {
+            x.signer() == vote.signer() && x.value().view == v.view && x.value().seq == v.seq
+        }) {
+            if x == &vote {
+                return false;
+            }
+            cast += 1;
+        }
+        if cast >= VOTES_PER_SIGNER {
+            return false;
+        }
     }
     votes.push(vote);
     true
@@ -106,6 +126,8 @@ pub struct Entry {
     pub commit_sent: Option<u64>,
     /// The digest committed here, once committed-local.
     pub committed: Option<u64>,
+    /// The proof it committed, kept across views for replicas that missed it.
+    pub commit_cert: Option<CommitCert>,
 }
 
 impl Entry {
@@ -180,6 +202,24 @@ pub fn valid_certificate(cert: &PreparedCert, qs: &Quorums, duplicates: bool) ->
         digest: pp.digest,
     };
     count_votes(&cert.prepares, &vote, Some(primary), duplicates) + 1 >= qs.q
+}
+
+/// Whether `cert` proves its request committed: the proposal signed by its view's
+/// primary, the request it names, and `needed` matching commits from distinct replicas.
+pub fn valid_commit_cert(cert: &CommitCert, qs: &Quorums, needed: usize, duplicates: bool) -> bool {
+    let pp = *cert.pre_prepare.value();
+    if !cert.pre_prepare.signed_by(qs.primary(pp.view))
+        || !request_matches(cert.request.as_ref(), pp.digest)
+    {
+        return false;
+    }
+    let vote = Vote {
+        phase: Phase::Commit,
+        view: pp.view,
+        seq: pp.seq,
+        digest: pp.digest,
+    };
+    count_votes(&cert.commits, &vote, None, duplicates) >= needed
 }
 
 /// The state digest a quorum of distinct replicas voted for at `seq`, if any.

@@ -68,6 +68,19 @@ pub struct PreparedCert {
     pub request: Option<ClientRequest>,
 }
 
+/// Proof that a request committed at a sequence number: the proposal and a quorum of
+/// matching commits, with the request. It holds in any later view, so a replica that
+/// missed the votes can execute from it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CommitCert {
+    /// The proposal, signed by the primary of its view.
+    pub pre_prepare: Signed<PrePrepare>,
+    /// The request (none for the null request).
+    pub request: Option<ClientRequest>,
+    /// Matching commits from a quorum of distinct replicas.
+    pub commits: Vec<Signed<Vote>>,
+}
+
 /// A replica's move to `view`: its stable checkpoint with the proof, and a prepared
 /// certificate for every sequence number above it that prepared here.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -141,6 +154,13 @@ pub enum PbftMsg {
     },
     /// A stable checkpoint, answering [`PbftMsg::FetchState`].
     State(Box<StableState>),
+    /// Asks for the commit certificates of the sequence numbers from `from` on.
+    FetchCommitted {
+        /// The first sequence number wanted.
+        from: u64,
+    },
+    /// A commit certificate, answering [`PbftMsg::FetchCommitted`].
+    Committed(Box<CommitCert>),
 }
 
 /// Approximate size of a request on the wire.
@@ -186,6 +206,8 @@ impl Message for PbftMsg {
             PbftMsg::FetchNewView => "FetchNewView",
             PbftMsg::FetchState { .. } => "FetchState",
             PbftMsg::State(_) => "State",
+            PbftMsg::FetchCommitted { .. } => "FetchCommitted",
+            PbftMsg::Committed(_) => "Committed",
         }
     }
 
@@ -208,7 +230,12 @@ impl Message for PbftMsg {
                             .map(|c| SIGNED_VOTE + request_size(c.request.as_ref()))
                             .sum::<usize>()
                 }
-                PbftMsg::FetchNewView | PbftMsg::FetchState { .. } => 8,
+                PbftMsg::FetchNewView
+                | PbftMsg::FetchState { .. }
+                | PbftMsg::FetchCommitted { .. } => 8,
+                PbftMsg::Committed(c) => {
+                    SIGNED_VOTE * (1 + c.commits.len()) + request_size(c.request.as_ref())
+                }
                 PbftMsg::State(s) => 8 + s.kv.size() + proof_size(&s.proof),
             }
     }

@@ -25,6 +25,7 @@
 //! `invariants.rs`.
 
 mod byzantine;
+mod catch_up;
 mod checkpoint;
 mod config;
 pub mod invariants;
@@ -97,8 +98,12 @@ pub struct Pbft {
     next_seq: u64,
     /// Requests the primary holds until the watermarks leave room.
     queue: VecDeque<ClientRequest>,
-    /// Requests known here and not yet executed: a backup watches them.
-    waiting: BTreeMap<RequestId, ClientRequest>,
+    /// Requests known here and not yet executed, with when each arrived: a backup
+    /// watches them.
+    waiting: BTreeMap<RequestId, (ClientRequest, SimTime)>,
+    /// The request a backup's view-change timer runs for (the paper's timer belongs to
+    /// one request: executing others does not restart it, so none can be held back).
+    timed: Option<RequestId>,
     /// View changes in a row that did not complete (the timeout doubles with each).
     backoff: u32,
     /// A quorum of view changes to the current view was heard: its timer runs.
@@ -109,8 +114,10 @@ pub struct Pbft {
     new_view: Option<Box<Signed<NewView>>>,
     /// The highest view each replica was seen in (to notice this one fell behind).
     seen_view: BTreeMap<NodeId, u64>,
-    /// The view whose NEW-VIEW this replica last asked for, and when.
-    asked_new_view: Option<(u64, SimTime)>,
+    /// When this replica last asked for commit certificates.
+    asked_committed: Option<SimTime>,
+    /// When this replica last asked each replica for a NEW-VIEW.
+    asked_new_view: BTreeMap<NodeId, SimTime>,
 }
 
 impl Pbft {
@@ -219,12 +226,14 @@ impl Protocol for Pbft {
             next_seq,
             queue: VecDeque::new(),
             waiting: BTreeMap::new(),
+            timed: None,
             backoff: 0,
             vc_quorum: false,
             view_changes: BTreeMap::new(),
             new_view: durable.new_view,
             seen_view: BTreeMap::new(),
-            asked_new_view: None,
+            asked_new_view: BTreeMap::new(),
+            asked_committed: None,
         };
         ctx.observe(obs::RESTORE, stable_seq, 0);
         node.execute(ctx);
@@ -247,6 +256,8 @@ impl Protocol for Pbft {
             PbftMsg::FetchNewView => self.on_fetch_new_view(ctx, from),
             PbftMsg::FetchState { seq } => self.on_fetch_state(ctx, from, seq),
             PbftMsg::State(s) => self.on_state(ctx, *s),
+            PbftMsg::FetchCommitted { from: seq } => self.on_fetch_committed(ctx, from, seq),
+            PbftMsg::Committed(c) => self.on_committed(ctx, *c),
         }
         // Durable before the handler's outputs apply, even with nothing sent (answers
         // to clients depend on the log too).

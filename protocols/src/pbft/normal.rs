@@ -3,22 +3,37 @@
 //! the prepare and commit phases, and execution in sequence-number order.
 
 use sim_core::auth::Signed;
-use sim_core::{ClientRequest, Ctx, NodeId, Reply};
+use sim_core::{ClientRequest, Ctx, NodeId, Reply, RequestId};
 
 use super::log::{add_vote, node_signer, request_matches};
-use super::messages::{NULL_DIGEST, PbftMsg, Phase, PrePrepare, Vote};
+use super::messages::{CommitCert, NULL_DIGEST, PbftMsg, Phase, PrePrepare, Vote};
 use super::{Pbft, VIEW_TIMER, obs};
 use crate::kv::digest;
 
 impl Pbft {
     /// A request straight from its client.
     pub(super) fn on_client_request(&mut self, ctx: &mut Ctx<'_, PbftMsg>, request: ClientRequest) {
-        if !request.authentic() {
+        if !request.authentic() || self.kv.expired(request.id) {
             return;
         }
         if let Some(out) = self.kv.answered(request.id) {
             ctx.reply(request.id, Reply::Ok(out.clone()));
+            // The client asks again: the others may have missed a proposal or a vote,
+            // or, if the log of it is gone, a checkpoint.
+            match self.logged(request.id) {
+                Some(seq) => self.resend(ctx, seq),
+                None => {
+                    for n in ctx.peers().collect::<Vec<_>>() {
+                        self.send_stable_proof(ctx, n);
+                    }
+                }
+            }
             return;
+        }
+        if self.waiting.contains_key(&request.id) {
+            // The client asks again for a request known here and not executed: this
+            // replica may be missing a commit that others have.
+            self.ask_committed(ctx);
         }
         if self.active && self.is_primary() {
             self.propose(ctx, request, true);
@@ -39,7 +54,8 @@ impl Pbft {
         _from: NodeId,
         request: ClientRequest,
     ) {
-        if !request.authentic() || !self.active || !self.is_primary() {
+        if !request.authentic() || !self.active || !self.is_primary() || self.kv.expired(request.id)
+        {
             return;
         }
         if let Some(out) = self.kv.answered(request.id) {
@@ -49,14 +65,17 @@ impl Pbft {
         self.propose(ctx, request, false);
     }
 
-    /// Remembers a request not yet executed; a backup starts its view-change timer if it
-    /// is not already running.
+    /// Remembers a request not yet executed; a backup whose view-change timer is idle
+    /// starts it for this request.
     pub(super) fn watch(&mut self, ctx: &mut Ctx<'_, PbftMsg>, request: ClientRequest) {
-        if self.kv.answered(request.id).is_some() {
+        if self.kv.answered(request.id).is_some() || self.kv.expired(request.id) {
             return;
         }
-        self.waiting.insert(request.id, request);
-        if self.active && !self.is_primary() && !ctx.timer_pending(VIEW_TIMER) {
+        let now = ctx.now();
+        let id = request.id;
+        self.waiting.entry(id).or_insert((request, now));
+        if self.active && !self.is_primary() && self.timed.is_none() {
+            self.timed = Some(id);
             let t = self.view_timeout();
             ctx.set_timer(VIEW_TIMER, t);
         }
@@ -71,6 +90,48 @@ impl Pbft {
         })
     }
 
+    /// The sequence number holding request `id` in the log, in any view.
+    fn logged(&self, id: RequestId) -> Option<u64> {
+        self.log
+            .iter()
+            .find(|(_, e)| e.request.as_ref().is_some_and(|r| r.id == id))
+            .map(|(s, _)| *s)
+    }
+
+    /// Sends again everything this replica holds about `seq` in the current view: the
+    /// primary's proposal and every prepare and commit, each signed by whoever cast it.
+    /// A client asking again for a request executed here means some replica lacks what
+    /// it needs to execute it; the signatures let any replica pass the votes on.
+    fn resend(&self, ctx: &mut Ctx<'_, PbftMsg>, seq: u64) {
+        let Some(e) = self.log.get(&seq) else {
+            return;
+        };
+        let view = self.view;
+        let mut out = Vec::new();
+        if let Some(pp) = e.pre_prepare.as_ref().filter(|p| p.value().view == view) {
+            out.push(PbftMsg::PrePrepare(pp.clone(), e.request.clone()));
+        }
+        let current = |v: &&Signed<Vote>| v.value().view == view;
+        out.extend(
+            e.prepares
+                .iter()
+                .filter(current)
+                .cloned()
+                .map(PbftMsg::Prepare),
+        );
+        out.extend(
+            e.commits
+                .iter()
+                .filter(current)
+                .cloned()
+                .map(PbftMsg::Commit),
+        );
+        ctx.count("pbft.resends", 1);
+        for m in out {
+            self.broadcast(ctx, m);
+        }
+    }
+
     /// The primary proposes `request` at the next sequence number, or holds it until the
     /// watermarks leave room. A client's own retry of a request already proposed sends
     /// the proposal again (a backup may have missed it).
@@ -80,14 +141,13 @@ impl Pbft {
         request: ClientRequest,
         from_client: bool,
     ) {
-        self.waiting.insert(request.id, request.clone());
+        let now = ctx.now();
+        self.waiting
+            .entry(request.id)
+            .or_insert_with(|| (request.clone(), now));
         if let Some(seq) = self.proposed(&request) {
-            if from_client && seq > self.last_exec {
-                let e = &self.log[&seq];
-                if let Some(pp) = e.pre_prepare.clone() {
-                    ctx.count("pbft.preprepares_resent", 1);
-                    self.broadcast(ctx, PbftMsg::PrePrepare(pp, e.request.clone()));
-                }
+            if from_client {
+                self.resend(ctx, seq);
             }
             return;
         }
@@ -137,7 +197,13 @@ impl Pbft {
             return;
         }
         self.note_view(ctx, primary, p.view);
-        if !self.active || p.view != self.view || self.is_primary() || !self.in_window(p.seq) {
+        // The null request is the new primary's to propose, in NEW-VIEW only.
+        if !self.active
+            || p.view != self.view
+            || self.is_primary()
+            || !self.in_window(p.seq)
+            || p.digest == NULL_DIGEST
+        {
             return;
         }
         if !request_matches(request.as_ref(), p.digest) {
@@ -225,7 +291,9 @@ impl Pbft {
     fn on_vote(&mut self, ctx: &mut Ctx<'_, PbftMsg>, signer: NodeId, vote: Signed<Vote>) {
         let v = *vote.value();
         self.note_view(ctx, signer, v.view);
-        if v.view < self.view || !self.in_window(v.seq) {
+        // Votes of the next view may arrive before its NEW-VIEW; later ones are of no use
+        // yet, and a Byzantine replica could send them without end.
+        if v.view < self.view || v.view > self.view.saturating_add(1) || !self.in_window(v.seq) {
             return;
         }
         let dup = self.duplicates_count();
@@ -250,6 +318,7 @@ impl Pbft {
             return;
         }
         let (view, qs, dup) = (self.view, self.qs, self.duplicates_count());
+        let needed = self.commit_quorum();
         let Some(e) = self.log.get_mut(&seq) else {
             return;
         };
@@ -277,15 +346,26 @@ impl Pbft {
             commit = Some(vote);
             changed = true;
         }
-        let needed = if self.config.bugs.commit_quorum_2f {
-            qs.q - 1
-        } else {
-            qs.q
-        };
         let newly_committed =
             e.committed != Some(digest) && e.commits_for(view, seq, digest, dup) >= needed;
         if newly_committed {
             e.committed = Some(digest);
+            let vote = Vote {
+                phase: Phase::Commit,
+                view,
+                seq,
+                digest,
+            };
+            e.commit_cert = e.pre_prepare.clone().map(|pre_prepare| CommitCert {
+                pre_prepare,
+                request: e.request.clone(),
+                commits: e
+                    .commits
+                    .iter()
+                    .filter(|c| *c.value() == vote)
+                    .cloned()
+                    .collect(),
+            });
             changed = true;
         }
         if changed {
@@ -324,6 +404,8 @@ impl Pbft {
                 debug_assert_ne!(d, NULL_DIGEST);
                 let result = self.kv.apply(r.id, &r.op);
                 self.waiting.remove(&r.id);
+                // A request executed in this view: the view works, timeouts start over.
+                self.backoff = 0;
                 if let Some(reply) = crate::kv::reply_to(result) {
                     ctx.count("pbft.replies", 1);
                     ctx.reply(r.id, reply);
@@ -338,20 +420,31 @@ impl Pbft {
         }
     }
 
-    /// After executions: a backup still waiting for requests restarts its timer; one
-    /// waiting for none stops it.
+    /// After executions or a new view: a backup whose timed request executed (or that
+    /// times none) times the oldest request it still waits for, from now; one waiting for
+    /// none stops its timer.
     pub(super) fn rewatch(&mut self, ctx: &mut Ctx<'_, PbftMsg>) {
         if !self.active {
             return;
         }
         let kv = &self.kv;
-        self.waiting.retain(|id, _| kv.answered(*id).is_none());
+        self.waiting
+            .retain(|id, _| kv.answered(*id).is_none() && !kv.expired(*id));
         if self.waiting.is_empty() || self.is_primary() {
+            self.timed = None;
             ctx.cancel_timer(VIEW_TIMER);
-        } else {
-            let t = self.view_timeout();
-            ctx.set_timer(VIEW_TIMER, t);
+            return;
         }
+        if self.timed.is_some_and(|id| self.waiting.contains_key(&id)) {
+            return; // still waiting for the request it times
+        }
+        self.timed = self
+            .waiting
+            .iter()
+            .min_by_key(|(id, (_, at))| (*at, **id))
+            .map(|(id, _)| *id);
+        let t = self.view_timeout();
+        ctx.set_timer(VIEW_TIMER, t);
     }
 
     /// The digest of the executed state, for checkpoint votes.

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use sim_core::auth::Signed;
-use sim_core::{ClientRequest, Ctx, NodeId, SimTime};
+use sim_core::{ClientRequest, Ctx, NodeId};
 
 use super::log::{
     Quorums, add_vote, node_signer, proven_state, request_matches, valid_certificate,
@@ -21,6 +21,11 @@ use super::messages::{
     ViewChange, Vote,
 };
 use super::{Pbft, VIEW_TIMER, obs, persist};
+
+/// How far above its own view a replica takes others' view changes and votes into
+/// account: enough for any honest run of failed view changes, and a Byzantine replica
+/// cannot drive views towards overflow.
+const MAX_VIEW_JUMP: u64 = 1024;
 
 /// What a quorum of view changes implies for the new view.
 struct Plan {
@@ -92,27 +97,23 @@ impl Pbft {
         seqs.len() == vc.prepared.len()
     }
 
-    /// Notes that `node` was seen working in `view`. When f + 1 replicas were seen in
-    /// views this one has not started, at least one of them honest, it asks them for the
-    /// NEW-VIEW it missed.
+    /// Notes that `node` was seen working in `view`. The primary of a view this replica
+    /// has not started is asked for its NEW-VIEW; so are replicas seen in such views once
+    /// f + 1 of them (at least one honest) were. Each replica is asked at most once per
+    /// `fetch_retry`, so a Byzantine one cannot keep this replica from asking others.
     pub(super) fn note_view(&mut self, ctx: &mut Ctx<'_, PbftMsg>, node: NodeId, view: u64) {
         let behind = |v: u64, me: &Pbft| v > me.view || (v == me.view && !me.active);
-        if node == self.id || !behind(view, self) {
-            return;
-        }
-        let now = ctx.now();
-        let recently = |asked: Option<(u64, SimTime)>| {
-            asked.is_some_and(|(v, at)| v >= view && now < at + self.config.fetch_retry)
-        };
-        if node == self.qs.primary(view) && !recently(self.asked_new_view) {
-            // The primary of that view works in it: it has the NEW-VIEW that started it.
-            self.asked_new_view = Some((view, now));
-            self.send(ctx, node, PbftMsg::FetchNewView);
-            ctx.count("pbft.new_view_fetches", 1);
+        if node == self.id || !behind(view, self) || view > self.view.saturating_add(MAX_VIEW_JUMP)
+        {
             return;
         }
         let seen = self.seen_view.entry(node).or_insert(0);
         *seen = (*seen).max(view);
+        let mut ask: Vec<NodeId> = Vec::new();
+        if node == self.qs.primary(view) {
+            // The primary of that view works in it: it has the NEW-VIEW that started it.
+            ask.push(node);
+        }
         let mut views: Vec<u64> = self
             .seen_view
             .values()
@@ -120,28 +121,32 @@ impl Pbft {
             .filter(|v| behind(*v, self))
             .collect();
         let f = self.qs.f as usize;
-        if views.len() <= f {
-            return;
+        if views.len() > f {
+            views.sort_unstable_by(|a, b| b.cmp(a));
+            let w = views[f];
+            ask.extend(
+                self.seen_view
+                    .iter()
+                    .filter(|(_, v)| **v >= w)
+                    .map(|(n, _)| *n),
+            );
         }
-        views.sort_unstable_by(|a, b| b.cmp(a));
-        let w = views[f];
-        if self
-            .asked_new_view
-            .is_some_and(|(v, at)| v >= w && now < at + self.config.fetch_retry)
-        {
-            return;
-        }
-        self.asked_new_view = Some((w, now));
-        let ask: Vec<NodeId> = self
-            .seen_view
-            .iter()
-            .filter(|(_, v)| **v >= w)
-            .map(|(n, _)| *n)
-            .collect();
+        let now = ctx.now();
+        let retry = self.config.fetch_retry;
+        ask.sort_unstable();
+        ask.dedup();
         for n in ask {
+            if self
+                .asked_new_view
+                .get(&n)
+                .is_some_and(|at| now < *at + retry)
+            {
+                continue;
+            }
+            self.asked_new_view.insert(n, now);
             self.send(ctx, n, PbftMsg::FetchNewView);
+            ctx.count("pbft.new_view_fetches", 1);
         }
-        ctx.count("pbft.new_view_fetches", 1);
     }
 
     pub(super) fn on_fetch_new_view(&mut self, ctx: &mut Ctx<'_, PbftMsg>, from: NodeId) {
@@ -153,25 +158,33 @@ impl Pbft {
     }
 
     pub(super) fn on_view_timer(&mut self, ctx: &mut Ctx<'_, PbftMsg>) {
+        // Checkpoint votes go once; lost, they could keep the window full for good. And
+        // a request that did not execute here may have executed elsewhere.
+        self.resend_checkpoint_votes(ctx);
+        self.ask_committed(ctx);
+        let next = self.view.saturating_add(1);
         if self.active {
-            if self.is_primary() || self.waiting.is_empty() {
+            if self.is_primary() || !self.timed.is_some_and(|id| self.waiting.contains_key(&id)) {
+                self.rewatch(ctx);
                 return;
             }
             ctx.count("pbft.request_timeouts", 1);
-            self.start_view_change(ctx, self.view + 1);
+            self.start_view_change(ctx, next);
         } else if self.vc_quorum {
             // A quorum moved here but the new primary did not start the view in time.
             self.backoff = self.backoff.saturating_add(1);
-            self.start_view_change(ctx, self.view + 1);
+            self.start_view_change(ctx, next);
         } else {
             // No quorum for a whole timeout. If another replica is already changing to a
-            // later view, follow it: replicas that restarted (and forgot the view changes
-            // they heard) or lost messages could otherwise wait apart forever, some for
-            // one view, some for the next. Moving up never endangers safety. Otherwise the
-            // view changes may have been lost: say it again.
+            // view not far above, follow it: replicas that restarted (and forgot the view
+            // changes they heard) or lost messages could otherwise wait apart forever,
+            // some for one view, some for the next. Moving up never endangers safety, and
+            // the bound keeps a Byzantine replica from sending everyone to a view far off.
+            // Otherwise the view changes may have been lost: say it again.
+            let bound = self.view.saturating_add(u64::from(self.qs.n));
             let later = self
                 .view_changes
-                .range(self.view + 1..)
+                .range(next..=bound)
                 .find(|(_, m)| m.keys().any(|n| *n != self.id))
                 .map(|(v, _)| *v);
             match later {
@@ -189,6 +202,7 @@ impl Pbft {
         self.view = view;
         self.active = false;
         self.vc_quorum = false;
+        self.timed = None;
         self.queue.clear();
         persist::save_view(ctx.disk(), view, false);
         self.view_changes = self.view_changes.split_off(&view);
@@ -233,6 +247,10 @@ impl Pbft {
             return;
         };
         let to = vc.value().view;
+        if vc.value().stable < self.stable.seq {
+            // The sender is behind on checkpoints: the proof of this one lets it catch up.
+            self.send_stable_proof(ctx, from);
+        }
         if to < self.view || (to == self.view && self.active) {
             // The sender is behind: the NEW-VIEW of this view brings it up.
             if self.active
@@ -242,20 +260,34 @@ impl Pbft {
             }
             return;
         }
-        if signer == self.id || !self.valid_view_change(vc.value()) {
+        if signer == self.id
+            || to > self.view.saturating_add(MAX_VIEW_JUMP)
+            || !self.valid_view_change(vc.value())
+        {
             return;
         }
+        // Only each replica's latest view change counts.
+        if self
+            .view_changes
+            .range(to.saturating_add(1)..)
+            .any(|(_, m)| m.contains_key(&signer))
+        {
+            return;
+        }
+        for m in self.view_changes.values_mut() {
+            m.remove(&signer);
+        }
+        self.view_changes.retain(|_, m| !m.is_empty());
         self.view_changes.entry(to).or_default().insert(signer, vc);
         // f + 1 replicas moving past this view: at least one is honest, so follow them
         // to the lowest view they move to.
-        let mut later: BTreeMap<NodeId, u64> = BTreeMap::new();
-        for (v, m) in self.view_changes.range(self.view + 1..) {
-            for n in m.keys().filter(|n| **n != self.id) {
-                later.entry(*n).or_insert(*v);
-            }
-        }
+        let later: Vec<u64> = self
+            .view_changes
+            .range(self.view.saturating_add(1)..)
+            .flat_map(|(v, m)| m.keys().filter(|n| **n != self.id).map(move |_| *v))
+            .collect();
         if later.len() > self.qs.f as usize
-            && let Some(lowest) = later.values().min().copied()
+            && let Some(lowest) = later.iter().min().copied()
         {
             self.start_view_change(ctx, lowest);
         }
@@ -305,8 +337,11 @@ impl Pbft {
             view_changes: vcs,
             carried,
         });
-        self.broadcast(ctx, PbftMsg::NewView(Box::new(nv.clone())));
-        self.enter_view(ctx, nv);
+        // Durable first: a primary that crashed after sending it and forgot it could
+        // start the same view again with other proposals.
+        let carried = self.install_view(ctx, nv.clone());
+        self.broadcast(ctx, PbftMsg::NewView(Box::new(nv)));
+        self.work_in_view(ctx, carried);
     }
 
     pub(super) fn on_new_view(&mut self, ctx: &mut Ctx<'_, PbftMsg>, nv: Signed<NewView>) {
@@ -348,39 +383,31 @@ impl Pbft {
             ctx.count("pbft.bad_new_views", 1);
             return;
         }
-        self.enter_view(ctx, nv);
+        let carried = self.install_view(ctx, nv);
+        self.work_in_view(ctx, carried);
     }
 
-    /// Starts the view `nv` begins: its checkpoint, its proposals, and the requests this
-    /// replica still waits for.
-    fn enter_view(&mut self, ctx: &mut Ctx<'_, PbftMsg>, nv: Signed<NewView>) {
+    /// Enters the view `nv` starts and makes it durable: the view, its proposals and the
+    /// NEW-VIEW itself, all written before anything depending on them is sent. Returns
+    /// the sequence numbers carried into it.
+    fn install_view(&mut self, ctx: &mut Ctx<'_, PbftMsg>, nv: Signed<NewView>) -> Vec<u64> {
         let view = nv.value().view;
         self.view = view;
         self.active = true;
         self.vc_quorum = false;
-        self.backoff = 0;
+        self.timed = None;
         self.queue.clear();
         persist::save_view(ctx.disk(), view, true);
-        self.view_changes = self.view_changes.split_off(&(view + 1));
+        self.view_changes = self.view_changes.split_off(&view.saturating_add(1));
         self.seen_view.retain(|_, v| *v > view);
         ctx.cancel_timer(VIEW_TIMER);
         let primary = self.primary();
         ctx.observe(obs::VIEW, view, u64::from(primary.0));
         ctx.count("pbft.new_views", 1);
-        let refs: Vec<&ViewChange> = nv.value().view_changes.iter().map(Signed::value).collect();
-        let (stable, proof) = {
-            let p = plan(&refs, true);
-            (p.stable, p.proof)
-        };
-        if stable > self.stable.seq
-            && let Some(state) = proven_state(&proof, stable, &self.qs)
-        {
-            self.adopt_stable(ctx, stable, state, proof);
-        }
         for e in self.log.values_mut() {
             e.drop_votes_before(view);
         }
-        let mut max = stable;
+        let mut max = 0;
         let mut carried = Vec::new();
         for c in &nv.value().carried {
             let p = *c.pre_prepare.value();
@@ -398,23 +425,57 @@ impl Pbft {
                     seq: p.seq,
                     digest: p.digest,
                 });
-                add_vote(&mut e.prepares, vote.clone(), false);
-                self.save_entry(ctx, p.seq);
-                self.broadcast(ctx, PbftMsg::Prepare(vote));
-            } else {
-                self.save_entry(ctx, p.seq);
+                add_vote(&mut e.prepares, vote, false);
             }
+            self.save_entry(ctx, p.seq);
             carried.push(p.seq);
+        }
+        if primary == self.id {
+            let refs: Vec<&ViewChange> =
+                nv.value().view_changes.iter().map(Signed::value).collect();
+            let stable = plan(&refs, true).stable;
+            self.next_seq = max.max(stable).max(self.stable.seq);
         }
         persist::save_new_view(ctx.disk(), &nv);
         self.new_view = Some(Box::new(nv));
-        if primary == self.id {
-            self.next_seq = max.max(self.stable.seq);
+        carried
+    }
+
+    /// Works in the view just installed: the checkpoint of its NEW-VIEW, prepares for the
+    /// carried proposals, and the requests this replica still waits for.
+    fn work_in_view(&mut self, ctx: &mut Ctx<'_, PbftMsg>, carried: Vec<u64>) {
+        let Some(nv) = self.new_view.clone() else {
+            return;
+        };
+        let refs: Vec<&ViewChange> = nv.value().view_changes.iter().map(Signed::value).collect();
+        let (stable, proof) = {
+            let p = plan(&refs, true);
+            (p.stable, p.proof)
+        };
+        if stable > self.stable.seq
+            && let Some(state) = proven_state(&proof, stable, &self.qs)
+        {
+            self.adopt_stable(ctx, stable, state, proof);
+        }
+        let primary = self.primary();
+        if primary != self.id {
+            for seq in &carried {
+                let mine = self.log.get(seq).and_then(|e| {
+                    e.prepares
+                        .iter()
+                        .find(|v| v.signed_by(self.id) && v.value().view == self.view)
+                        .cloned()
+                });
+                if let Some(vote) = mine {
+                    self.broadcast(ctx, PbftMsg::Prepare(vote));
+                }
+            }
         }
         // Requests still waited for go to the new primary (it proposes its own).
         let waiting: Vec<ClientRequest> = self
             .waiting
             .values()
+            .map(|(r, _)| r)
             .filter(|r| self.kv.answered(r.id).is_none() && self.proposed(r).is_none())
             .cloned()
             .collect();
@@ -425,6 +486,7 @@ impl Pbft {
                 self.send(ctx, primary, PbftMsg::Request(r));
             }
         }
+        self.resend_checkpoint_votes(ctx);
         for seq in carried {
             self.progress(ctx, seq);
         }
