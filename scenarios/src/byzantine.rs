@@ -111,7 +111,7 @@ fn drawn_count(s: &Scenario, draw: &ByzantineDraw) -> u32 {
     draw.count.unwrap_or_else(|| {
         model_f(s)
             .unwrap_or(0)
-            .saturating_sub(s.byzantine.len() as u32)
+            .saturating_sub(s.byzantine.len() as u32 + crate::twins::twin_count(s))
     })
 }
 
@@ -140,7 +140,9 @@ pub fn validate(s: &Scenario) -> Result<(), (&'static str, &'static str, String)
             "no behaviours to draw from; name at least one".into(),
         ));
     }
-    let total = nodes.len() as u32 + draw.map_or(0, |d| drawn_count(s, d));
+    // Twins count among the Byzantine: together they equivocate.
+    let total =
+        nodes.len() as u32 + draw.map_or(0, |d| drawn_count(s, d)) + crate::twins::twin_count(s);
     if total == 0 {
         return Ok(());
     }

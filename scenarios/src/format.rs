@@ -53,6 +53,10 @@ pub struct Scenario {
     /// them); no more than the model's `Byzantine(f)`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub byzantine: Vec<crate::byzantine::ByzantineNode>,
+    /// Node identities that run twice (Twins), and the partitions drawn for them. Their
+    /// second instances are slots `nodes`, `nodes + 1` …, which faults may name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub twins: Option<crate::twins::TwinsSpec>,
     /// Bug switches of the protocol to turn on.
     #[serde(default)]
     pub bugs: Vec<BugName>,

@@ -107,6 +107,9 @@ pub fn concretize(base: &Scenario, seed: u64, swarm: bool, bugs: &[String]) -> S
     s.faults = runner::faults_for(&s, seed);
     s.byzantine = crate::byzantine::byzantine_for(&s, seed);
     s.nemesis = None;
+    if let Some(t) = &mut s.twins {
+        t.rounds = 0; // its partitions are in the faults now
+    }
     s
 }
 

@@ -20,6 +20,7 @@ pub mod registry;
 pub mod report_data;
 pub mod runner;
 pub mod shrink;
+pub mod twins;
 
 pub use protocols::{BugSet, BugSwitch, Family, NoBugs, ProtocolSpec, bug_switches};
 pub use registry::Registry;

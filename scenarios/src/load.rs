@@ -94,7 +94,8 @@ fn parse_as(text: &str, file: &str, nodes: Option<u32>) -> Result<Scenario, Load
     let info = first.protocol.info();
     let nodes = nodes.unwrap_or(first.nodes);
     let context = Context {
-        nodes,
+        // Faults may name the twins' slots too.
+        nodes: nodes + crate::twins::twin_count(&first),
         protocol: info.name,
         bugs: info.bugs.iter().map(|b| b.name).collect(),
         behaviours: info.behaviours.iter().map(|b| b.name).collect(),
@@ -341,6 +342,9 @@ fn validate_whole(s: &Scenario, text: &str, file: &str) -> Result<(), LoadError>
                 s.nodes
             ),
         );
+    }
+    if let Err((find, path, message)) = crate::twins::validate(s) {
+        return err(find, path, message);
     }
     if let Err((find, path, message)) = crate::byzantine::validate(s) {
         return err(find, path, message);

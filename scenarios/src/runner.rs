@@ -107,6 +107,9 @@ pub struct Summary {
     /// Byzantine nodes and their behaviours ("n3 Silent").
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub byzantine: Vec<String>,
+    /// Twinned identities and the slots of their second instances ("n0 twin n4").
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub twins: Vec<String>,
     /// The trace fingerprint (hex).
     pub fingerprint: String,
     /// Why the run ended (short name).
@@ -186,6 +189,7 @@ pub fn faults_for(scenario: &Scenario, seed: u64) -> Vec<Timed> {
     if let Some(n) = &scenario.nemesis {
         all.extend(crate::nemesis::schedule(scenario, n, seed));
     }
+    all.extend(crate::twins::schedule(scenario, seed));
     all.sort_by_key(Timed::time);
     all
 }
@@ -224,6 +228,9 @@ pub(crate) fn run_typed<P: ProtocolSpec>(
     }
     for t in faults_for(s, seed) {
         builder = builder.fault(t.time(), to_fault(t.fault()));
+    }
+    for t in s.twins.iter().flat_map(|t| &t.nodes) {
+        builder = builder.twin(sim_core::NodeId(*t));
     }
     for b in crate::byzantine::byzantine_for(s, seed) {
         let name = &b.behaviour.0;
@@ -464,6 +471,13 @@ fn summarize(s: &Scenario, protocol: &str, seed: u64, bugs: Vec<String>, r: &Run
             .iter()
             .map(|b| format!("n{} {}", b.node.0, b.behaviour.0))
             .collect(),
+        twins: s
+            .twins
+            .iter()
+            .flat_map(|t| &t.nodes)
+            .enumerate()
+            .map(|(k, n)| format!("n{n} twin n{}", s.nodes + k as u32))
+            .collect(),
         fingerprint: format!("{:016x}", r.fingerprint),
         end_reason: r.end.name().to_string(),
         end: r.end.to_string(),
@@ -675,6 +689,9 @@ impl Summary {
         }
         if !self.byzantine.is_empty() {
             let _ = writeln!(o, "byzantine    {}", self.byzantine.join(", "));
+        }
+        if !self.twins.is_empty() {
+            let _ = writeln!(o, "twins        {}", self.twins.join(", "));
         }
         let _ = writeln!(
             o,

@@ -60,9 +60,38 @@ pub(crate) struct Fabric<M> {
     pub(crate) out: Vec<Output<M>>,
     /// Number of node slots.
     pub(crate) nodes: u32,
+    /// Number of node identities (the cluster the protocol sees): fewer than the slots
+    /// when some identity runs twice (Twins).
+    pub(crate) identities: u32,
+    /// Each extra slot running an identity a second time: (identity, slot).
+    pub(crate) twin_slots: Vec<(NodeId, NodeId)>,
 }
 
 impl<M: Message> Fabric<M> {
+    /// Sends from slot `from` to node identity `to`: to its slot and to every twin of it.
+    /// `Err` tells why the copy to `to`'s own slot was dropped.
+    #[inline]
+    pub(crate) fn send(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        msg: M,
+        depart: SimTime,
+    ) -> Result<(), (DropReason, M)> {
+        if to.0 >= self.identities {
+            return Ok(()); // no such node: nothing to deliver to
+        }
+        if !self.twin_slots.is_empty() {
+            for i in 0..self.twin_slots.len() {
+                let (identity, slot) = self.twin_slots[i];
+                if identity == to {
+                    let _ = self.transmit(from, slot, msg.clone(), depart);
+                }
+            }
+        }
+        self.transmit(from, to, msg, depart)
+    }
+
     /// Hands one message to the network; `Err` tells why it was dropped (already counted).
     #[inline]
     pub(crate) fn transmit(

@@ -41,6 +41,7 @@ pub struct World<'a, P: Protocol> {
     pub observations: &'a [Observed],
     pub(crate) nodes: &'a [crate::sim::NodeSlot<P>],
     pub(crate) adversaries: &'a [Option<Box<dyn crate::byzantine::Adversary<P>>>],
+    pub(crate) twinned: &'a [bool],
 }
 
 impl<'a, P: Protocol> World<'a, P> {
@@ -60,12 +61,14 @@ impl<'a, P: Protocol> World<'a, P> {
     pub fn status(&self, id: NodeId) -> NodeStatus {
         self.nodes[id.index()].status
     }
-    /// Whether `id` is Byzantine (an adversary controls what it sends): safety
-    /// properties of Byzantine-tolerant protocols hold for the honest nodes only.
+    /// Whether slot `id` is Byzantine (an adversary controls what it sends, or its
+    /// identity runs twice): safety properties of Byzantine-tolerant protocols hold for
+    /// the honest nodes only.
     pub fn faulty(&self, id: NodeId) -> bool {
         self.adversaries
             .get(id.index())
             .is_some_and(Option::is_some)
+            || self.twinned.get(id.index()).copied().unwrap_or(false)
     }
     /// The incarnation of `id` (0 at the start, +1 at each restart).
     pub fn incarnation(&self, id: NodeId) -> u32 {

@@ -233,7 +233,11 @@ impl TimerTable {
 
 /// The handle a protocol handler gets: everything it may do to the outside world.
 pub struct Ctx<'a, M> {
+    /// The node's identity: who it is to the protocol, and who it signs as.
     pub(crate) node: NodeId,
+    /// The slot running it (its identity, unless it is the second instance of a twinned
+    /// identity): where its sends leave from and its timers fire.
+    pub(crate) slot: NodeId,
     pub(crate) cluster_size: u32,
     pub(crate) now: SimTime,
     pub(crate) clock: &'a NodeClock,
@@ -252,7 +256,7 @@ impl<M: Message> Ctx<'_, M> {
         self.node
     }
 
-    /// The number of node slots in the cluster (ids `0..cluster_size`).
+    /// The number of nodes in the cluster (ids `0..cluster_size`).
     pub fn cluster_size(&self) -> u32 {
         self.cluster_size
     }
@@ -274,7 +278,7 @@ impl<M: Message> Ctx<'_, M> {
         if self.direct {
             // Outputs wait for a sync in progress (the node waits for its fsync).
             let depart = self.disk.busy_until().max(self.now);
-            let _ = self.fabric.transmit(self.node, to, msg, depart);
+            let _ = self.fabric.send(self.slot, to, msg, depart);
         } else {
             self.fabric.out.push(Output::Send { to, msg });
         }
@@ -297,7 +301,7 @@ impl<M: Message> Ctx<'_, M> {
         self.fabric.queue.push(
             at,
             Event::Timer {
-                node: self.node,
+                node: self.slot,
                 incarnation: self.incarnation,
                 id,
                 generation,

@@ -509,3 +509,38 @@ fn a_signature_names_the_node_that_signed() {
         }
     }
 }
+
+/// Twins: identity 1 runs in slots 1 and 4. Each instance is node 1 to itself and signs
+/// as node 1; what either sends reaches the others from node 1; what others send to node
+/// 1 reaches both; the cluster the protocol sees still has four nodes.
+#[test]
+fn a_twinned_identity_runs_in_two_slots_as_one_node() {
+    let c = config(1, 4, SimDuration::from_secs(1));
+    let (_, states) = Simulation::<Signers>::builder(c)
+        .twin(NodeId(1))
+        .build()
+        .unwrap()
+        .run_with_final_states();
+    assert_eq!(states.len(), 5);
+    for (slot, s) in states.iter().enumerate() {
+        let heard = &s.as_ref().unwrap().heard;
+        for (from, signer, value) in heard {
+            assert_eq!(*signer, sim_core::auth::Principal::Node(*from));
+            assert_eq!(*value, from.0);
+            assert!(from.0 < 4, "slot {slot} heard from slot-only id {from}");
+        }
+        let from_one = heard.iter().filter(|(f, _, _)| f.0 == 1).count();
+        match slot {
+            // Both instances of node 1 broadcast: everyone else hears node 1 twice.
+            0 | 2 | 3 => assert_eq!((heard.len(), from_one), (4, 2), "slot {slot}"),
+            // Each instance hears the three others, not itself or its twin (a node does
+            // not send to itself).
+            1 | 4 => assert_eq!((heard.len(), from_one), (3, 0), "slot {slot}"),
+            _ => unreachable!(),
+        }
+    }
+    let bad = Simulation::<Signers>::builder(config(1, 4, SimDuration::from_secs(1)))
+        .twin(NodeId(4))
+        .build();
+    assert!(bad.is_err());
+}

@@ -27,6 +27,7 @@ pub struct SimBuilder<P: Protocol> {
     faults: Vec<(SimTime, Fault)>,
     invariants: Vec<Box<dyn Invariant<P>>>,
     adversaries: Vec<(NodeId, Box<dyn Adversary<P>>)>,
+    twins: Vec<NodeId>,
     trace: Option<Box<dyn TraceSink>>,
 }
 
@@ -40,6 +41,7 @@ impl<P: Protocol> SimBuilder<P> {
             faults: Vec::new(),
             invariants: Vec::new(),
             adversaries: Vec::new(),
+            twins: Vec::new(),
             trace: None,
         }
     }
@@ -85,6 +87,15 @@ impl<P: Protocol> SimBuilder<P> {
         self.adversaries.push((node, adversary));
         self
     }
+    /// Runs node identity `node` twice (Twins, Bano et al. 2020): a second slot, numbered
+    /// after the cluster's nodes in the order of these calls, runs the same honest code
+    /// under the same identity and key, with a disk of its own. Messages to the identity
+    /// reach both; what either sends comes from the identity. Faults and partitions name
+    /// slots, so the two can be put on different sides. Both count as Byzantine.
+    pub fn twin(mut self, node: NodeId) -> Self {
+        self.twins.push(node);
+        self
+    }
     /// Streams a trace record of every processed event to `sink`.
     pub fn trace(mut self, sink: impl TraceSink + 'static) -> Self {
         self.trace = Some(Box::new(sink));
@@ -94,7 +105,23 @@ impl<P: Protocol> SimBuilder<P> {
     /// Checks the configuration and builds the simulation.
     pub fn build(self) -> Result<Simulation<P>, BuildError> {
         let c = self.config;
-        let n = c.nodes;
+        // Node identities, and slots: one per identity, then one per twin.
+        let identities = c.nodes;
+        if let Some(t) = self.twins.iter().find(|t| t.0 >= identities) {
+            return Err(BuildError::NoSuchNode(format!(
+                "a twin of {t}, but the cluster has {identities} nodes"
+            )));
+        }
+        let n = identities + self.twins.len() as u32;
+        let mut identity: Vec<NodeId> = (0..identities).map(NodeId).collect();
+        identity.extend(self.twins.iter().copied());
+        let twinned: Vec<bool> = identity.iter().map(|i| self.twins.contains(i)).collect();
+        let twin_slots: Vec<(NodeId, NodeId)> = self
+            .twins
+            .iter()
+            .enumerate()
+            .map(|(k, t)| (*t, NodeId(identities + k as u32)))
+            .collect();
         let network = Network::new(n, c.network.clone())?;
         match (&c.clients, &self.workload) {
             (Some(_), None) => {
@@ -111,12 +138,12 @@ impl<P: Protocol> SimBuilder<P> {
                 cc.latency
                     .validate()
                     .map_err(|e| BuildError::Clients(format!("client latency: {e}")))?;
-                if n == 0 && cc.count > 0 {
+                if identities == 0 && cc.count > 0 {
                     return Err(BuildError::Clients("clients need at least one node".into()));
                 }
-                if cc.reply_quorum == 0 || (n > 0 && cc.reply_quorum > n) {
+                if cc.reply_quorum == 0 || (identities > 0 && cc.reply_quorum > identities) {
                     return Err(BuildError::Clients(format!(
-                        "reply_quorum {} must be between 1 and the {n} nodes that can answer",
+                        "reply_quorum {} must be between 1 and the {identities} nodes that can answer",
                         cc.reply_quorum
                     )));
                 }
@@ -162,7 +189,7 @@ impl<P: Protocol> SimBuilder<P> {
                 (0..cc.count)
                     .map(|i| ClientSlot {
                         next_seq: 0,
-                        target: NodeId(i % n.max(1)),
+                        target: NodeId(i % identities.max(1)),
                         pending: Vec::new(),
                         exhausted: false,
                     })
@@ -180,12 +207,16 @@ impl<P: Protocol> SimBuilder<P> {
                 metrics: Metrics::new(n as usize),
                 out: Vec::new(),
                 nodes: n,
+                identities,
+                twin_slots,
             },
             fault_rng: seed.stream(Stream::Faults),
             workload_rng: seed.stream(Stream::Workload),
             client_rng: seed.stream(Stream::Clients),
             adversary_rngs: (0..n).map(|i| seed.stream(Stream::Adversary(i))).collect(),
             adversaries,
+            identity,
+            twinned,
             forged: Vec::new(),
             workload: self.workload,
             clients,

@@ -129,14 +129,21 @@ impl<P: Protocol> Simulation<P> {
         let req = ClientRequest::new(p.id, p.op.clone());
         let (id, attempt) = (p.id, p.attempt);
         for &node in nodes {
-            let lat = self.client_latency();
-            self.fabric.queue.push(
-                self.now + lat,
-                Event::Request {
-                    node,
-                    req: Box::new(req.clone()),
-                },
-            );
+            // A twinned identity's requests reach both of its slots.
+            let twins = self.fabric.twin_slots.iter().filter(|(i, _)| *i == node);
+            let slots: Vec<NodeId> = std::iter::once(node)
+                .chain(twins.map(|(_, s)| *s))
+                .collect();
+            for slot in slots {
+                let lat = self.client_latency();
+                self.fabric.queue.push(
+                    self.now + lat,
+                    Event::Request {
+                        node: slot,
+                        req: Box::new(req.clone()),
+                    },
+                );
+            }
         }
         let timeout = self.client_config().timeout;
         self.fabric
@@ -166,6 +173,7 @@ impl<P: Protocol> Simulation<P> {
         }
     }
 
+    /// Node `from` (a slot) answers request `id`.
     pub(super) fn on_response(&mut self, from: NodeId, id: RequestId, reply: Reply) {
         let c = id.client;
         let Some(i) = self.clients[c as usize]
@@ -184,6 +192,8 @@ impl<P: Protocol> Simulation<P> {
             let s = format!("client {} #{}: {reply:?}", id.client, id.seq);
             self.record(TraceKind::Response, None, Some(from), None, s);
         }
+        // Twins answer as their one identity: their two votes are one.
+        let from = self.identity[from.index()];
         let quorum = self.client_config().reply_quorum;
         if quorum > 1 {
             self.count_vote(c, i, from, reply, quorum);
@@ -206,7 +216,7 @@ impl<P: Protocol> Simulation<P> {
             }
             Reply::Redirect(hint) => {
                 let max = self.client_config().max_redirects;
-                let n = self.nodes.len() as u32;
+                let n = self.fabric.identities;
                 let slot = &mut self.clients[c as usize];
                 let p = &mut slot.pending[i];
                 p.redirects += 1;
@@ -287,7 +297,7 @@ impl<P: Protocol> Simulation<P> {
         }
         let retry = self.client_config().retry;
         let to_all = self.client_config().retry_to_all;
-        let n = self.nodes.len() as u32;
+        let n = self.fabric.identities;
         let slot = &mut self.clients[c as usize];
         // Try another node next: the one we asked may be down or cut off.
         slot.target = NodeId((slot.target.0 + 1) % n);

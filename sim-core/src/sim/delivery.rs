@@ -42,9 +42,10 @@ impl<P: Protocol> Simulation<P> {
         if self.trace.is_some() {
             self.trace_delivery(from, to, sent, &msg);
         }
+        let sender = self.identity[from.index()];
         self.with_node(to, |p, ctx| {
             if let Some(p) = p {
-                p.on_message(ctx, from, msg);
+                p.on_message(ctx, sender, msg);
             }
         });
         self.check_invariants(Some(to));
@@ -82,13 +83,15 @@ impl<P: Protocol> Simulation<P> {
         node: NodeId,
         f: impl FnOnce(&mut Option<P>, &mut Ctx<'_, P::Msg>),
     ) {
-        let cluster_size = self.nodes.len() as u32;
+        let cluster_size = self.fabric.identities;
+        let identity = self.identity[node.index()];
         // Sends go straight to the network unless an adversary or the trace must see them.
         let direct = self.trace.is_none() && self.adversaries[node.index()].is_none();
         let slot = &mut self.nodes[node.index()];
         slot.disk.set_now(self.now);
         let mut ctx = Ctx {
-            node,
+            node: identity,
+            slot: node,
             cluster_size,
             now: self.now,
             clock: &slot.clock,
@@ -178,8 +181,9 @@ impl<P: Protocol> Simulation<P> {
         self.fabric.out = out;
     }
 
+    /// Sends from slot `from` to node identity `to`.
     pub(super) fn send(&mut self, from: NodeId, to: NodeId, msg: P::Msg, depart: SimTime) {
-        if to.index() >= self.nodes.len() {
+        if to.0 >= self.fabric.identities {
             return; // no such node: nothing to deliver to
         }
         let Some(adversary) = self.adversaries[from.index()].as_mut() else {
@@ -189,8 +193,8 @@ impl<P: Protocol> Simulation<P> {
         let mut forged = std::mem::take(&mut self.forged);
         let kind = msg.kind();
         let mut ctx = AdvCtx {
-            node: from,
-            cluster_size: self.nodes.len() as u32,
+            node: self.identity[from.index()],
+            cluster_size: self.fabric.identities,
             now: self.now,
             rng: &mut self.adversary_rngs[from.index()],
         };
@@ -199,7 +203,7 @@ impl<P: Protocol> Simulation<P> {
             self.fabric.metrics.dropped(kind, DropReason::Withheld);
         }
         for f in forged.drain(..) {
-            if f.to.index() < self.nodes.len() {
+            if f.to.0 < self.fabric.identities {
                 // The true sender, whatever the contents claim.
                 self.transmit(from, f.to, f.msg, depart + f.delay);
             }
@@ -219,17 +223,18 @@ impl<P: Protocol> Simulation<P> {
             return Some(reply);
         };
         let mut ctx = AdvCtx {
-            node,
-            cluster_size: self.nodes.len() as u32,
+            node: self.identity[node.index()],
+            cluster_size: self.fabric.identities,
             now: self.now,
             rng: &mut self.adversary_rngs[node.index()],
         };
         adversary.reply(&mut ctx, id, *reply).map(Box::new)
     }
 
-    /// Sends one message from the simulation (slow path: adversary or tracing).
+    /// Sends one message from slot `from` to node identity `to` and its twins (slow
+    /// path: adversary or tracing).
     pub(super) fn transmit(&mut self, from: NodeId, to: NodeId, msg: P::Msg, depart: SimTime) {
-        if let Err((reason, msg)) = self.fabric.transmit(from, to, msg, depart) {
+        if let Err((reason, msg)) = self.fabric.send(from, to, msg, depart) {
             self.trace_drop(from, to, depart, &msg, reason);
         }
     }

@@ -238,6 +238,11 @@ pub struct Simulation<P: Protocol> {
     client_rng: SimRng,
     adversary_rngs: Vec<SimRng>,
     adversaries: Vec<Option<Box<dyn Adversary<P>>>>,
+    /// The node identity each slot runs (slot i runs identity i, and twin slots after
+    /// the cluster's own run the identities they twin).
+    identity: Vec<NodeId>,
+    /// Slots whose identity runs twice: both count as Byzantine.
+    twinned: Vec<bool>,
     forged: Vec<Forged<P::Msg>>,
     workload: Option<Box<dyn Workload>>,
     clients: Vec<ClientSlot>,
@@ -490,6 +495,7 @@ impl<P: Protocol> Simulation<P> {
             observations: &self.event_obs,
             nodes: &self.nodes,
             adversaries: &self.adversaries,
+            twinned: &self.twinned,
         };
         for inv in self.invariants.iter_mut() {
             if let Err(message) = inv.check(&world) {
