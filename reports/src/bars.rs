@@ -46,7 +46,11 @@ impl Plot for Bars {
             .flat_map(|s| s.values.iter().copied())
             .fold(0.0f64, f64::max);
         if let Some((_, m)) = &self.marks {
-            max = m.iter().copied().fold(max, f64::max);
+            max = m
+                .iter()
+                .copied()
+                .filter(|v| v.is_finite())
+                .fold(max, f64::max);
         }
         let max = if max > 0.0 { max } else { 1.0 };
         let longest = self
@@ -92,15 +96,17 @@ impl Plot for Bars {
         if let Some((label, marks)) = &self.marks {
             let black = RGBColor(0, 0, 0);
             chart
-                .draw_series(marks.iter().enumerate().map(|(i, m)| {
-                    PathElement::new(
-                        [
-                            (*m, band_top(i) + pad * 0.6),
-                            (*m, band_top(i) - 1.0 + pad * 1.4),
-                        ],
-                        black.stroke_width(3),
-                    )
-                }))
+                .draw_series(marks.iter().enumerate().filter(|(_, m)| m.is_finite()).map(
+                    |(i, m)| {
+                        PathElement::new(
+                            [
+                                (*m, band_top(i) + pad * 0.6),
+                                (*m, band_top(i) - 1.0 + pad * 1.4),
+                            ],
+                            black.stroke_width(3),
+                        )
+                    },
+                ))
                 .or_err()?
                 .label(label.as_str())
                 .legend(move |(x, y)| {
@@ -122,6 +128,20 @@ impl Plot for Bars {
                     .or_err()?;
             }
         }
-        figure::legend(&mut chart, SeriesLabelPosition::LowerRight)
+        // The legend goes in the right-hand corner the shorter bars leave free (the
+        // first categories are drawn at the top).
+        let half = k.div_ceil(2);
+        let longest = |range: std::ops::Range<usize>| {
+            self.series
+                .iter()
+                .flat_map(|s| s.values.get(range.clone()).unwrap_or(&[]).iter().copied())
+                .fold(0.0f64, f64::max)
+        };
+        let corner = if longest(half..k) > longest(0..half) {
+            SeriesLabelPosition::UpperRight
+        } else {
+            SeriesLabelPosition::LowerRight
+        };
+        figure::legend(&mut chart, corner)
     }
 }

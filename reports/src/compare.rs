@@ -42,10 +42,7 @@ pub fn figures(runs: &[CompareRun], dir: &Path) -> Result<Vec<Figure>, ReportErr
             color: color(0),
             values: pick(CompareRun::messages_per_op),
         }],
-        marks: Some((
-            "2(N−1): one round of leader-to-follower messages and replies".into(),
-            pick(|r| 2.0 * (f64::from(r.nodes.max(1)) - 1.0)),
-        )),
+        marks: expected_marks(runs),
     };
     Ok(vec![
         render(
@@ -63,10 +60,32 @@ pub fn figures(runs: &[CompareRun], dir: &Path) -> Result<Vec<Figure>, ReportErr
             Figure {
                 name: "compare-messages-per-op".into(),
                 title: "Messages per committed operation".into(),
-                caption: "All messages sent over each run divided by its completed operations; the black mark is 2(N−1) for the run's cluster size N.".into(),
+                caption: "All messages between nodes over each run divided by its completed operations; the black mark is what the run's protocol costs per operation in a calm cluster of its size N, where it has a closed form (Raft and Multi-Paxos 2(N−1): one round from the leader and back; PBFT 2N(N−1): pre-prepares, prepares and commits).".into(),
                 size: per_op.size(),
             },
             &per_op,
         )?,
     ])
+}
+
+/// The expected messages per operation of each run, labelled with the protocols' closed
+/// forms; `None` if no run's protocol has one.
+fn expected_marks(runs: &[CompareRun]) -> Option<(String, Vec<f64>)> {
+    let mut forms: Vec<&str> = runs
+        .iter()
+        .filter_map(|r| r.expected.as_ref().map(|(_, f)| f.as_str()))
+        .collect();
+    if forms.is_empty() {
+        return None;
+    }
+    forms.sort_unstable();
+    forms.dedup();
+    let values = runs
+        .iter()
+        .map(|r| r.expected.as_ref().map_or(f64::NAN, |(v, _)| *v))
+        .collect();
+    Some((
+        format!("expected per operation: {}", forms.join(", ")),
+        values,
+    ))
 }

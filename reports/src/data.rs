@@ -237,6 +237,10 @@ pub struct CompareRun {
     pub messages: u64,
     /// Messages sent by kind.
     pub messages_by_kind: BTreeMap<String, u64>,
+    /// Messages between nodes per operation the protocol's closed form expects in a calm
+    /// cluster of this size, and the form ("2(N−1)"), if the protocol has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<(f64, String)>,
 }
 
 impl CompareRun {
@@ -257,6 +261,7 @@ impl CompareRun {
                 .iter()
                 .map(|(k, c)| (k.clone(), c.sent))
                 .collect(),
+            expected: None,
         }
     }
 

@@ -325,7 +325,7 @@ pub fn write_compare_page(
     dir: &Path,
 ) -> Result<Vec<PathBuf>, ReportError> {
     let mut o = head("faultline comparison");
-    o.push_str("<h2>Runs</h2>\n<table>\n<tr><th>run</th><th>nodes</th><th>seed</th><th>verdict</th><th>ok ops</th><th>p50</th><th>p99</th><th>messages</th><th>messages / op</th><th>2(N−1)</th></tr>\n");
+    o.push_str("<h2>Runs</h2>\n<table>\n<tr><th>run</th><th>nodes</th><th>seed</th><th>verdict</th><th>ok ops</th><th>p50</th><th>p99</th><th>messages</th><th>messages / op</th><th>expected</th></tr>\n");
     for r in runs {
         let _ = writeln!(
             o,
@@ -340,7 +340,12 @@ pub fn write_compare_page(
             fmt_ms(r.latency.p99),
             r.messages,
             r.messages_per_op(),
-            2 * r.nodes.saturating_sub(1)
+            r.expected
+                .as_ref()
+                .map_or("–".to_string(), |(v, f)| format!(
+                    "{v:.0} = {}",
+                    escape(f)
+                ))
         );
     }
     o.push_str("</table>\n<h2>Figures</h2>\n");

@@ -377,16 +377,21 @@ fn fuzz_report_separates_expected_missed_and_undecided() {
 }
 
 #[test]
-fn compare_report_marks_two_n_minus_one() {
+fn compare_report_marks_each_protocols_expected_messages() {
     let dir = out_dir("compare");
-    let runs: Vec<CompareRun> = [3u32, 5, 7]
+    let mut runs: Vec<CompareRun> = [3u32, 5, 7]
         .iter()
         .map(|&n| {
             let mut r = CompareRun::from_run(format!("calm nodes={n}"), &sample_run());
             r.nodes = n;
+            r.expected = Some((2.0 * (f64::from(n) - 1.0), "2(N−1)".into()));
             r
         })
         .collect();
+    // A run whose protocol has no closed form gets no mark and a dash in the table.
+    let mut other = CompareRun::from_run("gossip nodes=4", &sample_run());
+    other.nodes = 4;
+    runs.push(other);
     reports::write_compare_report(&runs, &dir).unwrap();
     let t = svg_texts(&dir.join("compare-messages-per-op.svg"));
     assert!(
@@ -396,7 +401,14 @@ fn compare_report_marks_two_n_minus_one() {
     let l = svg_texts(&dir.join("compare-latency.svg"));
     assert!(has(&l, "p50") && has(&l, "p99"));
     let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
-    assert!(html.contains("<td>12</td>"), "2(N−1) for 7 nodes is listed");
+    assert!(
+        html.contains("<td>12 = 2(N−1)</td>"),
+        "2(N−1) for 7 nodes is listed: {html}"
+    );
+    assert!(
+        html.contains("<td>–</td>"),
+        "no closed form, no number: {html}"
+    );
     assert_links_exist(&dir);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -41,6 +41,9 @@ pub struct ProtocolInfo {
     pub bugs: &'static [BugSwitch],
     /// Its Byzantine behaviours (the generic ones first).
     pub behaviours: Vec<protocols::byzantine::Behaviour>,
+    /// Its messages per operation in a calm cluster, by cluster size, if it has a
+    /// closed form ([`ProtocolSpec::messages_per_op`]).
+    pub messages_per_op: fn(u32) -> Option<(f64, &'static str)>,
     /// Its default settings, as RON.
     pub defaults: String,
 }
@@ -157,6 +160,7 @@ where
             family: P::FAMILY,
             bugs: P::BUGS,
             behaviours: protocols::byzantine::behaviours::<P>(),
+            messages_per_op: P::messages_per_op,
             defaults: ron::ser::to_string(&P::Config::default()).unwrap_or_default(),
         }
     }

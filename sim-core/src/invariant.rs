@@ -42,6 +42,7 @@ pub struct World<'a, P: Protocol> {
     pub(crate) nodes: &'a [crate::sim::NodeSlot<P>],
     pub(crate) adversaries: &'a [Option<Box<dyn crate::byzantine::Adversary<P>>>],
     pub(crate) twinned: &'a [bool],
+    pub(crate) issued: &'a std::collections::BTreeSet<u64>,
 }
 
 impl<'a, P: Protocol> World<'a, P> {
@@ -69,6 +70,12 @@ impl<'a, P: Protocol> World<'a, P> {
             .get(id.index())
             .is_some_and(Option::is_some)
             || self.twinned.get(id.index()).copied().unwrap_or(false)
+    }
+    /// Whether some client sent a request with this digest
+    /// ([`ClientRequest::digest`](crate::ClientRequest::digest)): what a node executes
+    /// must be one (validity).
+    pub fn client_issued(&self, digest: u64) -> bool {
+        self.issued.contains(&digest)
     }
     /// The incarnation of `id` (0 at the start, +1 at each restart).
     pub fn incarnation(&self, id: NodeId) -> u32 {

@@ -321,6 +321,10 @@ impl ProtocolSpec for MultiPaxos {
     const FAMILY: Family = Family::KeyValue;
     type Bugs = MultiPaxosBugs;
 
+    fn messages_per_op(nodes: u32) -> Option<(f64, &'static str)> {
+        Some((2.0 * (f64::from(nodes.max(1)) - 1.0), "2(N−1)"))
+    }
+
     fn enable_bug(config: &mut MultiPaxosConfig, name: &str) -> bool {
         crate::BugSet::enable(&mut config.bugs, name)
     }

@@ -2,7 +2,7 @@
 //! they report: agreement (one digest per sequence number, committed or executed, at
 //! every honest replica, across views and restarts) and execution in sequence-number
 //! order with no gaps, which together make every honest replica execute the same
-//! requests in the same order. Replicas an adversary controls are left out: their
+//! requests in the same order; and validity (only requests clients sent execute). Replicas an adversary controls are left out: their
 //! reports mean nothing.
 
 use std::collections::BTreeMap;
@@ -14,7 +14,48 @@ use super::{Pbft, obs};
 
 /// Every PBFT invariant, fresh.
 pub fn all() -> Vec<Box<dyn Invariant<Pbft>>> {
-    vec![Box::new(Agreement::default()), Box::new(InOrder::default())]
+    vec![
+        Box::new(Agreement::default()),
+        Box::new(InOrder::default()),
+        Box::new(Validity::new(obs::EXECUTE)),
+    ]
+}
+
+/// Honest nodes execute only requests some client sent (or the null request, digest 0):
+/// a Byzantine node cannot make one up, only replay one. Reads the observations of
+/// `kind` whose value is a request's [`ClientRequest::digest`](sim_core::ClientRequest::digest),
+/// so any protocol that reports executions so can use it.
+pub struct Validity {
+    kind: &'static str,
+}
+
+impl Validity {
+    /// Checks the observations of `kind`.
+    pub fn new(kind: &'static str) -> Self {
+        Validity { kind }
+    }
+}
+
+impl<P: sim_core::Protocol> Invariant<P> for Validity {
+    fn name(&self) -> &str {
+        "validity"
+    }
+
+    fn check(&mut self, world: &World<'_, P>) -> Result<(), String> {
+        for o in world.observations {
+            if o.obs.kind != self.kind || world.faulty(o.node) {
+                continue;
+            }
+            let digest = o.obs.value;
+            if digest != super::NULL_DIGEST && !world.client_issued(digest) {
+                return Err(format!(
+                    "{} executed sequence number {} with digest {digest:#x}, which no client sent",
+                    o.node, o.obs.key
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// One digest per sequence number among honest replicas' commits and executions.

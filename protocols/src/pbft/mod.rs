@@ -292,6 +292,11 @@ impl ProtocolSpec for Pbft {
     const FAMILY: Family = Family::KeyValue;
     type Bugs = PbftBugs;
 
+    fn messages_per_op(nodes: u32) -> Option<(f64, &'static str)> {
+        let n = f64::from(nodes);
+        Some((2.0 * n * (n - 1.0), "2N(N−1)"))
+    }
+
     fn enable_bug(config: &mut PbftConfig, name: &str) -> bool {
         crate::BugSet::enable(&mut config.bugs, name)
     }

@@ -165,7 +165,8 @@ pub fn compare_runs(
             _ => exit::OK,
         };
         let data = crate::report_data::run_data(&s, &run, Vec::new(), None);
-        let c = reports::CompareRun::from_run(label, &data);
+        let mut c = reports::CompareRun::from_run(label, &data);
+        c.expected = (s.protocol.info().messages_per_op)(s.nodes).map(|(v, f)| (v, f.to_string()));
         eprintln!(
             "{:<32} {:<24} {:>8} {:>12.2} {:>10.2} {:>10.2}",
             c.label,

@@ -217,6 +217,7 @@ impl<P: Protocol> SimBuilder<P> {
             adversaries,
             identity,
             twinned,
+            issued: Default::default(),
             forged: Vec::new(),
             workload: self.workload,
             clients,

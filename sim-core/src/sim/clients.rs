@@ -127,6 +127,7 @@ impl<P: Protocol> Simulation<P> {
     fn transmit_request_to(&mut self, c: ClientId, i: usize, nodes: &[NodeId]) {
         let p = &self.clients[c as usize].pending[i];
         let req = ClientRequest::new(p.id, p.op.clone());
+        self.issued.insert(req.digest());
         let (id, attempt) = (p.id, p.attempt);
         for &node in nodes {
             // A twinned identity's requests reach both of its slots.

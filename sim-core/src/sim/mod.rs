@@ -243,6 +243,8 @@ pub struct Simulation<P: Protocol> {
     identity: Vec<NodeId>,
     /// Slots whose identity runs twice: both count as Byzantine.
     twinned: Vec<bool>,
+    /// The digest of every request a client sent, for validity checks.
+    issued: std::collections::BTreeSet<u64>,
     forged: Vec<Forged<P::Msg>>,
     workload: Option<Box<dyn Workload>>,
     clients: Vec<ClientSlot>,
@@ -496,6 +498,7 @@ impl<P: Protocol> Simulation<P> {
             nodes: &self.nodes,
             adversaries: &self.adversaries,
             twinned: &self.twinned,
+            issued: &self.issued,
         };
         for inv in self.invariants.iter_mut() {
             if let Err(message) = inv.check(&world) {
