@@ -1,8 +1,8 @@
-//! The replicated key-value protocols at scale: for Raft and Multi-Paxos, the wall time
-//! to simulate 60 virtual seconds of a five-node cluster serving 10 000 checked
+//! The replicated key-value protocols at scale: for Raft and Multi-Paxos (five nodes) and
+//! PBFT (four), the wall time to simulate 60 virtual seconds serving 10 000 checked
 //! operations (goal: under a second), and fuzzing throughput in seeds per second on each
 //! one's shipped nemesis scenario, one job.
-//! `cargo bench -p scenarios --bench replication [raft|multipaxos]`
+//! `cargo bench -p scenarios --bench replication [raft|multipaxos|pbft]`
 //! (FAULTLINE_BENCH_SEEDS sets the 200 seeds).
 
 #![allow(clippy::disallowed_types)] // wall-clock timing of whole runs, outside any run
@@ -15,12 +15,13 @@ use scenarios::runner::{RunOptions, run};
 
 /// Ten open-loop clients, each starting an operation every 55 ms on average, 1 000 each:
 /// 10 000 operations in about 55 s, the run going on to the full minute; checked for
-/// invariants after every event and for linearizability. `PROTOCOL` is replaced.
+/// invariants after every event and for linearizability. `PROTOCOL` and `NODES` are
+/// replaced.
 const MINUTE: &str = r#"(
     name: "bench/minute",
     seed: 1,
     duration: "60s",
-    nodes: 5,
+    nodes: NODES,
     protocol: PROTOCOL(()),
     network: (latency: Uniform("1ms", "5ms")),
     workload: KeyValue((clients: 10, ops: 1000, rate: "55ms", keys: 100, timeout: "1s", retry: SameId(max_attempts: 10))),
@@ -29,8 +30,13 @@ const MINUTE: &str = r#"(
     limits: (stop_when_done: false),
 )"#;
 
-/// The protocols measured: name in scenario files, and the directory of its scenarios.
-const PROTOCOLS: &[(&str, &str)] = &[("Raft", "raft"), ("MultiPaxos", "multipaxos")];
+/// The protocols measured: name in scenario files, the directory of its scenarios, and
+/// the cluster size.
+const PROTOCOLS: &[(&str, &str, u32)] = &[
+    ("Raft", "raft", 5),
+    ("MultiPaxos", "multipaxos", 5),
+    ("Pbft", "pbft", 4),
+];
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -43,17 +49,19 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
-    for (name, dir) in PROTOCOLS {
+    for (name, dir, nodes) in PROTOCOLS {
         if only.is_empty() || only.iter().any(|o| o.as_str() == *dir) {
-            minute(name);
+            minute(name, *nodes);
             fuzz(dir);
         }
     }
 }
 
 /// Median wall time of three runs of the one-minute scenario.
-fn minute(protocol: &str) {
-    let text = MINUTE.replace("PROTOCOL", protocol);
+fn minute(protocol: &str, nodes: u32) {
+    let text = MINUTE
+        .replace("PROTOCOL", protocol)
+        .replace("NODES", &nodes.to_string());
     let minute = scenarios::load::parse(&text, "bench/minute.ron").expect("valid");
     let mut times: Vec<f64> = (0..3)
         .map(|_| {
@@ -73,7 +81,7 @@ fn minute(protocol: &str) {
         .collect();
     times.sort_by(f64::total_cmp);
     println!(
-        "{protocol}, 5 nodes, 60 virtual s, 10 000 ops, all checks: {:.3} s wall (median of 3)",
+        "{protocol}, {nodes} nodes, 60 virtual s, 10 000 ops, all checks: {:.3} s wall (median of 3)",
         times[1]
     );
 }

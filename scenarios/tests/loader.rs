@@ -386,6 +386,26 @@ fn random_and_mutated_inputs_never_panic() {
     assert!(parsed < 3000);
 }
 
+/// The Byzantine example in FORMAT.md loads too.
+#[test]
+fn the_format_byzantine_example_loads() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/FORMAT.md")).unwrap();
+    let section = &doc[doc
+        .find("## Byzantine nodes and Twins")
+        .expect("the section")..];
+    let start = section.find("```ron\n").expect("an example") + "```ron\n".len();
+    let end = start + section[start..].find("```").expect("its end");
+    let s = parse(&section[start..end], "FORMAT.md").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.byzantine.len(), 1);
+    assert_eq!(s.twins.as_ref().map(|t| t.rounds), Some(6));
+    assert!(
+        s.nemesis
+            .as_ref()
+            .and_then(|n| n.byzantine.as_ref())
+            .is_some()
+    );
+}
+
 /// The annotated example in FORMAT.md is a scenario that loads, so the reference cannot
 /// drift from the format.
 #[test]

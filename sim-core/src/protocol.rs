@@ -82,13 +82,20 @@ pub struct ClientRequest {
 impl ClientRequest {
     /// The request client `id.client` sends, signed by it.
     pub(crate) fn new(id: RequestId, op: Operation) -> Self {
-        let d = crate::fingerprint::digest(&(id, &op));
+        let d = Self::digest_of(id, &op);
         let signature = crate::auth::Signed::new(crate::auth::Principal::Client(id.client), d);
         ClientRequest { id, op, signature }
     }
-    /// A digest of what is asked and by whom: equal requests have equal digests.
+    /// A digest of what is asked and by whom: equal requests have equal digests, and
+    /// none is 0 (protocols may give 0 a meaning of their own, PBFT its null request).
     pub fn digest(&self) -> u64 {
-        crate::fingerprint::digest(&(self.id, &self.op))
+        Self::digest_of(self.id, &self.op)
+    }
+    fn digest_of(id: RequestId, op: &Operation) -> u64 {
+        // A tag first: the plain hash of an all-zero request (client 0's first Get of
+        // key 0) is 0.
+        const TAG: u64 = 0x9E37_79B9_7F4A_7C15;
+        crate::fingerprint::digest(&(TAG, id, op)) | 1
     }
     /// Whether the request is what its client signed: a request whose fields were
     /// changed after signing is not.
@@ -353,5 +360,24 @@ impl<M: Message> Ctx<'_, M> {
     /// Adds `n` to a protocol-defined counter in the run's metrics ("elections").
     pub fn count(&mut self, name: &'static str, n: u64) {
         self.fabric.metrics.count(name, n);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_is_authentic_until_changed_and_its_digest_is_never_zero() {
+        let zero = ClientRequest::new(RequestId { client: 0, seq: 0 }, Operation::Get { key: 0 });
+        assert_ne!(zero.digest(), 0);
+        assert!(zero.authentic());
+        let mut changed = zero.clone();
+        changed.op = Operation::Get { key: 1 };
+        assert!(!changed.authentic(), "the signature covers the operation");
+        let mut other_client = zero.clone();
+        other_client.id.client = 1;
+        assert!(!other_client.authentic(), "and who asked");
+        assert_ne!(changed.digest(), zero.digest());
     }
 }

@@ -45,6 +45,18 @@ pub fn run(args: &ListArgs) -> u8 {
                 b.caught_by
             );
         }
+        // Generic behaviours are the same for every protocol: listed once, below.
+        for b in p
+            .behaviours
+            .iter()
+            .filter(|b| !protocols::byzantine::GENERIC.contains(b))
+        {
+            println!("      byzantine {:<22} {}", b.name, b.description);
+        }
+    }
+    println!("\nByzantine behaviours of every protocol (byzantine: [(node: 3, behaviour: …)]):");
+    for b in protocols::byzantine::GENERIC {
+        println!("  {:<16} {}", b.name, b.description);
     }
     println!("\nworkloads (with their default settings; the protocol's family must serve them):");
     println!("  None");
