@@ -65,12 +65,12 @@ pub struct Agreement {
     decided: BTreeMap<u64, (u64, NodeId, &'static str)>,
 }
 
-impl Invariant<Pbft> for Agreement {
+impl<P: sim_core::Protocol> Invariant<P> for Agreement {
     fn name(&self) -> &str {
         "agreement"
     }
 
-    fn check(&mut self, world: &World<'_, Pbft>) -> Result<(), String> {
+    fn check(&mut self, world: &World<'_, P>) -> Result<(), String> {
         for o in world.observations {
             let kind = o.obs.kind;
             if (kind != obs::COMMIT && kind != obs::EXECUTE) || world.faulty(o.node) {
@@ -107,12 +107,12 @@ pub struct InOrder {
     last: BTreeMap<NodeId, u64>,
 }
 
-impl Invariant<Pbft> for InOrder {
+impl<P: sim_core::Protocol> Invariant<P> for InOrder {
     fn name(&self) -> &str {
         "in_order"
     }
 
-    fn check(&mut self, world: &World<'_, Pbft>) -> Result<(), String> {
+    fn check(&mut self, world: &World<'_, P>) -> Result<(), String> {
         for o in world.observations {
             if world.faulty(o.node) {
                 continue;

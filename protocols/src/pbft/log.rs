@@ -138,12 +138,7 @@ impl Entry {
         if pp.view != view {
             return None;
         }
-        let vote = Vote {
-            phase: Phase::Prepare,
-            view,
-            seq: pp.seq,
-            digest: pp.digest,
-        };
+        let vote = pp.vote(Phase::Prepare);
         let n = count_votes(&self.prepares, &vote, Some(qs.primary(view)), duplicates);
         (n + 1 >= qs.q).then_some(pp.digest)
     }
@@ -152,10 +147,8 @@ impl Entry {
     pub fn certificate(&self, view: u64) -> Option<PreparedCert> {
         let pp = self.pre_prepare.clone()?;
         let vote = Vote {
-            phase: Phase::Prepare,
             view,
-            seq: pp.value().seq,
-            digest: pp.value().digest,
+            ..pp.value().vote(Phase::Prepare)
         };
         Some(PreparedCert {
             prepares: self
@@ -187,39 +180,32 @@ impl Entry {
     }
 }
 
+/// The vote of `phase` that agrees with `pp`, if `pp` is signed by its view's primary and
+/// `request` is the one it names: what a certificate's votes must match.
+fn certified_vote(
+    pp: &Signed<PrePrepare>,
+    request: Option<&ClientRequest>,
+    qs: &Quorums,
+    phase: Phase,
+) -> Option<Vote> {
+    let p = pp.value();
+    (pp.signed_by(qs.primary(p.view)) && request_matches(request, p.digest)).then(|| p.vote(phase))
+}
+
 /// Whether `cert` proves its request prepared: the proposal signed by its view's
 /// primary, the request it names, and `q − 1` matching prepares from distinct backups.
 pub fn valid_certificate(cert: &PreparedCert, qs: &Quorums, duplicates: bool) -> bool {
-    let pp = *cert.pre_prepare.value();
-    let primary = qs.primary(pp.view);
-    if !cert.pre_prepare.signed_by(primary) || !request_matches(cert.request.as_ref(), pp.digest) {
-        return false;
-    }
-    let vote = Vote {
-        phase: Phase::Prepare,
-        view: pp.view,
-        seq: pp.seq,
-        digest: pp.digest,
-    };
-    count_votes(&cert.prepares, &vote, Some(primary), duplicates) + 1 >= qs.q
+    let primary = qs.primary(cert.pre_prepare.value().view);
+    certified_vote(&cert.pre_prepare, cert.request.as_ref(), qs, Phase::Prepare).is_some_and(
+        |vote| count_votes(&cert.prepares, &vote, Some(primary), duplicates) + 1 >= qs.q,
+    )
 }
 
 /// Whether `cert` proves its request committed: the proposal signed by its view's
 /// primary, the request it names, and `needed` matching commits from distinct replicas.
 pub fn valid_commit_cert(cert: &CommitCert, qs: &Quorums, needed: usize, duplicates: bool) -> bool {
-    let pp = *cert.pre_prepare.value();
-    if !cert.pre_prepare.signed_by(qs.primary(pp.view))
-        || !request_matches(cert.request.as_ref(), pp.digest)
-    {
-        return false;
-    }
-    let vote = Vote {
-        phase: Phase::Commit,
-        view: pp.view,
-        seq: pp.seq,
-        digest: pp.digest,
-    };
-    count_votes(&cert.commits, &vote, None, duplicates) >= needed
+    certified_vote(&cert.pre_prepare, cert.request.as_ref(), qs, Phase::Commit)
+        .is_some_and(|vote| count_votes(&cert.commits, &vote, None, duplicates) >= needed)
 }
 
 /// The state digest a quorum of distinct replicas voted for at `seq`, if any.

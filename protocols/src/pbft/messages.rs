@@ -24,6 +24,18 @@ pub struct PrePrepare {
     pub digest: u64,
 }
 
+impl PrePrepare {
+    /// The vote of `phase` that agrees with this proposal.
+    pub fn vote(&self, phase: Phase) -> Vote {
+        Vote {
+            phase,
+            view: self.view,
+            seq: self.seq,
+            digest: self.digest,
+        }
+    }
+}
+
 /// Which of the two voting phases a vote belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Phase {

@@ -226,12 +226,7 @@ impl Pbft {
         }
         e.pre_prepare = Some(pp);
         e.request = request.clone();
-        let vote = ctx.sign(Vote {
-            phase: Phase::Prepare,
-            view: p.view,
-            seq: p.seq,
-            digest: p.digest,
-        });
+        let vote = ctx.sign(p.vote(Phase::Prepare));
         add_vote(&mut e.prepares, vote.clone(), false);
         self.save_entry(ctx, p.seq);
         self.broadcast(ctx, PbftMsg::Prepare(vote));

@@ -18,7 +18,7 @@ use super::log::{
 };
 use super::messages::{
     Carried, CheckpointVote, NULL_DIGEST, NewView, PbftMsg, Phase, PrePrepare, PreparedCert,
-    ViewChange, Vote,
+    ViewChange,
 };
 use super::{Pbft, VIEW_TIMER, obs, persist};
 
@@ -419,12 +419,7 @@ impl Pbft {
             e.pre_prepare = Some(c.pre_prepare.clone());
             e.request = c.request.clone();
             if primary != self.id {
-                let vote = ctx.sign(Vote {
-                    phase: Phase::Prepare,
-                    view,
-                    seq: p.seq,
-                    digest: p.digest,
-                });
+                let vote = ctx.sign(p.vote(Phase::Prepare));
                 add_vote(&mut e.prepares, vote, false);
             }
             self.save_entry(ctx, p.seq);
