@@ -177,6 +177,12 @@ pub trait ProtocolSpec: Protocol {
     fn messages_per_op(_nodes: u32) -> Option<(f64, &'static str)> {
         None
     }
+    /// How many Byzantine nodes it tolerates in a cluster of `nodes`, if it claims to
+    /// tolerate any (PBFT: ⌊(N − 1)/3⌋): a scenario with more that expects a pass is an
+    /// error at load.
+    fn byzantine_tolerance(_nodes: u32) -> Option<u32> {
+        None
+    }
     /// Its own Byzantine behaviours, beyond the generic ones of [`crate::byzantine`].
     const BEHAVIOURS: &'static [crate::byzantine::Behaviour] = &[];
     /// The adversary of one of its own [`ProtocolSpec::BEHAVIOURS`] for a node in a

@@ -130,7 +130,37 @@ pub fn validate(s: &Scenario) -> Result<(), (&'static str, &'static str, String)
             ),
         ));
     }
+    // Named nodes are cluster nodes (not a twin's second slot), and not twinned: a
+    // twinned identity is Byzantine already.
+    let twinned: Vec<u32> = s.twins.iter().flat_map(|t| t.nodes.clone()).collect();
+    if let Some(n) = nodes.iter().find(|n| **n >= s.nodes || twinned.contains(n)) {
+        return Err((
+            "byzantine",
+            "byzantine",
+            if *n >= s.nodes {
+                format!(
+                    "node {n} is a twin's second instance, not a node of the cluster (0 to {}); name the node it twins, or another",
+                    s.nodes.saturating_sub(1)
+                )
+            } else {
+                format!("node {n} is twinned, which makes it Byzantine already; name another")
+            },
+        ));
+    }
     let draw = s.nemesis.as_ref().and_then(|n| n.byzantine.as_ref());
+    if let Some(d) = draw
+        && d.count.is_some_and(|c| c >= s.nodes)
+    {
+        return Err((
+            "count",
+            "nemesis.byzantine.count",
+            format!(
+                "found {}, expected fewer than the {} nodes",
+                d.count.unwrap_or(0),
+                s.nodes
+            ),
+        ));
+    }
     if let Some(d) = draw
         && d.behaviours.is_empty()
     {
@@ -140,9 +170,11 @@ pub fn validate(s: &Scenario) -> Result<(), (&'static str, &'static str, String)
             "no behaviours to draw from; name at least one".into(),
         ));
     }
-    // Twins count among the Byzantine: together they equivocate.
-    let total =
-        nodes.len() as u32 + draw.map_or(0, |d| drawn_count(s, d)) + crate::twins::twin_count(s);
+    // Twins count among the Byzantine: together they equivocate. (In u64: a count near
+    // u32::MAX must not wrap round to a small total.)
+    let total = nodes.len() as u64
+        + u64::from(draw.map_or(0, |d| drawn_count(s, d)))
+        + u64::from(crate::twins::twin_count(s));
     if total == 0 {
         return Ok(());
     }
@@ -154,14 +186,24 @@ pub fn validate(s: &Scenario) -> Result<(), (&'static str, &'static str, String)
                 "{total} Byzantine node(s), but the model's nodes are not Byzantine; set model: (nodes: Byzantine(f: {total}))"
             ),
         )),
-        Some(f) if total > f => Err((
+        Some(f) if total > u64::from(f) => Err((
             "byzantine",
             "byzantine",
             format!(
                 "{total} Byzantine node(s) (named and drawn), more than the model's f = {f}; raise f or name fewer"
             ),
         )),
-        Some(_) if total >= s.nodes => Err((
+        Some(_) if exceeds_tolerance(s, total) => Err((
+            "byzantine",
+            "byzantine",
+            format!(
+                "{total} Byzantine node(s) (named, drawn and twinned), more than the {} {} tolerates with {} nodes, and the scenario expects a pass; expect a violation (expect: Violation(\"agreement\")) or name fewer",
+                (s.protocol.info().byzantine_tolerance)(s.nodes).unwrap_or(0),
+                s.protocol.name(),
+                s.nodes
+            ),
+        )),
+        Some(_) if total >= u64::from(s.nodes) => Err((
             "byzantine",
             "byzantine",
             format!(
@@ -171,6 +213,13 @@ pub fn validate(s: &Scenario) -> Result<(), (&'static str, &'static str, String)
         )),
         Some(_) => Ok(()),
     }
+}
+
+/// Whether `total` Byzantine nodes are more than the protocol claims to tolerate while
+/// the scenario expects a pass (a scenario showing what happens beyond is fine).
+fn exceeds_tolerance(s: &Scenario, total: u64) -> bool {
+    let tolerated = (s.protocol.info().byzantine_tolerance)(s.nodes);
+    s.expect == crate::format::Expect::Pass && tolerated.is_some_and(|t| total > u64::from(t))
 }
 
 /// The Byzantine nodes of a run with `seed`: the named ones, then the drawn ones (from
@@ -184,8 +233,9 @@ pub fn byzantine_for(s: &Scenario, seed: u64) -> Vec<ByzantineNode> {
         return out;
     }
     let mut rng = RunSeed(seed).stream(Stream::Named("byzantine"));
+    let twinned: Vec<u32> = s.twins.iter().flat_map(|t| t.nodes.clone()).collect();
     let mut free: Vec<u32> = (0..s.nodes)
-        .filter(|n| !out.iter().any(|b| b.node.0 == *n))
+        .filter(|n| !out.iter().any(|b| b.node.0 == *n) && !twinned.contains(n))
         .collect();
     for _ in 0..drawn_count(s, draw) {
         if free.is_empty() {

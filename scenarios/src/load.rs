@@ -91,6 +91,24 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, LoadError> {
 fn parse_as(text: &str, file: &str, nodes: Option<u32>) -> Result<Scenario, LoadError> {
     // First pass: the shape of the file, with no cross-field checks.
     let first: Scenario = read(text, file)?;
+    if let Some(n) = nodes
+        && n != first.nodes
+        && first.twins.is_some()
+    {
+        // Twins' second slots are numbered after the cluster's nodes, so faults naming
+        // them would name other nodes at another size.
+        let (line, col) = find_field(text, "twins");
+        return Err(LoadError {
+            file: file.to_string(),
+            line,
+            col,
+            path: "twins".into(),
+            message: format!(
+                "a scenario with twins cannot be run at another size ({n} instead of {}): its twins' slots would be renumbered",
+                first.nodes
+            ),
+        });
+    }
     let info = first.protocol.info();
     let nodes = nodes.unwrap_or(first.nodes);
     let context = Context {

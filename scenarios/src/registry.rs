@@ -44,6 +44,9 @@ pub struct ProtocolInfo {
     /// Its messages per operation in a calm cluster, by cluster size, if it has a
     /// closed form ([`ProtocolSpec::messages_per_op`]).
     pub messages_per_op: fn(u32) -> Option<(f64, &'static str)>,
+    /// How many Byzantine nodes it tolerates, by cluster size, if it claims any
+    /// ([`ProtocolSpec::byzantine_tolerance`]).
+    pub byzantine_tolerance: fn(u32) -> Option<u32>,
     /// Its default settings, as RON.
     pub defaults: String,
 }
@@ -161,6 +164,7 @@ where
             bugs: P::BUGS,
             behaviours: protocols::byzantine::behaviours::<P>(),
             messages_per_op: P::messages_per_op,
+            byzantine_tolerance: P::byzantine_tolerance,
             defaults: ron::ser::to_string(&P::Config::default()).unwrap_or_default(),
         }
     }

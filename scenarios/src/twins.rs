@@ -69,6 +69,26 @@ pub fn validate(s: &Scenario) -> Result<(), (&'static str, &'static str, String)
             "no node to twin; name at least one".into(),
         ));
     }
+    let n = &s.network;
+    if n.regions.is_some() || n.links.is_some() || !n.overrides.is_empty() {
+        return Err((
+            "twins",
+            "twins",
+            "Twins with regions, explicit links or link overrides is not supported: a twin's second slot would have no region, links or overrides of its own; use a full mesh with one default link".into(),
+        ));
+    }
+    // The drawn partitions are faults like any other: the model must allow them.
+    for r in 0..t.rounds {
+        let at = SimDuration(t.round.0.0.saturating_mul(u64::from(r)));
+        if let Err(m) = crate::model::fault_allowed(&s.model, at, &FaultSpec::Partition(Vec::new()))
+        {
+            return Err((
+                "rounds",
+                "twins.rounds",
+                format!("the partition of round {r}: {m}"),
+            ));
+        }
+    }
     let end = t.round.0.0.saturating_mul(u64::from(t.rounds));
     if end >= s.duration.0.0 {
         return Err((

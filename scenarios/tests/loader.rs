@@ -398,6 +398,9 @@ fn the_format_byzantine_example_loads() {
     let s = parse(&section[start..end], "FORMAT.md").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(s.byzantine.len(), 1);
     assert_eq!(s.twins.as_ref().map(|t| t.rounds), Some(6));
+    // The named one and one drawn per seed (the twin is the third).
+    let drawn = scenarios::byzantine::byzantine_for(&s, 5);
+    assert_eq!(drawn.len(), 2, "{drawn:?}");
     assert!(
         s.nemesis
             .as_ref()

@@ -107,3 +107,80 @@ fn twins_must_exist_and_heal_before_the_end() {
     ));
     assert!(e.message.contains("node 5 does not exist"), "{e}");
 }
+
+#[test]
+fn byzantine_nodes_are_cluster_nodes_and_counts_cannot_wrap() {
+    let twins = GOOD.replace(
+        "byzantine: [(node: 3, behaviour: Silent)],",
+        "twins: (nodes: [0]), byzantine: [(node: NODE, behaviour: Silent)],",
+    );
+    let model = |f: u32| format!("model: (nodes: Byzantine(f: {f})),");
+    let twins = twins.replace(&model(1), &model(2));
+    let e = err(&twins.replace("NODE", "4"));
+    assert!(e.message.contains("a twin's second instance"), "{e}");
+    let e = err(&twins.replace("NODE", "0"));
+    assert!(
+        e.message.contains("twinned, which makes it Byzantine"),
+        "{e}"
+    );
+    // A count near u32::MAX must not wrap round to a small total.
+    let e = err(&GOOD.replace(
+        "byzantine: [(node: 3, behaviour: Silent)],",
+        "byzantine: [(node: 3, behaviour: Silent)], nemesis: (byzantine: Some((count: 4294967295, behaviours: [Replay]))),",
+    ));
+    assert_eq!(e.path, "nemesis.byzantine.count", "{e}");
+}
+
+#[test]
+fn more_byzantine_nodes_than_the_protocol_tolerates_must_expect_a_violation() {
+    let two = GOOD.replace("Byzantine(f: 1)", "Byzantine(f: 2)").replace(
+        "[(node: 3, behaviour: Silent)]",
+        "[(node: 3, behaviour: Silent), (node: 2, behaviour: Silent)]",
+    );
+    let e = err(&two);
+    assert!(
+        e.message
+            .contains("more than the 1 Pbft tolerates with 4 nodes"),
+        "{e}"
+    );
+    let expecting = two.replace(
+        "byzantine: [",
+        "checks: [Invariants, Linearizable], expect: Violation(\"agreement\"), byzantine: [",
+    );
+    assert!(parse(&expecting, "t.ron").is_ok());
+}
+
+#[test]
+fn twins_partitions_stay_inside_the_model_and_the_mesh() {
+    let base = GOOD.replace(
+        "byzantine: [(node: 3, behaviour: Silent)],",
+        r#"twins: (nodes: [0], rounds: 4, round: "250ms"),"#,
+    );
+    let e = err(&base.replace(
+        "model: (nodes: Byzantine(f: 1)),",
+        r#"model: (nodes: Byzantine(f: 1), timing: PartiallySynchronous("500ms")),"#,
+    ));
+    assert_eq!(e.path, "twins.rounds", "{e}");
+    assert!(e.message.contains("round 2"), "{e}");
+    let e = err(&base.replace(
+        "model: (nodes: Byzantine(f: 1)),",
+        "model: (nodes: Byzantine(f: 1)), network: (links: [(0, 1), (1, 0)]),",
+    ));
+    assert!(e.message.contains("not supported"), "{e}");
+}
+
+#[test]
+fn a_scenario_with_twins_cannot_change_size() {
+    let dir = std::env::temp_dir().join(format!("faultline-twins-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("t.ron");
+    let text = GOOD.replace(
+        "byzantine: [(node: 3, behaviour: Silent)],",
+        "twins: (nodes: [0]),",
+    );
+    std::fs::write(&file, &text).unwrap();
+    assert!(scenarios::load::load_with_nodes(&file, 4).is_ok());
+    let e = scenarios::load::load_with_nodes(&file, 7).unwrap_err();
+    assert!(e.message.contains("cannot be run at another size"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

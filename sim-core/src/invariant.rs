@@ -42,6 +42,7 @@ pub struct World<'a, P: Protocol> {
     pub(crate) nodes: &'a [crate::sim::NodeSlot<P>],
     pub(crate) adversaries: &'a [Option<Box<dyn crate::byzantine::Adversary<P>>>],
     pub(crate) twinned: &'a [bool],
+    pub(crate) identity: &'a [NodeId],
     pub(crate) issued: &'a std::collections::BTreeSet<u64>,
 }
 
@@ -71,6 +72,19 @@ impl<'a, P: Protocol> World<'a, P> {
             .is_some_and(Option::is_some)
             || self.twinned.get(id.index()).copied().unwrap_or(false)
     }
+    /// The node identity slot `id` runs: itself, unless it is a twin's second slot.
+    pub fn identity(&self, id: NodeId) -> NodeId {
+        self.identity.get(id.index()).copied().unwrap_or(id)
+    }
+    /// The number of node identities, the cluster the protocol sees (the slots less
+    /// the twins' second ones): what majorities are counted against.
+    pub fn identities(&self) -> usize {
+        self.identity
+            .iter()
+            .enumerate()
+            .filter(|(i, id)| id.index() == *i)
+            .count()
+    }
     /// Whether some client sent a request with this digest
     /// ([`ClientRequest::digest`](crate::ClientRequest::digest)): what a node executes
     /// must be one (validity).
@@ -85,7 +99,7 @@ impl<'a, P: Protocol> World<'a, P> {
     pub fn disk(&self, id: NodeId) -> &'a Disk {
         &self.nodes[id.index()].disk
     }
-    /// The number of node slots.
+    /// The number of node slots (more than [`World::identities`] under Twins).
     pub fn len(&self) -> usize {
         self.nodes.len()
     }

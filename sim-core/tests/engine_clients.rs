@@ -491,3 +491,44 @@ fn a_retry_to_all_reaches_every_node() {
     let (_, direct) = voters(silent, next, 3);
     assert!(direct[2] == 0 && direct[3] == 0, "{direct:?}");
 }
+
+/// Twins answer as one node: node 0 runs in slots 0 and 4, both lying alike. Under a
+/// quorum of 2 their two forged answers are one vote, so the lie never completes an
+/// operation; the request to node 0 reaches both slots, and both answer.
+#[test]
+fn twins_count_once_toward_a_reply_quorum() {
+    let mut c = config(1, 4, SimDuration::from_secs(5));
+    c.clients = Some(ClientConfig {
+        reply_quorum: 2,
+        ..kv_clients(4, Retry::None)
+    });
+    let mix = OpMix {
+        get: 1,
+        put: 0,
+        cas: 0,
+        append: 0,
+    };
+    let w = KvWorkload::new(3, mix, KeyDistribution::Uniform, 30).unwrap();
+    let (r, states) = Simulation::<Voters>::builder(c)
+        .protocol_config(VotersConfig::default())
+        .workload(w)
+        .twin(NodeId(0))
+        .adversary(NodeId(0), LyingAnswers)
+        .adversary(NodeId(4), LyingAnswers)
+        .build()
+        .unwrap()
+        .run_with_final_states();
+    assert_eq!(r.history.len(), 120);
+    let got = answers(&r);
+    assert!(
+        got.iter().all(|v| v.starts_with('k')),
+        "a lie got through: {got:?}"
+    );
+    // Client 0 asks node 0 first: both of its slots heard it directly.
+    let direct: Vec<u64> = states
+        .iter()
+        .map(|s| s.as_ref().map_or(0, |v| v.direct))
+        .collect();
+    assert!(direct[0] > 0 && direct[4] > 0, "{direct:?}");
+    assert_eq!(direct[0], direct[4], "{direct:?}");
+}

@@ -117,7 +117,8 @@ impl Invariant<MultiPaxos> for SlotAgreement {
                     value,
                 } => {
                     if let Some(((b1, v1), (b2, v2))) =
-                        self.ledger.accept(world.len(), slot, ballot, value, node)
+                        self.ledger
+                            .accept(world.identities(), slot, ballot, value, node)
                     {
                         return Err(format!(
                             "slot {slot}: {} was chosen in ballot {b1}, and {} is chosen in ballot {b2} (a majority accepted each; the last acceptance by {node})",

@@ -135,7 +135,7 @@ impl Invariant<Paxos> for Agreement {
                 } => {
                     if let Some(((b1, v1), (b2, v2))) =
                         self.ledger
-                            .accept(world.len(), instance, ballot, value, node)
+                            .accept(world.identities(), instance, ballot, value, node)
                     {
                         return Err(format!(
                             "instance {instance}: {} was chosen in ballot {b1}, and {} is chosen in ballot {b2} (a majority accepted each; the last acceptance by {node})",
@@ -256,7 +256,7 @@ impl Invariant<Paxos> for SafeProposal {
                     // A second value chosen is `agreement`'s to report.
                     let _ = self
                         .ledger
-                        .accept(world.len(), instance, ballot, value, node);
+                        .accept(world.identities(), instance, ballot, value, node);
                 }
                 Fact::Propose {
                     node,

@@ -67,10 +67,22 @@ impl PbftConfig {
                 ),
             ));
         }
-        if self.checkpoint_interval == 0 {
+        // Sequence numbers add the window to the low watermark: bounded, they cannot
+        // overflow in any run.
+        const MAX: u64 = 1 << 32;
+        if self.checkpoint_interval == 0 || self.checkpoint_interval > MAX {
             return Err(Bad::new(
                 "checkpoint_interval",
-                "found 0, expected at least 1",
+                format!(
+                    "found {}, expected between 1 and {MAX}",
+                    self.checkpoint_interval
+                ),
+            ));
+        }
+        if self.watermark_window > MAX {
+            return Err(Bad::new(
+                "watermark_window",
+                format!("found {}, expected at most {MAX}", self.watermark_window),
             ));
         }
         if self.watermark_window < self.checkpoint_interval
@@ -131,6 +143,11 @@ mod tests {
             },
             PbftConfig {
                 view_change_timeout: SimDuration::ZERO,
+                ..ok.clone()
+            },
+            PbftConfig {
+                checkpoint_interval: 1,
+                watermark_window: u64::MAX,
                 ..ok.clone()
             },
         ];

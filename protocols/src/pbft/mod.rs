@@ -237,6 +237,7 @@ impl Protocol for Pbft {
         };
         ctx.observe(obs::RESTORE, stable_seq, 0);
         node.execute(ctx);
+        node.resume_view(ctx);
         if !node.active {
             // It crashed while changing views: it says so again.
             node.send_view_change(ctx);
@@ -291,6 +292,10 @@ impl ProtocolSpec for Pbft {
     const NAME: &'static str = "Pbft";
     const FAMILY: Family = Family::KeyValue;
     type Bugs = PbftBugs;
+
+    fn byzantine_tolerance(nodes: u32) -> Option<u32> {
+        Some(Quorums::new(nodes).f)
+    }
 
     fn messages_per_op(nodes: u32) -> Option<(f64, &'static str)> {
         let n = f64::from(nodes);

@@ -436,6 +436,30 @@ impl Pbft {
         carried
     }
 
+    /// After a restart in a view it had started: the checkpoint its NEW-VIEW proved may
+    /// be above the one on disk (its state was still being fetched); it is adopted again,
+    /// and a primary numbers on from it, or its proposals would fall below the backups'
+    /// watermarks.
+    pub(super) fn resume_view(&mut self, ctx: &mut Ctx<'_, PbftMsg>) {
+        let Some(nv) = self
+            .new_view
+            .clone()
+            .filter(|nv| self.active && nv.value().view == self.view)
+        else {
+            return;
+        };
+        let refs: Vec<&ViewChange> = nv.value().view_changes.iter().map(Signed::value).collect();
+        let p = plan(&refs, true);
+        if self.is_primary() {
+            self.next_seq = self.next_seq.max(p.stable);
+        }
+        if p.stable > self.stable.seq
+            && let Some(state) = proven_state(&p.proof, p.stable, &self.qs)
+        {
+            self.adopt_stable(ctx, p.stable, state, p.proof);
+        }
+    }
+
     /// Works in the view just installed: the checkpoint of its NEW-VIEW, prepares for the
     /// carried proposals, and the requests this replica still waits for.
     fn work_in_view(&mut self, ctx: &mut Ctx<'_, PbftMsg>, carried: Vec<u64>) {

@@ -234,7 +234,20 @@ impl<P: Protocol> Simulation<P> {
     /// Sends one message from slot `from` to node identity `to` and its twins (slow
     /// path: adversary or tracing).
     pub(super) fn transmit(&mut self, from: NodeId, to: NodeId, msg: P::Msg, depart: SimTime) {
-        if let Err((reason, msg)) = self.fabric.send(from, to, msg, depart) {
+        if to.0 >= self.fabric.identities {
+            return;
+        }
+        // Each copy to a twin is traced too, dropped or not: the drops a Twins partition
+        // makes are what one looks for in a Twins reproducer.
+        for k in 0..self.fabric.twin_slots.len() {
+            let (identity, slot) = self.fabric.twin_slots[k];
+            if identity == to
+                && let Err((reason, msg)) = self.fabric.transmit(from, slot, msg.clone(), depart)
+            {
+                self.trace_drop(from, slot, depart, &msg, reason);
+            }
+        }
+        if let Err((reason, msg)) = self.fabric.transmit(from, to, msg, depart) {
             self.trace_drop(from, to, depart, &msg, reason);
         }
     }

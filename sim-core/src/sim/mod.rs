@@ -498,6 +498,7 @@ impl<P: Protocol> Simulation<P> {
             nodes: &self.nodes,
             adversaries: &self.adversaries,
             twinned: &self.twinned,
+            identity: &self.identity,
             issued: &self.issued,
         };
         for inv in self.invariants.iter_mut() {
