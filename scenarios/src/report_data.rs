@@ -182,15 +182,19 @@ pub fn run_data(
     }
 }
 
-/// Lane names of a run's nodes: their names, or `node N`.
+/// Lane names of a run's nodes: their names, or `node N`; then the twins' second
+/// slots (nodes `nodes`, `nodes + 1` …), `twin of node I`.
 pub fn node_lanes(s: &Scenario) -> Vec<String> {
+    let name = |i: usize| {
+        s.names
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| format!("node {i}"))
+    };
+    let twins = s.twins.iter().flat_map(|t| &t.nodes);
     (0..s.nodes as usize)
-        .map(|i| {
-            s.names
-                .get(i)
-                .cloned()
-                .unwrap_or_else(|| format!("node {i}"))
-        })
+        .map(name)
+        .chain(twins.map(|of| format!("twin of {}", name(*of as usize))))
         .collect()
 }
 
@@ -201,7 +205,8 @@ fn leader_timeline(s: &Scenario, r: &sim_core::RunResult) -> Option<ExtraFigure>
         return None;
     }
     let ms = |t: sim_core::SimTime| t.as_nanos() as f64 / 1e6;
-    let mut open: Vec<Option<(sim_core::SimTime, u64)>> = vec![None; s.nodes as usize];
+    let lanes = node_lanes(s);
+    let mut open: Vec<Option<(sim_core::SimTime, u64)>> = vec![None; lanes.len()];
     let mut spans = Vec::new();
     let close = |spans: &mut Vec<Span>,
                  node: usize,
@@ -260,7 +265,7 @@ fn leader_timeline(s: &Scenario, r: &sim_core::RunResult) -> Option<ExtraFigure>
         title: "Leaders over time".into(),
         caption,
         plot: ExtraPlot::Spans {
-            lanes: node_lanes(s),
+            lanes,
             spans,
             end_ms: ms(r.end_time),
         },
