@@ -130,26 +130,31 @@ impl<P: Protocol> Simulation<P> {
         self.issued.insert(req.digest());
         let (id, attempt) = (p.id, p.attempt);
         for &node in nodes {
+            self.push_request(node, &req);
             // A twinned identity's requests reach both of its slots.
-            let twins = self.fabric.twin_slots.iter().filter(|(i, _)| *i == node);
-            let slots: Vec<NodeId> = std::iter::once(node)
-                .chain(twins.map(|(_, s)| *s))
-                .collect();
-            for slot in slots {
-                let lat = self.client_latency();
-                self.fabric.queue.push(
-                    self.now + lat,
-                    Event::Request {
-                        node: slot,
-                        req: Box::new(req.clone()),
-                    },
-                );
+            for k in 0..self.fabric.twin_slots.len() {
+                let (identity, slot) = self.fabric.twin_slots[k];
+                if identity == node {
+                    self.push_request(slot, &req);
+                }
             }
         }
         let timeout = self.client_config().timeout;
         self.fabric
             .queue
             .push(self.now + timeout, Event::ClientTimeout { id, attempt });
+    }
+
+    /// Schedules `req`'s arrival at slot `slot`, after the client latency.
+    fn push_request(&mut self, slot: NodeId, req: &ClientRequest) {
+        let lat = self.client_latency();
+        self.fabric.queue.push(
+            self.now + lat,
+            Event::Request {
+                node: slot,
+                req: Box::new(req.clone()),
+            },
+        );
     }
 
     pub(super) fn finish(&mut self, c: ClientId, i: usize, outcome: Outcome) {
