@@ -5,13 +5,48 @@
 //! executes from it as if it had heard the votes. Behind by more than the log, it
 //! fetches a stable checkpoint instead (`checkpoint.rs`).
 
-use sim_core::{Ctx, NodeId};
+use sim_core::{Ctx, NodeId, SimDuration};
 
 use super::log::{request_matches, valid_commit_cert};
 use super::messages::{CommitCert, PbftMsg};
 use super::{Pbft, obs};
 
+/// What a replica asks others for: answers are rate-limited per asker and kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Fetch {
+    /// A stable checkpoint's state.
+    State,
+    /// The NEW-VIEW of the current view.
+    NewView,
+    /// Commit certificates.
+    Committed,
+}
+
 impl Pbft {
+    /// Whether to answer `from`'s request for `kind` now: at most once per asker and
+    /// kind in half a `fetch_retry` (an honest replica asks at most once per
+    /// `fetch_retry`), so a Byzantine one asking without end cannot make this one ship
+    /// its state or its NEW-VIEW once per message.
+    pub(super) fn may_answer(
+        &mut self,
+        ctx: &mut Ctx<'_, PbftMsg>,
+        from: NodeId,
+        kind: Fetch,
+    ) -> bool {
+        let now = ctx.now();
+        let gap = SimDuration(self.config.fetch_retry.as_nanos() / 2);
+        if self
+            .answered
+            .get(&(from, kind))
+            .is_some_and(|at| now < *at + gap)
+        {
+            ctx.count("pbft.fetches_refused", 1);
+            return false;
+        }
+        self.answered.insert((from, kind), now);
+        true
+    }
+
     /// The matching commits that make a replica committed-local: a quorum, one fewer
     /// under the bug switch `commit_quorum_2f`.
     pub(super) fn commit_quorum(&self) -> usize {
@@ -48,6 +83,9 @@ impl Pbft {
         from: NodeId,
         seq: u64,
     ) {
+        if !self.may_answer(ctx, from, Fetch::Committed) {
+            return;
+        }
         if seq <= self.stable.seq {
             // Its log is gone here: the checkpoint's proof lets the asker fetch the state.
             self.send_stable_proof(ctx, from);

@@ -156,7 +156,10 @@ impl Pbft {
     }
 
     pub(super) fn on_fetch_state(&mut self, ctx: &mut Ctx<'_, PbftMsg>, from: NodeId, seq: u64) {
-        if self.stable.seq >= seq && self.stable.seq > 0 {
+        if self.stable.seq >= seq
+            && self.stable.seq > 0
+            && self.may_answer(ctx, from, super::catch_up::Fetch::State)
+        {
             let s = Box::new(self.stable.clone());
             self.send(ctx, from, PbftMsg::State(s));
         }

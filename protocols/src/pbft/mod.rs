@@ -114,6 +114,8 @@ pub struct Pbft {
     new_view: Option<Box<Signed<NewView>>>,
     /// The highest view each replica was seen in (to notice this one fell behind).
     seen_view: BTreeMap<NodeId, u64>,
+    /// When this replica last answered each replica's request of each kind.
+    answered: BTreeMap<(NodeId, catch_up::Fetch), SimTime>,
     /// When this replica last asked for commit certificates.
     asked_committed: Option<SimTime>,
     /// When this replica last asked each replica for a NEW-VIEW.
@@ -234,6 +236,7 @@ impl Protocol for Pbft {
             seen_view: BTreeMap::new(),
             asked_new_view: BTreeMap::new(),
             asked_committed: None,
+            answered: BTreeMap::new(),
         };
         ctx.observe(obs::RESTORE, stable_seq, 0);
         node.execute(ctx);

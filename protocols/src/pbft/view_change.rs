@@ -152,6 +152,7 @@ impl Pbft {
     pub(super) fn on_fetch_new_view(&mut self, ctx: &mut Ctx<'_, PbftMsg>, from: NodeId) {
         if self.active
             && let Some(nv) = self.new_view.clone()
+            && self.may_answer(ctx, from, super::catch_up::Fetch::NewView)
         {
             self.send(ctx, from, PbftMsg::NewView(nv));
         }
