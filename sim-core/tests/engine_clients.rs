@@ -314,7 +314,7 @@ fn bad_configuration_is_an_error_not_a_panic() {
 }
 
 fn voters(cfg: VotersConfig, clients: ClientConfig, seed: u64) -> (sim_core::RunResult, Vec<u64>) {
-    voters_with(cfg, clients, seed, None)
+    voters_with(cfg, clients, seed, &[], &[])
 }
 
 /// An adversary that rewrites every answer of its node into a lie.
@@ -343,11 +343,13 @@ impl sim_core::byzantine::Adversary<Voters> for LyingAnswers {
     }
 }
 
+/// Four voters, some slots lying through an adversary, some identities twinned.
 fn voters_with(
     cfg: VotersConfig,
     clients: ClientConfig,
     seed: u64,
-    liar: Option<NodeId>,
+    liars: &[NodeId],
+    twins: &[NodeId],
 ) -> (sim_core::RunResult, Vec<u64>) {
     let mut c = config(seed, 4, SimDuration::from_secs(5));
     c.clients = Some(clients);
@@ -361,8 +363,11 @@ fn voters_with(
     let mut b = Simulation::<Voters>::builder(c)
         .protocol_config(cfg)
         .workload(w);
-    if let Some(n) = liar {
-        b = b.adversary(n, LyingAnswers);
+    for t in twins {
+        b = b.twin(*t);
+    }
+    for n in liars {
+        b = b.adversary(*n, LyingAnswers);
     }
     let (r, states) = b.build().unwrap().run_with_final_states();
     let direct = states
@@ -415,7 +420,7 @@ fn an_adversary_rewrites_answers_and_a_reply_quorum_outvotes_it() {
         reply_quorum: 2,
         ..kv_clients(4, Retry::None)
     };
-    let (r, _) = voters_with(VotersConfig::default(), quorum, 1, Some(NodeId(0)));
+    let (r, _) = voters_with(VotersConfig::default(), quorum, 1, &[NodeId(0)], &[]);
     assert_eq!(r.history.len(), 120);
     assert!(
         answers(&r).iter().all(|v| v.starts_with('k')),
@@ -426,7 +431,8 @@ fn an_adversary_rewrites_answers_and_a_reply_quorum_outvotes_it() {
         VotersConfig::default(),
         kv_clients(4, Retry::None),
         1,
-        Some(NodeId(0)),
+        &[NodeId(0)],
+        &[],
     );
     assert!(answers(&r).iter().any(|v| v == "forged"));
 }
@@ -497,27 +503,17 @@ fn a_retry_to_all_reaches_every_node() {
 /// operation; the request to node 0 reaches both slots, and both answer.
 #[test]
 fn twins_count_once_toward_a_reply_quorum() {
-    let mut c = config(1, 4, SimDuration::from_secs(5));
-    c.clients = Some(ClientConfig {
+    let quorum = ClientConfig {
         reply_quorum: 2,
         ..kv_clients(4, Retry::None)
-    });
-    let mix = OpMix {
-        get: 1,
-        put: 0,
-        cas: 0,
-        append: 0,
     };
-    let w = KvWorkload::new(3, mix, KeyDistribution::Uniform, 30).unwrap();
-    let (r, states) = Simulation::<Voters>::builder(c)
-        .protocol_config(VotersConfig::default())
-        .workload(w)
-        .twin(NodeId(0))
-        .adversary(NodeId(0), LyingAnswers)
-        .adversary(NodeId(4), LyingAnswers)
-        .build()
-        .unwrap()
-        .run_with_final_states();
+    let (r, direct) = voters_with(
+        VotersConfig::default(),
+        quorum,
+        1,
+        &[NodeId(0), NodeId(4)],
+        &[NodeId(0)],
+    );
     assert_eq!(r.history.len(), 120);
     let got = answers(&r);
     assert!(
@@ -525,10 +521,6 @@ fn twins_count_once_toward_a_reply_quorum() {
         "a lie got through: {got:?}"
     );
     // Client 0 asks node 0 first: both of its slots heard it directly.
-    let direct: Vec<u64> = states
-        .iter()
-        .map(|s| s.as_ref().map_or(0, |v| v.direct))
-        .collect();
     assert!(direct[0] > 0 && direct[4] > 0, "{direct:?}");
     assert_eq!(direct[0], direct[4], "{direct:?}");
 }

@@ -499,6 +499,7 @@ impl<P: Protocol> Simulation<P> {
             adversaries: &self.adversaries,
             twinned: &self.twinned,
             identity: &self.identity,
+            identities: self.fabric.identities,
             issued: &self.issued,
         };
         for inv in self.invariants.iter_mut() {
