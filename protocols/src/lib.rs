@@ -5,6 +5,7 @@ pub mod byzantine;
 pub mod commit;
 pub mod consensus;
 pub mod echo;
+pub mod epaxos;
 pub mod gossip;
 pub mod kv;
 pub mod multipaxos;

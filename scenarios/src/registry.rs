@@ -25,6 +25,7 @@ fn builtin_list() -> Registry {
         .with::<protocols::paxos::Paxos>()
         .with::<protocols::multipaxos::MultiPaxos>()
         .with::<protocols::pbft::Pbft>()
+        .with::<protocols::epaxos::EPaxos>()
         .with::<protocols::gossip::Gossip>()
         .with::<protocols::commit::TwoPhaseCommit>()
         .with::<protocols::commit::ThreePhaseCommit>()
