@@ -4,8 +4,8 @@
 //! EPaxos does. Honest reports pass both checks; a replica that commits an instance with
 //! other attributes breaks stability; one that swaps two interfering commands breaks
 //! execution consistency; swapping two reads of a key breaks it only when reads do not
-//! commute; and a replica that restarts and executes everything again in the same order
-//! passes.
+//! commute; one that executes an instance before committing it, or twice, breaks it too;
+//! and a replica that restarts and executes everything again in the same order passes.
 
 use protocols::epaxos::invariants::{ExecutionConsistency, Stability};
 use protocols::epaxos::{InstanceId, obs};
@@ -29,6 +29,10 @@ enum Mistake {
     Swap,
     /// It reports the first ten executions, then a restart, then all of them again.
     Restart,
+    /// It executes each instance twice.
+    Twice,
+    /// It executes each instance before committing it.
+    Early,
 }
 
 /// What node 0 tells node 1: an instance, its command's key, whether it writes, and the
@@ -101,8 +105,16 @@ impl Toy {
         } else {
             msg.3
         };
+        if self.mistake == Mistake::Early {
+            execute(ctx, &msg);
+        }
         ctx.observe(obs::COMMIT, msg.0, digest);
         match self.mistake {
+            Mistake::Early => {}
+            Mistake::Twice => {
+                execute(ctx, &msg);
+                execute(ctx, &msg);
+            }
             Mistake::Swap => match self.held.take() {
                 None => self.held = Some(msg),
                 Some(first) => {
@@ -191,6 +203,18 @@ fn swapping_interfering_commands_breaks_execution_consistency() {
     assert_eq!(violated(end).as_deref(), Some("execution_consistency"));
     let end = run(Mistake::Swap, MIXED, ExecutionConsistency::new(true));
     assert_eq!(violated(end).as_deref(), Some("execution_consistency"));
+}
+
+#[test]
+fn executing_before_committing_or_twice_breaks_execution_consistency() {
+    for mistake in [Mistake::Early, Mistake::Twice] {
+        let end = run(mistake, MIXED, ExecutionConsistency::new(false));
+        assert_eq!(
+            violated(end).as_deref(),
+            Some("execution_consistency"),
+            "{mistake:?}"
+        );
+    }
 }
 
 #[test]

@@ -44,7 +44,7 @@ pub fn figures(runs: &[CompareRun], dir: &Path) -> Result<Vec<Figure>, ReportErr
         }],
         marks: expected_marks(runs),
     };
-    Ok(vec![
+    let mut figures = vec![
         render(
             dir,
             Figure {
@@ -60,12 +60,57 @@ pub fn figures(runs: &[CompareRun], dir: &Path) -> Result<Vec<Figure>, ReportErr
             Figure {
                 name: "compare-messages-per-op".into(),
                 title: "Messages per committed operation".into(),
-                caption: "All messages between nodes over each run divided by its completed operations; the black mark is what the run's protocol costs per operation in a calm cluster of its size N, where it has a closed form (Raft and Multi-Paxos 2(N−1): one round from the leader and back; PBFT 2N(N−1): pre-prepares, prepares and commits).".into(),
+                caption: "All messages between nodes over each run divided by its completed operations; the black mark is what the run's protocol costs per operation in a calm cluster of its size N, where it has a closed form (Raft and Multi-Paxos 2(N−1): one round from the leader and back; PBFT 2N(N−1): pre-prepares, prepares and commits; EPaxos 3(N−1) on the fast path with PreAccept to every replica: PreAccept, its answer and Commit).".into(),
                 size: per_op.size(),
             },
             &per_op,
         )?,
-    ])
+    ];
+    if let Some(regions) = by_region(runs) {
+        figures.push(render(
+            dir,
+            Figure {
+                name: "compare-regions".into(),
+                title: "Median latency by client region".into(),
+                caption: "Median latency of the operations completed by the clients of each region (each client sits beside its home node), one bar per run: where a protocol's commit waits on a leader or a quorum, the clients far from it pay the distance.".into(),
+                size: regions.size(),
+            },
+            &regions,
+        )?);
+    }
+    Ok(figures)
+}
+
+/// The runs' median latencies by client region, regions down the side and one series
+/// per run; `None` unless some run's clients sit in regions.
+fn by_region(runs: &[CompareRun]) -> Option<Bars> {
+    let first = runs.iter().find(|r| !r.by_region.is_empty())?;
+    let categories: Vec<String> = first.by_region.iter().map(|(n, _)| n.clone()).collect();
+    let series = runs
+        .iter()
+        .filter(|r| !r.by_region.is_empty())
+        .enumerate()
+        .map(|(i, r)| Series {
+            label: r.label.clone(),
+            color: color(i),
+            values: categories
+                .iter()
+                .map(|c| {
+                    r.by_region
+                        .iter()
+                        .find(|(n, _)| n == c)
+                        .map_or(f64::NAN, |(_, v)| *v)
+                })
+                .collect(),
+        })
+        .collect();
+    Some(Bars {
+        title: "Median latency by client region".into(),
+        x_desc: "median latency (ms, virtual time)".into(),
+        categories,
+        series,
+        marks: None,
+    })
 }
 
 /// The expected messages per operation of each run, labelled with the protocols' closed

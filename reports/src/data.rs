@@ -241,6 +241,10 @@ pub struct CompareRun {
     /// cluster of this size, and the form ("2(N−1)"), if the protocol has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected: Option<(f64, String)>,
+    /// Median latency (ms) of the clients of each region, where clients sit at home nodes
+    /// in regions (empty otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub by_region: Vec<(String, f64)>,
 }
 
 impl CompareRun {
@@ -262,6 +266,7 @@ impl CompareRun {
                 .map(|(k, c)| (k.clone(), c.sent))
                 .collect(),
             expected: None,
+            by_region: Vec::new(),
         }
     }
 

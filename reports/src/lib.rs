@@ -27,6 +27,37 @@ use std::path::{Path, PathBuf};
 pub use data::{CheckRow, CompareRun, CounterexampleData, FuzzLine, RunData};
 pub use figure::Figure;
 
+/// A horizontal grouped bar chart of one's own making: `categories` down the side, one
+/// bar per series (legend label, one value per category) in each, written into `dir` as
+/// `meta.name`.svg and .png (`meta.size` is worked out here). For figures outside the
+/// run, fuzz and compare reports, such as a benchmark's sweep.
+pub fn write_bars(
+    dir: &Path,
+    mut meta: Figure,
+    x_desc: &str,
+    categories: Vec<String>,
+    series: Vec<(String, Vec<f64>)>,
+) -> Result<Figure, ReportError> {
+    create_dir(dir)?;
+    let bars = bars::Bars {
+        title: meta.title.clone(),
+        x_desc: x_desc.to_string(),
+        categories,
+        series: series
+            .into_iter()
+            .enumerate()
+            .map(|(i, (label, values))| bars::Series {
+                label,
+                color: figure::color(i),
+                values,
+            })
+            .collect(),
+        marks: None,
+    };
+    meta.size = bars.size();
+    figure::render(dir, meta, &bars)
+}
+
 /// Why a report could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {

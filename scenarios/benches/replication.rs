@@ -1,8 +1,8 @@
-//! The replicated key-value protocols at scale: for Raft and Multi-Paxos (five nodes) and
-//! PBFT (four), the wall time to simulate 60 virtual seconds serving 10 000 checked
+//! The replicated key-value protocols at scale: for Raft, Multi-Paxos and EPaxos (five
+//! nodes) and PBFT (four), the wall time to simulate 60 virtual seconds serving 10 000 checked
 //! operations (goal: under a second), and fuzzing throughput in seeds per second on each
 //! one's shipped nemesis scenario, one job.
-//! `cargo bench -p scenarios --bench replication [raft|multipaxos|pbft]`
+//! `cargo bench -p scenarios --bench replication [raft|multipaxos|pbft|epaxos]`
 //! (FAULTLINE_BENCH_SEEDS sets the 200 seeds).
 
 #![allow(clippy::disallowed_types)] // wall-clock timing of whole runs, outside any run
@@ -36,6 +36,7 @@ const PROTOCOLS: &[(&str, &str, u32)] = &[
     ("Raft", "raft", 5),
     ("MultiPaxos", "multipaxos", 5),
     ("Pbft", "pbft", 4),
+    ("EPaxos", "epaxos", 5),
 ];
 
 fn main() {

@@ -16,10 +16,12 @@ pub mod history_formats;
 pub mod load;
 pub mod model;
 pub mod nemesis;
+pub mod regions;
 pub mod registry;
 pub mod report_data;
 pub mod runner;
 pub mod shrink;
+pub mod sweeps;
 pub mod twins;
 
 pub use protocols::{BugSet, BugSwitch, Family, NoBugs, ProtocolSpec, bug_switches};

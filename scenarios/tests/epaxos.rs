@@ -14,13 +14,13 @@ const HUNTS: &[Hunt] = &[
     Hunt {
         file: NEMESIS,
         bug: "fast_quorum_majority",
-        seeds: 260,
+        seeds: 20,
         caught_by: &["stability", "execution_consistency", "linearizability"],
     },
     Hunt {
         file: NEMESIS,
         bug: "single_ballot_variable",
-        seeds: 30,
+        seeds: 20,
         caught_by: &["stability", "execution_consistency", "linearizability"],
     },
     Hunt {
@@ -94,4 +94,26 @@ fn fast_path_messages_per_command_are_3_n_minus_1_or_thrifty_2_fq_minus_1_plus_n
             );
         }
     }
+}
+
+/// The fast-path share against the conflict rate (the sweep behind the example
+/// `epaxos_conflicts`): every command commits fast without conflicts; at three replicas
+/// with thrifty PreAccept (one other replica, the whole fast quorum) every command
+/// commits fast at any rate; at five the share falls as the rate rises, to almost none
+/// when every command is on the hot key.
+#[test]
+fn the_fast_path_share_falls_with_the_conflict_rate_except_at_three_thrifty_replicas() {
+    use scenarios::sweeps::{CONFLICT_RATES, epaxos_fast_and_slow};
+    let share = |nodes, rate, thrifty| {
+        let (fast, slow) = epaxos_fast_and_slow(nodes, rate, thrifty).unwrap();
+        assert!(fast + slow >= 1000, "{fast} + {slow} commits");
+        fast as f64 / (fast + slow) as f64
+    };
+    for rate in CONFLICT_RATES {
+        assert_eq!(share(3, *rate, true), 1.0, "N = 3 thrifty at {rate} %");
+    }
+    let five: Vec<f64> = CONFLICT_RATES.iter().map(|r| share(5, *r, false)).collect();
+    assert_eq!(five[0], 1.0, "{five:?}");
+    assert!(five.windows(2).all(|w| w[1] <= w[0] + 0.02), "{five:?}");
+    assert!(five[five.len() - 1] < 0.1, "{five:?}");
 }

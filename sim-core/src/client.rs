@@ -89,6 +89,21 @@ pub struct ClientConfig {
     /// A retry after a timeout goes to every node rather than the next one (PBFT: the
     /// backups then forward it to the primary and watch it).
     pub retry_to_all: bool,
+    /// Where clients sit, and so what reaching a node costs them beyond `latency`.
+    pub placement: Placement,
+}
+
+/// Where clients sit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Placement {
+    /// Next to every node alike: a request takes the client latency alone.
+    #[default]
+    Cluster,
+    /// Client `c` sits beside node `c mod N` (its home, in its region): a request to
+    /// node `n`, and its answer, also cross the network's link between the home and `n`
+    /// (latency only: no loss, no partitions), so on a wide-area network a client pays
+    /// the round trip to whichever node it asks.
+    Home,
 }
 
 impl Default for ClientConfig {
@@ -103,6 +118,7 @@ impl Default for ClientConfig {
             latency: Delay::Constant(SimDuration::from_micros(500)),
             reply_quorum: 1,
             retry_to_all: false,
+            placement: Placement::Cluster,
         }
     }
 }
@@ -115,6 +131,10 @@ pub enum KeyDistribution {
     Uniform,
     /// Zipf with exponent `s`: key 0 the most popular.
     Zipf(f64),
+    /// A conflict rate in percent, as in leaderless-protocol studies: that share of
+    /// operations goes to one hot key (0), the rest to a key of the client's own (1 +
+    /// its id), which no other client touches; `keys` does not apply.
+    Conflict(f64),
 }
 
 /// The relative weights of key-value operation kinds.
@@ -150,6 +170,8 @@ pub struct KvWorkload {
     keys: u64,
     mix: OpMix,
     zipf: Option<Zipf<f64>>,
+    /// The share of operations on the hot key, for [`KeyDistribution::Conflict`].
+    conflict: Option<f64>,
     ops_per_client: u64,
     issued: Vec<u64>,
 }
@@ -173,17 +195,37 @@ impl KvWorkload {
             KeyDistribution::Zipf(s) => {
                 Some(Zipf::new(keys as f64, s).map_err(|e| format!("zipf exponent {s}: {e}"))?)
             }
+            KeyDistribution::Conflict(p) => {
+                if !(0.0..=100.0).contains(&p) {
+                    return Err(format!(
+                        "conflict rate {p}: expected a percent from 0 to 100"
+                    ));
+                }
+                None
+            }
+        };
+        let conflict = match distribution {
+            KeyDistribution::Conflict(p) => Some(p / 100.0),
+            _ => None,
         };
         Ok(KvWorkload {
             keys,
             mix,
             zipf,
+            conflict,
             ops_per_client,
             issued: Vec::new(),
         })
     }
 
-    fn key(&self, rng: &mut SimRng) -> u64 {
+    fn key(&self, client: ClientId, rng: &mut SimRng) -> u64 {
+        if let Some(p) = self.conflict {
+            return if rng.random_bool(p) {
+                0
+            } else {
+                1 + u64::from(client)
+            };
+        }
         match &self.zipf {
             // Zipf yields 1..=keys.
             Some(z) => (z.sample(rng) as u64).clamp(1, self.keys) - 1,
@@ -203,7 +245,7 @@ impl Workload for KvWorkload {
         }
         self.issued[c] += 1;
         let n = self.issued[c];
-        let key = self.key(rng);
+        let key = self.key(client, rng);
         let m = self.mix;
         let pick = rng.random_range(0..m.get + m.put + m.cas + m.append);
         let value = format!("c{client}.{n}");
@@ -277,5 +319,26 @@ mod tests {
         assert!(zero > 5000 / 10, "key 0 drawn only {zero} times");
         assert!(KvWorkload::new(0, OpMix::default(), KeyDistribution::Uniform, 1).is_err());
         assert!(KvWorkload::new(3, OpMix::default(), KeyDistribution::Zipf(-1.0), 1).is_err());
+    }
+
+    #[test]
+    fn a_conflict_rate_sends_that_share_to_the_hot_key_and_the_rest_to_private_keys() {
+        for (rate, lo, hi) in [(0.0, 0, 0), (25.0, 400, 600), (100.0, 2000, 2000)] {
+            let dist = KeyDistribution::Conflict(rate);
+            let mut w = KvWorkload::new(1, OpMix::default(), dist, 1000).unwrap();
+            let mut rng = RunSeed(3).stream(Stream::Workload);
+            let mut hot = 0;
+            for c in [0, 7] {
+                while let Some(op) = w.next_op(c, &mut rng) {
+                    match op.key() {
+                        0 => hot += 1,
+                        k => assert_eq!(k, 1 + u64::from(c), "client {c}'s own key"),
+                    }
+                }
+            }
+            assert!((lo..=hi).contains(&hot), "rate {rate}: {hot} of 2000 hot");
+        }
+        let bad = KeyDistribution::Conflict(120.0);
+        assert!(KvWorkload::new(1, OpMix::default(), bad, 1).is_err());
     }
 }

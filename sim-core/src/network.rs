@@ -367,7 +367,9 @@ impl Network {
         &self.default_link
     }
 
-    fn latency(&self, from: NodeId, to: NodeId) -> &Delay {
+    /// The latency distribution of the directed link `from → to` (its override, its
+    /// regions' entry, or the default link's).
+    pub fn latency(&self, from: NodeId, to: NodeId) -> &Delay {
         if !self.overrides.is_empty()
             && let Some(l) = self.overrides.get(&(from.0, to.0))
         {

@@ -206,6 +206,45 @@ impl EPaxos {
         (v.status == Status::Committed).then_some(&v.attrs)
     }
 
+    /// Whether every instance that `attrs` depends on and that interferes with its command
+    /// is committed here: each instance of a replica up to its entry in the dependencies
+    /// is either in the committed prefix, or known here with a command that is committed
+    /// or does not interfere (a recovery can only turn a command into a no-op). Instances
+    /// not known here fail the test; so do long stretches past the prefix, to bound the
+    /// work.
+    pub(super) fn deps_committed(&self, inst: InstanceId, attrs: &super::instance::Attrs) -> bool {
+        let Some(a) = access(&attrs.command) else {
+            return true;
+        };
+        for (r, d) in attrs.deps.iter().enumerate() {
+            let upto = self.committed_upto.get(r).copied().unwrap_or(0);
+            if *d <= upto {
+                continue;
+            }
+            if *d - upto > 64 {
+                return false;
+            }
+            for slot in upto + 1..=*d {
+                let i = InstanceId {
+                    replica: r as u32,
+                    slot,
+                };
+                if i == inst {
+                    continue;
+                }
+                let Some(v) = self.instances.get(&i).and_then(|rec| rec.vote.as_ref()) else {
+                    return false;
+                };
+                let interfering = access(&v.attrs.command)
+                    .is_some_and(|b| interferes(a, b, self.config.reads_commute));
+                if v.status != Status::Committed && interfering {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
     /// Whether `inst` is committed here.
     pub(super) fn committed(&self, inst: InstanceId) -> bool {
         self.instances.get(&inst).is_some_and(|r| r.committed())

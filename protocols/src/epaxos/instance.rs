@@ -84,6 +84,23 @@ pub struct Vote {
     /// votes of an unwidened thrifty fast quorum) can have made a fast-path commit, so a
     /// recovery that finds votes that differ counts these.
     pub eq: bool,
+    /// A pre-accept made when every interfering instance its dependencies name was
+    /// committed at this replica (the optimized fast path needs one such): fixed with
+    /// the attributes, and answered again unchanged to a resend.
+    pub deps_committed: bool,
+}
+
+impl Vote {
+    /// A vote for `attrs` with `status` in `ballot`, neither flag set.
+    pub fn new(attrs: Attrs, status: Status, ballot: Ballot) -> Self {
+        Vote {
+            attrs,
+            status,
+            ballot,
+            eq: false,
+            deps_committed: false,
+        }
+    }
 }
 
 /// What a replica knows of one instance: its promise and its vote, if any.

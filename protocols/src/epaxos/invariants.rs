@@ -5,7 +5,7 @@
 //! Both read observations only (the kinds of [`super::obs`]), so they hold any protocol
 //! that reports commits and executions the same way to the same standard.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use sim_core::invariant::{Invariant, World};
 use sim_core::{NodeId, Protocol};
@@ -60,8 +60,13 @@ impl<P: Protocol> Invariant<P> for Stability {
 /// Interfering commands execute in one order everywhere. Per key, the commands that
 /// interfere with each other (writes, and reads too unless reads commute) execute at
 /// each replica as a prefix of one sequence; a read that commutes with other reads sees
-/// the same number of writes of its key before it at every replica.
+/// the same number of writes of its key before it at every replica. And each replica
+/// executes an instance only once it committed it, and once per incarnation.
 pub struct ExecutionConsistency {
+    /// Instances each replica committed (in any incarnation).
+    committed: BTreeSet<(NodeId, u64)>,
+    /// Instances each replica executed since it last (re)started.
+    executed: BTreeSet<(NodeId, u64)>,
     reads_commute: bool,
     /// Per key: the ordered instances, as the replica furthest along executed them.
     order: BTreeMap<u64, Vec<u64>>,
@@ -75,6 +80,8 @@ impl ExecutionConsistency {
     /// A fresh check.
     pub fn new(reads_commute: bool) -> Self {
         ExecutionConsistency {
+            committed: BTreeSet::new(),
+            executed: BTreeSet::new(),
             reads_commute,
             order: BTreeMap::new(),
             reads: BTreeMap::new(),
@@ -94,15 +101,28 @@ impl<P: Protocol> Invariant<P> for ExecutionConsistency {
             match o.obs.kind {
                 obs::RESTORE => {
                     self.done.retain(|(n, _), _| *n != node);
+                    self.executed.retain(|(n, _)| *n != node);
+                }
+                obs::COMMIT => {
+                    self.committed.insert((node, o.obs.key));
                 }
                 obs::EXECUTE => {
+                    let inst = o.obs.key;
+                    if !self.committed.contains(&(node, inst)) {
+                        return Err(format!(
+                            "{node} executed {} before committing it",
+                            name(inst)
+                        ));
+                    }
+                    if !self.executed.insert((node, inst)) {
+                        return Err(format!("{node} executed {} twice", name(inst)));
+                    }
                     let Some(access) = observed
                         .get(i + 1)
                         .filter(|p| p.obs.kind == obs::EXECUTE_ACCESS && p.node == node)
                     else {
                         continue; // a no-op: it orders nothing
                     };
-                    let inst = o.obs.key;
                     let (key, write) = (access.obs.key, access.obs.value == 1);
                     let done = self.done.entry((node, key)).or_insert(0);
                     if !write && self.reads_commute {

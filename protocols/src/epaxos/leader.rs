@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use sim_core::history::Operation;
 use sim_core::{ClientRequest, Ctx, NodeId, Reply, SimTime};
 
-use super::instance::{Attrs, InstanceId, Status};
+use super::instance::{Attrs, InstanceId, Status, Vote};
 use super::messages::EpMsg;
 use super::recovery::Recovery;
 use super::{EPaxos, obs};
@@ -26,6 +26,8 @@ pub(super) struct Coord {
     pub phase: Phase,
     /// When the current phase's messages last went out.
     pub sent_at: SimTime,
+    /// When this replica started driving the instance in this ballot.
+    pub since: SimTime,
     /// Who was sent them.
     pub asked: BTreeSet<NodeId>,
 }
@@ -35,9 +37,11 @@ pub(super) struct Coord {
 pub(super) enum Phase {
     /// Phase 1: each replica's (sequence number, dependencies).
     PreAccept {
-        replies: BTreeMap<NodeId, (u64, Vec<u64>)>,
-        /// Per replica, the instances committed at every replica that answered.
-        committed: Vec<u64>,
+        /// Each answer: sequence number, dependencies, and whether they were all committed
+        /// at the replica when it computed them.
+        replies: BTreeMap<NodeId, (u64, Vec<u64>, bool)>,
+        /// The leader's own attributes had every dependency committed here when computed.
+        deps_committed: bool,
         /// A resend went beyond the thrifty fast quorum first asked: from then on only
         /// answers with the leader's own attributes can make a fast-path commit.
         widened: bool,
@@ -82,25 +86,26 @@ impl EPaxos {
             .widen(inst, &attrs.command, true, &mut attrs.seq, &mut attrs.deps);
         self.waiting.insert(inst, request.id);
         let ballot = Ballot::new(0, self.id);
-        self.vote(
-            ctx,
-            inst,
-            ballot,
-            attrs.clone(),
-            Status::PreAccepted,
-            true,
-            true,
-        );
-        self.start_preaccept(ctx, inst, ballot, attrs);
+        let mut vote = Vote::new(attrs.clone(), Status::PreAccepted, ballot);
+        vote.eq = true;
+        // Whether its dependencies are committed is fixed now, with the attributes: later
+        // commits cannot vouch for a sequence number computed before them.
+        vote.deps_committed = self.deps_committed(inst, &attrs);
+        let committed = vote.deps_committed;
+        self.vote(ctx, inst, vote, true);
+        self.start_preaccept(ctx, inst, ballot, attrs, committed);
     }
 
-    /// Phase 1 of `inst` in `ballot` with the leader's `attrs` (already its own vote).
+    /// Phase 1 of `inst` in `ballot` with the leader's `attrs` (already its own vote);
+    /// `deps_committed`: every interfering dependency was committed here when they were
+    /// computed.
     pub(super) fn start_preaccept(
         &mut self,
         ctx: &mut Ctx<'_, EpMsg>,
         inst: InstanceId,
         ballot: Ballot,
         attrs: Attrs,
+        deps_committed: bool,
     ) {
         let targets: Vec<NodeId> = if self.config.thrifty {
             let k = self.fast_quorum() - 1;
@@ -108,6 +113,7 @@ impl EPaxos {
         } else {
             self.peers_by_distance()
         };
+        let since = self.driving_since(ctx, inst, ballot);
         self.coords.insert(
             inst,
             Coord {
@@ -115,10 +121,11 @@ impl EPaxos {
                 attrs: attrs.clone(),
                 phase: Phase::PreAccept {
                     replies: BTreeMap::new(),
-                    committed: self.committed_upto.clone(),
+                    deps_committed,
                     widened: !self.config.thrifty,
                 },
                 sent_at: ctx.now(),
+                since,
                 asked: targets.iter().copied().collect(),
             },
         );
@@ -142,26 +149,18 @@ impl EPaxos {
         ballot: Ballot,
         seq: u64,
         deps: Vec<u64>,
-        committed: Vec<u64>,
+        deps_committed: bool,
     ) {
         let Some(c) = self.coords.get_mut(&inst) else {
             return;
         };
-        let Phase::PreAccept {
-            replies,
-            committed: known,
-            ..
-        } = &mut c.phase
-        else {
+        let Phase::PreAccept { replies, .. } = &mut c.phase else {
             return;
         };
         if c.ballot != ballot {
             return;
         }
-        replies.insert(from, (seq, deps));
-        for (k, v) in known.iter_mut().zip(committed) {
-            *k = (*k).max(v);
-        }
+        replies.insert(from, (seq, deps, deps_committed));
         self.decide_preaccept(ctx, inst, false);
     }
 
@@ -181,7 +180,7 @@ impl EPaxos {
         };
         let Phase::PreAccept {
             replies,
-            committed,
+            deps_committed,
             widened,
         } = &c.phase
         else {
@@ -192,20 +191,24 @@ impl EPaxos {
         // quorum that alone was asked, one set of attributes from all.
         let eq = replies
             .values()
-            .all(|(s, d)| *s == c.attrs.seq && *d == c.attrs.deps);
+            .all(|(s, d, _)| *s == c.attrs.seq && *d == c.attrs.deps);
         let first = replies.values().next();
-        let identical = replies.values().all(|r| Some(r) == first);
+        let identical = replies
+            .values()
+            .all(|(s, d, _)| first.is_some_and(|(s1, d1, _)| s == s1 && d == d1));
         let agree = eq || (!widened && identical);
         let mut fast = c.attrs.clone();
-        if let Some((s, d)) = first.filter(|_| !eq) {
+        if let Some((s, d, _)) = first.filter(|_| !eq) {
             fast.seq = *s;
             fast.deps = d.clone();
         }
         // Where a recovery may have to decide from ⌊(F+1)/2⌋ votes alone (F ≥ 2), the
-        // paper's optimized fast path also needs every dependency committed at a replica
-        // that answered, so that its sequence number can no longer change.
+        // paper's optimized fast path also needs every dependency committed when the
+        // attributes were computed (by the leader, for its own; by a replica that
+        // answered them), so that the sequence number is above theirs for good.
         let f = (self.cluster as usize - 1) / 2;
-        let deps_committed = fast.deps.iter().zip(committed).all(|(d, k)| d <= k);
+        let deps_committed =
+            (eq && *deps_committed) || replies.values().any(|(_, _, committed)| *committed);
         let initial = c.ballot.round == 0;
         if initial && agree && replies.len() + 1 >= fq && (f < 2 || deps_committed) {
             self.commit(ctx, inst, fast, true);
@@ -214,7 +217,7 @@ impl EPaxos {
         let fast_open = initial && agree && replies.len() + 1 < fq && !timed_out;
         if replies.len() + 1 >= maj && !fast_open {
             let mut attrs = c.attrs.clone();
-            for (s, d) in replies.values() {
+            for (s, d, _) in replies.values() {
                 attrs.seq = attrs.seq.max(*s);
                 for (a, b) in attrs.deps.iter_mut().zip(d) {
                     *a = (*a).max(*b);
@@ -233,13 +236,11 @@ impl EPaxos {
         ballot: Ballot,
         attrs: Attrs,
     ) {
+        let since = self.driving_since(ctx, inst, ballot);
         self.vote(
             ctx,
             inst,
-            ballot,
-            attrs.clone(),
-            Status::Accepted,
-            false,
+            Vote::new(attrs.clone(), Status::Accepted, ballot),
             true,
         );
         let targets: Vec<NodeId> = if self.config.thrifty {
@@ -257,6 +258,7 @@ impl EPaxos {
                     acks: BTreeSet::new(),
                 },
                 sent_at: ctx.now(),
+                since,
                 asked: targets.iter().copied().collect(),
             },
         );
@@ -303,6 +305,19 @@ impl EPaxos {
         }
     }
 
+    /// Since when this replica drives `inst` in `ballot` (now, if it starts).
+    pub(super) fn driving_since(
+        &self,
+        ctx: &Ctx<'_, EpMsg>,
+        inst: InstanceId,
+        ballot: Ballot,
+    ) -> SimTime {
+        self.coords
+            .get(&inst)
+            .filter(|c| c.ballot == ballot)
+            .map_or(ctx.now(), |c| c.since)
+    }
+
     /// Commits `inst` with `attrs`, tells every other replica, and executes what it can.
     pub(super) fn commit(
         &mut self,
@@ -316,15 +331,8 @@ impl EPaxos {
             return;
         }
         let ballot = self.promised(inst);
-        self.vote(
-            ctx,
-            inst,
-            ballot,
-            attrs.clone(),
-            Status::Committed,
-            false,
-            true,
-        );
+        let vote = Vote::new(attrs.clone(), Status::Committed, ballot);
+        self.vote(ctx, inst, vote, true);
         let kind = if fast {
             ctx.count("epaxos.fast_commits", 1);
             obs::FAST_COMMIT
@@ -354,10 +362,10 @@ impl EPaxos {
         if self.coords.get(&inst).is_some_and(|c| c.ballot == ballot) {
             self.coords.remove(&inst);
         }
-        let rec = self.instances.entry(inst).or_default();
-        // Known, not promised: the next recovery starts above it.
-        rec.promised = rec.promised.max(promised);
-        if !rec.committed() {
+        // Seen, not promised: the next recovery here starts above it.
+        let hint = self.hints.entry(inst).or_default();
+        *hint = (*hint).max(promised);
+        if !self.committed(inst) {
             self.stalled.entry(inst).or_insert(ctx.now());
         }
     }
@@ -376,6 +384,18 @@ impl EPaxos {
             self.resend(ctx, inst);
         }
         let wait = self.config.recovery_timeout + self.jitter;
+        // A recovery that has not decided within the timeout (a replica it waits for
+        // crashed, or answers were lost) starts again in a higher ballot.
+        let stuck: Vec<InstanceId> = self
+            .coords
+            .iter()
+            .filter(|(_, c)| c.ballot.round > 0 && now - c.since >= wait)
+            .map(|(i, _)| *i)
+            .collect();
+        for inst in stuck {
+            self.coords.remove(&inst);
+            self.start_recovery(ctx, inst);
+        }
         let stale: Vec<InstanceId> = self
             .stalled
             .iter()
@@ -425,9 +445,12 @@ impl EPaxos {
             },
             Phase::Recover(r) => r.message(inst, ballot),
         };
+        // A TryPreAccept goes only to the members of the Prepare's majority it was meant
+        // for; other phases ask every replica that has not answered.
+        let try_only = matches!(&c.phase, Phase::Recover(r) if r.is_try());
         let targets: Vec<NodeId> = peers
             .into_iter()
-            .filter(|p| !answered.contains(p))
+            .filter(|p| !answered.contains(p) && (!try_only || c.asked.contains(p)))
             .collect();
         let wider = targets.iter().any(|t| !c.asked.contains(t));
         if let Phase::PreAccept { widened, .. } = &mut c.phase {

@@ -32,8 +32,9 @@ pub enum EpMsg {
         seq: u64,
         /// The replica's dependencies.
         deps: Vec<u64>,
-        /// Per replica, the prefix of instances committed at this replica.
-        committed: Vec<u64>,
+        /// Every interfering instance these dependencies name is committed at this
+        /// replica (the optimized fast path needs that somewhere).
+        deps_committed: bool,
     },
     /// Phase 2 (Paxos accept) of final attributes.
     Accept {
@@ -102,8 +103,9 @@ pub enum EpMsg {
         ballot: Ballot,
         /// Pre-accepted as asked.
         ok: bool,
-        /// If not: the conflicting instance and its status here.
-        conflict: Option<(InstanceId, Status)>,
+        /// If not: the conflicting instance (or the instance itself, voted otherwise), its
+        /// status here, and whether the attributes leave it out of the dependencies.
+        conflict: Option<(InstanceId, Status, bool)>,
     },
 }
 
@@ -143,9 +145,7 @@ impl Message for EpMsg {
                 | EpMsg::Accept { attrs, .. }
                 | EpMsg::Commit { attrs, .. }
                 | EpMsg::TryPreAccept { attrs, .. } => attrs.size(),
-                EpMsg::PreAcceptOk {
-                    deps, committed, ..
-                } => 8 + 8 * (deps.len() + committed.len()),
+                EpMsg::PreAcceptOk { deps, .. } => 9 + 8 * deps.len(),
                 EpMsg::AcceptOk { .. } | EpMsg::Prepare { .. } => 0,
                 EpMsg::Nack { .. } => 16,
                 EpMsg::PrepareOk { vote, .. } => vote.as_ref().map_or(1, |v| 17 + v.attrs.size()),

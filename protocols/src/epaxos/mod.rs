@@ -105,6 +105,9 @@ pub struct EPaxos {
     rtt: Vec<Option<SimDuration>>,
     /// When each probe went out.
     probed_at: SimTime,
+    /// Ballots others refused this replica's messages with, per instance: its next
+    /// recovery of the instance starts above them.
+    hints: BTreeMap<InstanceId, Ballot>,
     /// This replica's extra wait before recovering, drawn at start.
     jitter: SimDuration,
 }
@@ -168,28 +171,13 @@ impl EPaxos {
     }
 
     /// Sets this replica's vote for `inst`, indexes its command, and writes it to disk
-    /// unless `durable` is false (only under the `preaccept_not_durable` bug). `eq`: a
-    /// pre-accept of the leader's attributes unchanged (see [`Vote::eq`]).
-    #[allow(clippy::too_many_arguments)]
-    fn vote(
-        &mut self,
-        ctx: &mut Ctx<'_, EpMsg>,
-        inst: InstanceId,
-        ballot: Ballot,
-        attrs: Attrs,
-        status: Status,
-        eq: bool,
-        durable: bool,
-    ) {
-        self.index.record(inst, &attrs.command, attrs.seq);
-        self.join(inst, ballot);
+    /// unless `durable` is false (only under the `preaccept_not_durable` bug).
+    fn vote(&mut self, ctx: &mut Ctx<'_, EpMsg>, inst: InstanceId, vote: Vote, durable: bool) {
+        self.index.record(inst, &vote.attrs.command, vote.attrs.seq);
+        self.join(inst, vote.ballot);
+        let status = vote.status;
         let rec = self.instances.entry(inst).or_default();
-        rec.vote = Some(Vote {
-            attrs,
-            status,
-            ballot,
-            eq,
-        });
+        rec.vote = Some(vote);
         if inst.replica == self.id.0 {
             self.next_slot = self.next_slot.max(inst.slot + 1);
         }
@@ -261,6 +249,7 @@ impl Protocol for EPaxos {
             stalled: BTreeMap::new(),
             rtt: vec![None; n as usize],
             probed_at: ctx.now(),
+            hints: BTreeMap::new(),
             jitter,
         };
         node.rtt[id.index()] = Some(SimDuration::ZERO);
@@ -291,8 +280,8 @@ impl Protocol for EPaxos {
                 ballot,
                 seq,
                 deps,
-                committed,
-            } => self.on_preaccept_ok(ctx, from, inst, ballot, seq, deps, committed),
+                deps_committed,
+            } => self.on_preaccept_ok(ctx, from, inst, ballot, seq, deps, deps_committed),
             EpMsg::Accept {
                 inst,
                 ballot,
@@ -343,6 +332,11 @@ impl ProtocolSpec for EPaxos {
     const NAME: &'static str = "EPaxos";
     const FAMILY: Family = Family::KeyValue;
     type Bugs = EPaxosBugs;
+
+    fn messages_per_op(nodes: u32) -> Option<(f64, &'static str)> {
+        // The fast path with PreAccept to every replica (thrifty: 2(FQ−1) + (N−1)).
+        Some((3.0 * (f64::from(nodes.max(1)) - 1.0), "3(N−1)"))
+    }
 
     fn enable_bug(config: &mut EPaxosConfig, name: &str) -> bool {
         crate::BugSet::enable(&mut config.bugs, name)

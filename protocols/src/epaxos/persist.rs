@@ -40,16 +40,15 @@ mod tests {
         let i = InstanceId::new(NodeId(2), 7);
         let r = Record {
             promised: Ballot::new(3, NodeId(1)),
-            vote: Some(Vote {
-                attrs: Attrs {
+            vote: Some(Vote::new(
+                Attrs {
                     command: Command::Noop,
                     seq: 4,
                     deps: vec![1, 0, 6],
                 },
-                status: Status::Accepted,
-                ballot: Ballot::new(3, NodeId(1)),
-                eq: false,
-            }),
+                Status::Accepted,
+                Ballot::new(3, NodeId(1)),
+            )),
         };
         save(&mut d, i, &r);
         save(&mut d, InstanceId::new(NodeId(0), 1), &Record::default());

@@ -39,7 +39,10 @@ pub(super) enum Recovery {
         asked: BTreeSet<NodeId>,
         answered: BTreeSet<NodeId>,
         /// Replicas that cannot have been in a fast quorum that pre-accepted the
-        /// candidate: those that report a conflict, and the conflicts' leaders.
+        /// candidate in the initial ballot: the Prepare's majority but the holders (none
+        /// of them held it), and the leaders of conflicts the candidate does not cover
+        /// (their own proposals are in every vote for their commands). Never the
+        /// instance's own leader.
         excluded: BTreeSet<NodeId>,
     },
 }
@@ -53,6 +56,11 @@ impl Recovery {
                 answered, holders, ..
             } => answered.union(holders).copied().collect(),
         }
+    }
+
+    /// Whether it is at the TryPreAccept step.
+    pub(super) fn is_try(&self) -> bool {
+        matches!(self, Recovery::TryPreAccept { .. })
     }
 
     /// The current step's message, to resend.
@@ -73,8 +81,19 @@ impl Recovery {
 enum TryAnswer {
     /// Pre-accepted the candidate.
     Ok,
-    /// Refused: an instance that conflicts with the candidate, and its status there.
-    Conflict(InstanceId, Status),
+    /// Refused: an instance that conflicts with the candidate (or the instance itself,
+    /// voted otherwise here), its status there, and whether the candidate's dependencies
+    /// leave it out (rather than giving it a sequence number not below the candidate's).
+    Conflict(InstanceId, Status, bool),
+}
+
+impl TryAnswer {
+    fn into_reply(self) -> (bool, Option<(InstanceId, Status, bool)>) {
+        match self {
+            TryAnswer::Ok => (true, None),
+            TryAnswer::Conflict(i, s, uncovered) => (false, Some((i, s, uncovered))),
+        }
+    }
 }
 
 impl EPaxos {
@@ -85,6 +104,7 @@ impl EPaxos {
             .vote
             .as_ref()
             .map_or(rec.promised, |v| v.ballot.max(rec.promised));
+        let seen = seen.max(self.hints.get(&inst).copied().unwrap_or_default());
         let ballot = Ballot::new(seen.round + 1, self.id);
         ctx.count("epaxos.recoveries", 1);
         // The recoverer answers its own Prepare like any replica: its vote, with the
@@ -106,6 +126,7 @@ impl EPaxos {
                 },
                 phase: Phase::Recover(Recovery::Prepare { replies }),
                 sent_at: ctx.now(),
+                since: ctx.now(),
                 asked: peers.iter().copied().collect(),
             },
         );
@@ -232,7 +253,10 @@ impl EPaxos {
                     self.start_accept(ctx, inst, ballot, candidate);
                     return;
                 }
-                if holders.len() >= f.div_ceil(2).max(1) {
+                // Without thrifty PreAccept only the leader's own attributes can have made
+                // a fast commit: other candidates go to phase 1.
+                let possible = eq || self.config.thrifty;
+                if possible && holders.len() >= f.div_ceil(2).max(1) {
                     let others: BTreeSet<NodeId> = replies
                         .keys()
                         .filter(|n| !holders.contains(n))
@@ -275,16 +299,9 @@ impl EPaxos {
         ctx.count("epaxos.recovery_phase1", 1);
         self.index
             .widen(inst, &attrs.command, true, &mut attrs.seq, &mut attrs.deps);
-        self.vote(
-            ctx,
-            inst,
-            ballot,
-            attrs.clone(),
-            Status::PreAccepted,
-            false,
-            true,
-        );
-        self.start_preaccept(ctx, inst, ballot, attrs);
+        let vote = Vote::new(attrs.clone(), Status::PreAccepted, ballot);
+        self.vote(ctx, inst, vote, true);
+        self.start_preaccept(ctx, inst, ballot, attrs, false);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -305,13 +322,18 @@ impl EPaxos {
         c.attrs = candidate.clone();
         c.sent_at = ctx.now();
         c.asked = others.clone();
+        let excluded = others
+            .iter()
+            .filter(|n| **n != inst.leader())
+            .copied()
+            .collect();
         c.phase = Phase::Recover(Recovery::TryPreAccept {
             candidate: candidate.clone(),
             eq,
             holders,
             asked: others.clone(),
             answered: BTreeSet::new(),
-            excluded: BTreeSet::new(),
+            excluded,
         });
         let me = self.id;
         for &n in others.iter().filter(|n| **n != me) {
@@ -325,10 +347,8 @@ impl EPaxos {
         }
         // Its own answer last: it may settle the recovery at once.
         if others.contains(&self.id) {
-            let (ok, conflict) = match self.try_preaccept_here(ctx, inst, ballot, candidate, eq) {
-                TryAnswer::Ok => (true, None),
-                TryAnswer::Conflict(i, s) => (false, Some((i, s))),
-            };
+            let answer = self.try_preaccept_here(ctx, inst, ballot, candidate, eq);
+            let (ok, conflict) = answer.into_reply();
             self.on_try_preaccept_reply(ctx, self.id, inst, ballot, ok, conflict);
         }
     }
@@ -355,10 +375,21 @@ impl EPaxos {
             );
             return;
         }
-        let (ok, conflict) = match self.try_preaccept_here(ctx, inst, ballot, attrs, eq) {
-            TryAnswer::Ok => (true, None),
-            TryAnswer::Conflict(i, s) => (false, Some((i, s))),
-        };
+        // Committed here already: the recoverer needs the decision, not a vote.
+        if let Some(committed) = self.attrs_of(inst).cloned() {
+            self.send(
+                ctx,
+                from,
+                EpMsg::Commit {
+                    inst,
+                    attrs: committed,
+                },
+            );
+            return;
+        }
+        let (ok, conflict) = self
+            .try_preaccept_here(ctx, inst, ballot, attrs, eq)
+            .into_reply();
         let reply = EpMsg::TryPreAcceptReply {
             inst,
             ballot,
@@ -372,7 +403,8 @@ impl EPaxos {
     /// below its promise): it pre-accepts them, as the initial ballot's fast quorum would
     /// have, unless it knows an interfering instance that neither depends on the command
     /// nor is covered by `attrs` (a fast quorum with these attributes could not have
-    /// formed), or the instance itself is past phase 1 here.
+    /// formed), or it voted otherwise for the instance itself (its vote stands: only a
+    /// replica with no vote takes the candidate, as in Sutra's fork).
     fn try_preaccept_here(
         &mut self,
         ctx: &mut Ctx<'_, EpMsg>,
@@ -384,29 +416,28 @@ impl EPaxos {
         self.join(inst, ballot);
         self.persist(ctx, inst);
         if let Some(v) = self.instances.get(&inst).and_then(|r| r.vote.as_ref()) {
-            if v.status != Status::PreAccepted {
-                return TryAnswer::Conflict(inst, v.status);
-            }
-            if v.attrs == attrs {
+            if v.status == Status::PreAccepted && v.attrs == attrs {
                 return TryAnswer::Ok;
             }
+            return TryAnswer::Conflict(inst, v.status, false);
         }
         if let Some(conflict) = self.try_conflict(inst, &attrs) {
             return conflict;
         }
         // The vote keeps the initial ballot, as if cast by the fast quorum: the
         // candidate may be what a fast path committed, and a later recovery must still
-        // count it (Sutra's fork does the same).
+        // count it (Sutra's fork does the same). With one ballot variable (the bug
+        // switch), it takes the recovery's ballot, as the TLA+ specification has it.
         let initial = Ballot::new(0, inst.leader());
         let single = self.config.bugs.single_ballot_variable;
         self.index.record(inst, &attrs.command, attrs.seq);
-        let rec = self.instances.entry(inst).or_default();
-        rec.vote = Some(Vote {
+        let mut vote = Vote::new(
             attrs,
-            status: Status::PreAccepted,
-            ballot: if single { ballot } else { initial },
-            eq,
-        });
+            Status::PreAccepted,
+            if single { ballot } else { initial },
+        );
+        vote.eq = eq;
+        self.instances.entry(inst).or_default().vote = Some(vote);
         self.stalled.entry(inst).or_insert(ctx.now());
         self.persist(ctx, inst);
         TryAnswer::Ok
@@ -443,7 +474,7 @@ impl EPaxos {
                 .get(d.replica as usize)
                 .is_some_and(|x| *x >= d.slot);
             if !covered || v.attrs.seq >= attrs.seq {
-                return Some(TryAnswer::Conflict(*d, v.status));
+                return Some(TryAnswer::Conflict(*d, v.status, !covered));
             }
         }
         None
@@ -456,10 +487,11 @@ impl EPaxos {
         inst: InstanceId,
         ballot: Ballot,
         ok: bool,
-        conflict: Option<(InstanceId, Status)>,
+        conflict: Option<(InstanceId, Status, bool)>,
     ) {
-        let f = (self.cluster as usize - 1) / 2;
         let maj = self.majority();
+        let fq = self.fast_quorum();
+        let n = self.cluster as usize;
         let Some(c) = self.coords.get_mut(&inst) else {
             return;
         };
@@ -478,36 +510,54 @@ impl EPaxos {
             return;
         };
         answered.insert(from);
-        let candidate = candidate.clone();
         if ok {
             holders.insert(from);
-            if holders.len() >= maj {
-                self.start_accept(ctx, inst, ballot, candidate);
+        }
+        if let Some((d, status, true)) = conflict
+            && d != inst
+            && status != Status::Committed
+            && d.leader() != inst.leader()
+        {
+            // The conflict's leader proposed it without this command, and every vote for
+            // it contains that proposal: it was not in a fast quorum that saw this
+            // command first.
+            excluded.insert(d.leader());
+        }
+        let candidate = candidate.clone();
+        let (held, possible) = (holders.len(), n - excluded.len());
+        let all_answered = answered.is_superset(asked);
+        if held >= maj {
+            self.start_accept(ctx, inst, ballot, candidate);
+            return;
+        }
+        match conflict {
+            // The decision is on its way (the replica sent its Commit).
+            Some((d, Status::Committed, _)) if d == inst => {
+                self.coords.remove(&inst);
+                return;
             }
-            return;
+            // Accepted in some ballot: a new Prepare must weigh that vote.
+            Some((d, Status::Accepted, _)) if d == inst => {
+                self.coords.remove(&inst);
+                self.start_recovery(ctx, inst);
+                return;
+            }
+            // A committed conflict the candidate does not order before it: the candidate
+            // cannot have been committed on the fast path (an accepted or pre-accepted
+            // vote proves nothing: its ballot may never have been chosen).
+            Some((_, Status::Committed, _)) => {
+                self.rerun_phase1(ctx, inst, ballot, candidate);
+                return;
+            }
+            _ => {}
         }
-        let Some((d, status)) = conflict else {
-            return;
-        };
-        if d == inst {
-            // Past phase 1 somewhere: a new Prepare will find that vote.
-            self.coords.remove(&inst);
-            return;
-        }
-        if status >= Status::Accepted {
-            // A conflict that is accepted or committed without this command: the
-            // candidate cannot have been committed on the fast path.
+        // Too few replicas left that could have formed the fast quorum: no fast commit.
+        if possible < fq {
             self.rerun_phase1(ctx, inst, ballot, candidate);
             return;
         }
-        excluded.insert(from);
-        excluded.insert(d.leader());
-        if excluded.len() > f {
-            self.rerun_phase1(ctx, inst, ballot, candidate);
-            return;
-        }
-        if answered.is_superset(asked) {
-            // Only pre-accepted conflicts: wait for them to be settled, then try again.
+        if all_answered {
+            // Only uncommitted conflicts: wait for them to be settled, then try again.
             ctx.count("epaxos.recovery_deferred", 1);
             self.coords.remove(&inst);
         }

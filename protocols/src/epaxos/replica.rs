@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use sim_core::{Ctx, NodeId};
 
 use super::EPaxos;
-use super::instance::{Attrs, InstanceId, Record, Status};
+use super::instance::{Attrs, InstanceId, Record, Status, Vote};
 use super::messages::EpMsg;
 use crate::paxos::Ballot;
 
@@ -96,10 +96,12 @@ impl EPaxos {
             return;
         }
         let existing = self.instances.get(&inst).and_then(|r| r.vote.as_ref());
-        let attrs = match existing {
+        let (attrs, deps_committed) = match existing {
             // A resend: the same answer, so that the vote a recovery may read is the one
             // the leader counted.
-            Some(v) if v.ballot == ballot && v.status == Status::PreAccepted => v.attrs.clone(),
+            Some(v) if v.ballot == ballot && v.status == Status::PreAccepted => {
+                (v.attrs.clone(), v.deps_committed)
+            }
             // Already past phase 1 in this ballot: a stale resend.
             Some(v) if v.ballot == ballot => return,
             _ => {
@@ -107,26 +109,21 @@ impl EPaxos {
                 let mut a = attrs;
                 self.index
                     .widen(inst, &a.command, false, &mut a.seq, &mut a.deps);
+                let mut vote = Vote::new(a.clone(), Status::PreAccepted, ballot);
+                vote.eq = ballot.round == 0 && a == attrs_in;
+                vote.deps_committed = self.deps_committed(inst, &a);
+                let committed = vote.deps_committed;
                 let durable = !self.config.bugs.preaccept_not_durable;
-                let eq = ballot.round == 0 && a == attrs_in;
-                self.vote(
-                    ctx,
-                    inst,
-                    ballot,
-                    a.clone(),
-                    Status::PreAccepted,
-                    eq,
-                    durable,
-                );
-                a
+                self.vote(ctx, inst, vote, durable);
+                (a, committed)
             }
         };
         let reply = EpMsg::PreAcceptOk {
             inst,
             ballot,
+            deps_committed,
             seq: attrs.seq,
             deps: attrs.deps,
-            committed: self.committed_upto.clone(),
         };
         self.send(ctx, from, reply);
     }
@@ -142,7 +139,7 @@ impl EPaxos {
         if self.tell_committed(ctx, from, inst) || self.refuse(ctx, from, inst, ballot) {
             return;
         }
-        self.vote(ctx, inst, ballot, attrs, Status::Accepted, false, true);
+        self.vote(ctx, inst, Vote::new(attrs, Status::Accepted, ballot), true);
         self.send(ctx, from, EpMsg::AcceptOk { inst, ballot });
     }
 
@@ -152,7 +149,7 @@ impl EPaxos {
             return;
         }
         let ballot = self.promised(inst);
-        self.vote(ctx, inst, ballot, attrs, Status::Committed, false, true);
+        self.vote(ctx, inst, Vote::new(attrs, Status::Committed, ballot), true);
         self.on_committed(ctx, inst);
     }
 }

@@ -4,7 +4,7 @@
 use protocols::Family;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use sim_core::client::{ClientConfig, KeyDistribution, KvWorkload, OpMix, Retry};
+use sim_core::client::{ClientConfig, KeyDistribution, KvWorkload, OpMix, Placement, Retry};
 use sim_core::rng::{Delay, SimRng};
 use sim_core::{EndReason, RunResult, SimDuration};
 
@@ -117,7 +117,8 @@ pub struct KvSpec {
     pub think: DelaySpec,
     /// Number of keys.
     pub keys: u64,
-    /// How keys are picked: `Uniform` or `Zipf(1.1)`.
+    /// How keys are picked: `Uniform`, `Zipf(1.1)`, or `Conflict(10)` (10 % on one hot key,
+    /// the rest on a key of each client's own).
     pub distribution: KeyDistribution,
     /// Relative weights of get, put, cas and append.
     pub mix: OpMix,
@@ -131,6 +132,9 @@ pub struct KvSpec {
     pub redirect_backoff: SimDuration,
     /// One-way latency between clients and nodes.
     pub client_latency: DelaySpec,
+    /// Where clients sit: `Cluster` (beside every node alike) or `Home` (client c beside
+    /// node c mod N, paying the network's latency to reach any other node).
+    pub client_placement: Placement,
 }
 
 impl Default for KvSpec {
@@ -149,6 +153,7 @@ impl Default for KvSpec {
             max_redirects: c.max_redirects,
             redirect_backoff: c.redirect_backoff,
             client_latency: DelaySpec(c.latency),
+            client_placement: Placement::Cluster,
         }
     }
 }
@@ -183,6 +188,15 @@ impl WorkloadKind for KvSpec {
                 message: format!("found Zipf({z}), expected a positive exponent"),
             });
         }
+        if let KeyDistribution::Conflict(p) = self.distribution
+            && !(0.0..=100.0).contains(&p)
+        {
+            return Err(Invalid {
+                find: "Conflict",
+                path: "workload.distribution",
+                message: format!("found Conflict({p}), expected a percent from 0 to 100"),
+            });
+        }
         Ok(())
     }
 
@@ -195,6 +209,7 @@ impl WorkloadKind for KvSpec {
             max_redirects: self.max_redirects,
             redirect_backoff: self.redirect_backoff,
             latency: self.client_latency.0.clone(),
+            placement: self.client_placement,
             ..ClientConfig::default()
         }
     }

@@ -1,7 +1,7 @@
 //! The clients' state machine: pacing, issuing and retrying operations, following
 //! redirects, timeouts, and recording each outcome in the history.
 
-use crate::client::{ClientConfig, Load, Retry};
+use crate::client::{ClientConfig, Load, Placement, Retry};
 use crate::fabric::Event;
 use crate::history::{ClientId, Operation, Outcome};
 use crate::protocol::{ClientRequest, NodeId, Protocol, Reply, RequestId};
@@ -38,11 +38,24 @@ impl<P: Protocol> Simulation<P> {
             .expect("client events exist only when clients are configured")
     }
 
-    pub(super) fn client_latency(&mut self) -> SimDuration {
-        match &self.config.clients {
-            Some(c) => c.latency.sample(&mut self.client_rng),
-            None => SimDuration::ZERO,
+    /// One way between client `c` and slot `node`: the client latency, plus, for clients
+    /// placed at a home node, the network's latency from there to `node`.
+    pub(super) fn client_latency(&mut self, c: ClientId, node: NodeId) -> SimDuration {
+        let Some(config) = &self.config.clients else {
+            return SimDuration::ZERO;
+        };
+        let own = config.latency.sample(&mut self.client_rng);
+        if config.placement == Placement::Cluster {
+            return own;
         }
+        let n = self.fabric.identities.max(1);
+        let home = NodeId(c % n);
+        let there = self.identity[node.index()];
+        own + self
+            .fabric
+            .network
+            .latency(home, there)
+            .sample(&mut self.client_rng)
     }
 
     pub(super) fn start_clients(&mut self) {
@@ -130,12 +143,12 @@ impl<P: Protocol> Simulation<P> {
         self.issued.insert(req.digest());
         let (id, attempt) = (p.id, p.attempt);
         for &node in nodes {
-            self.push_request(node, &req);
+            self.push_request(c, node, &req);
             // A twinned identity's requests reach both of its slots.
             for k in 0..self.fabric.twin_slots.len() {
                 let (identity, slot) = self.fabric.twin_slots[k];
                 if identity == node {
-                    self.push_request(slot, &req);
+                    self.push_request(c, slot, &req);
                 }
             }
         }
@@ -145,9 +158,9 @@ impl<P: Protocol> Simulation<P> {
             .push(self.now + timeout, Event::ClientTimeout { id, attempt });
     }
 
-    /// Schedules `req`'s arrival at slot `slot`, after the client latency.
-    fn push_request(&mut self, slot: NodeId, req: &ClientRequest) {
-        let lat = self.client_latency();
+    /// Schedules client `c`'s `req`'s arrival at slot `slot`, after the client latency.
+    fn push_request(&mut self, c: ClientId, slot: NodeId, req: &ClientRequest) {
+        let lat = self.client_latency(c, slot);
         self.fabric.queue.push(
             self.now + lat,
             Event::Request {

@@ -148,7 +148,7 @@ impl<P: Protocol> Simulation<P> {
                     let Some(reply) = self.adversary_reply(node, id, reply) else {
                         continue;
                     };
-                    let lat = self.client_latency();
+                    let lat = self.client_latency(id.client, node);
                     self.fabric.queue.push(
                         depart + lat,
                         Event::Response {
