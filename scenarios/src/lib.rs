@@ -13,6 +13,7 @@ pub mod format;
 pub mod fuzz;
 pub mod groups;
 pub mod history_formats;
+pub mod liveness;
 pub mod load;
 pub mod model;
 pub mod nemesis;

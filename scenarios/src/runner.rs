@@ -613,53 +613,9 @@ fn liveness(
         );
     }
     let last_fault = r.faults.last().map_or(SimTime::ZERO, |f| f.at);
-    let deadline = last_fault + within;
-    // Progress after the last fault: an operation completed (answered) after it.
-    let first_after = r
-        .history
-        .ops()
-        .iter()
-        .filter(|o| matches!(o.outcome, Outcome::Ok(_) | Outcome::Failed))
-        .filter_map(|o| o.completed)
-        .filter(|c| *c >= last_fault)
-        .min();
-    let pending_at_fault = r
-        .history
-        .ops()
-        .iter()
-        .any(|o| o.completed.is_none_or(|c| c > last_fault));
-    match first_after {
-        Some(t) if t <= deadline => result(
-            "liveness",
-            Status::Pass,
-            None,
-            format!(
-                "operations completed {} after the last fault (bound {within})",
-                t.saturating_since(last_fault)
-            ),
-        ),
-        _ if !pending_at_fault => result(
-            "liveness",
-            Status::Pass,
-            None,
-            "all operations were done before the last fault".into(),
-        ),
-        _ if r.end_time < deadline => result(
-            "liveness",
-            Status::Unknown,
-            None,
-            format!(
-                "the run ended at {} before the bound ({deadline}) expired",
-                r.end_time
-            ),
-        ),
-        _ => result(
-            "liveness",
-            Status::Fail,
-            Some("liveness".into()),
-            format!("no operation completed within {within} after the last fault at {last_fault}"),
-        ),
-    }
+    let (status, detail) = crate::liveness::judge(&r.history, last_fault, r.end_time, within);
+    let violation = (status == Status::Fail).then(|| "liveness".to_string());
+    result("liveness", status, violation, detail)
 }
 
 impl Summary {
