@@ -85,10 +85,16 @@ impl Plot for Bars {
         for (j, ser) in self.series.iter().enumerate() {
             let c = ser.color;
             chart
-                .draw_series(ser.values.iter().enumerate().map(|(i, v)| {
-                    let y1 = band_top(i) - sub * j as f64;
-                    Rectangle::new([(0.0, y1 - sub * 0.92), (*v, y1)], c.filled())
-                }))
+                .draw_series(
+                    ser.values
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, v)| v.is_finite())
+                        .map(|(i, v)| {
+                            let y1 = band_top(i) - sub * j as f64;
+                            Rectangle::new([(0.0, y1 - sub * 0.92), (*v, y1)], c.filled())
+                        }),
+                )
                 .or_err()?
                 .label(ser.label.as_str())
                 .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], c.filled()));
@@ -121,7 +127,11 @@ impl Plot for Bars {
             root.draw(&Text::new(name.clone(), (px - 8, py), name_style.clone()))
                 .or_err()?;
             for (j, ser) in self.series.iter().enumerate() {
-                let v = ser.values.get(i).copied().unwrap_or(0.0);
+                // A series with no value here (NaN) gets neither bar nor label.
+                let v = ser.values.get(i).copied().unwrap_or(f64::NAN);
+                if !v.is_finite() {
+                    continue;
+                }
                 let yc = band_top(i) - sub * (j as f64 + 0.46);
                 let (vx, vy) = chart.backend_coord(&(v, yc));
                 root.draw(&Text::new(fmt_num(v), (vx + 4, vy), value_style.clone()))
@@ -135,6 +145,7 @@ impl Plot for Bars {
             self.series
                 .iter()
                 .flat_map(|s| s.values.get(range.clone()).unwrap_or(&[]).iter().copied())
+                .filter(|v| v.is_finite())
                 .fold(0.0f64, f64::max)
         };
         let corner = if longest(half..k) > longest(0..half) {

@@ -81,11 +81,19 @@ pub fn figures(runs: &[CompareRun], dir: &Path) -> Result<Vec<Figure>, ReportErr
     Ok(figures)
 }
 
-/// The runs' median latencies by client region, regions down the side and one series
-/// per run; `None` unless some run's clients sit in regions.
+/// The runs' median latencies by client region, regions down the side (every region of
+/// any run, in order of first appearance) and one series per run, with no bar where a
+/// run has no clients in a region; `None` unless some run's clients sit in regions.
 fn by_region(runs: &[CompareRun]) -> Option<Bars> {
-    let first = runs.iter().find(|r| !r.by_region.is_empty())?;
-    let categories: Vec<String> = first.by_region.iter().map(|(n, _)| n.clone()).collect();
+    let mut categories: Vec<String> = Vec::new();
+    for (name, _) in runs.iter().flat_map(|r| &r.by_region) {
+        if !categories.contains(name) {
+            categories.push(name.clone());
+        }
+    }
+    if categories.is_empty() {
+        return None;
+    }
     let series = runs
         .iter()
         .filter(|r| !r.by_region.is_empty())

@@ -52,16 +52,27 @@ pub fn judge(
             _ => spans.push((a, b)),
         }
     }
-    // The longest stretch inside a span without an answer.
+    // Between two answers (or from the last fault to the first, or from the last to the
+    // end), the system owes an answer from the first moment an operation waits to the
+    // last: only an answer resets that clock, not a client giving up and asking again.
+    let mut bounds = vec![last_fault];
+    bounds.extend(answers.iter().copied());
+    bounds.push(end);
     let mut worst: Option<(SimTime, SimTime)> = None;
-    for (a, b) in &spans {
-        let mut last = *a;
-        let inside = answers.iter().filter(|t| **t >= *a && **t <= *b);
-        for t in inside.chain(std::iter::once(b)) {
-            if worst.is_none_or(|(x, y)| t.saturating_since(last) > y.saturating_since(x)) {
-                worst = Some((last, *t));
+    for pair in bounds.windows(2) {
+        let (p, q) = (pair[0], pair[1]);
+        let mut waited: Option<(SimTime, SimTime)> = None;
+        for (a, b) in &spans {
+            if *b <= p || *a >= q {
+                continue;
             }
-            last = last.max(*t);
+            let (from, to) = ((*a).max(p), (*b).min(q));
+            waited = Some(waited.map_or((from, to), |(x, y)| (x.min(from), y.max(to))));
+        }
+        if let Some((from, to)) = waited
+            && worst.is_none_or(|(x, y)| to.saturating_since(from) > y.saturating_since(x))
+        {
+            worst = Some((from, to));
         }
     }
     // No answer at all since the last fault, and the run ended before the bound: the
@@ -74,7 +85,12 @@ pub fn judge(
             ),
         );
     }
-    let (from, to) = worst.expect("at least one span");
+    let Some((from, to)) = worst else {
+        return (
+            Status::Pass,
+            "nothing was waited on after the last fault".into(),
+        );
+    };
     let gap = to.saturating_since(from);
     if gap <= within {
         let first = answers.first().map_or_else(
@@ -115,6 +131,30 @@ mod tests {
             }
         }
         h
+    }
+
+    /// A client that gives up after 100 ms, thinks 1 ms and asks again, from `from` to
+    /// `to` ms, never answered.
+    fn giving_up(h: &mut History, from: u64, to: u64) {
+        let mut t = from;
+        while t + 100 <= to {
+            let id = h.invoke(9, Operation::Get { key: 0 }, ms(t));
+            h.complete(id, Outcome::Indeterminate, ms(t + 100));
+            t += 101;
+        }
+    }
+
+    #[test]
+    fn a_client_giving_up_and_asking_again_does_not_hide_a_stall() {
+        let within = SimDuration::from_millis(500);
+        let mut h = history(&[(0, Some(50))]);
+        giving_up(&mut h, 1000, 2000);
+        let (status, detail) = judge(&h, ms(1000), ms(2000), within);
+        assert_eq!(status, Status::Fail, "{detail}");
+        // With answers coming in between, the same client is fine.
+        let mut h = history(&[(1000, Some(1300)), (1300, Some(1700)), (1700, Some(1990))]);
+        giving_up(&mut h, 1000, 2000);
+        assert_eq!(judge(&h, ms(1000), ms(2000), within).0, Status::Pass);
     }
 
     #[test]

@@ -372,6 +372,16 @@ fn validate_whole(s: &Scenario, text: &str, file: &str) -> Result<(), LoadError>
     {
         return err(invalid.find, invalid.path, invalid.message);
     }
+    if let crate::format::WorkloadSpec::KeyValue(kv) = &s.workload
+        && kv.client_placement == sim_core::client::Placement::Home
+        && s.network.regions.is_none()
+    {
+        return err(
+            "Home",
+            "workload.client_placement",
+            "clients placed at a home node need regions (network.regions): without them every request, even to the home node, would pay the default link's latency; use Cluster, or give regions".into(),
+        );
+    }
     if s.checks.is_empty() {
         return err(
             "checks",

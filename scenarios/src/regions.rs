@@ -58,13 +58,8 @@ pub fn median_latency_by_region(s: &Scenario, history: &History) -> Vec<(String,
         .into_values()
         .map(|(name, mut lat)| {
             lat.sort_unstable();
-            let mid = lat.len() / 2;
-            let median = if lat.len() % 2 == 1 {
-                lat[mid] as f64
-            } else {
-                (lat[mid - 1] + lat[mid]) as f64 / 2.0
-            };
-            (name, median / 1e6)
+            // The same median as compare's percentiles (nearest rank).
+            (name, reports::data::quantile(&lat, 0.5) as f64 / 1e6)
         })
         .collect()
 }

@@ -574,3 +574,26 @@ fn chosen_groups_resolve_when_the_fault_happens() {
     assert_eq!(again.summary.fingerprint, run.summary.fingerprint);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn clients_at_home_need_regions_and_a_conflict_rate_is_a_percent() {
+    let kv = r#"(
+        name: "t",
+        duration: "1s",
+        nodes: 3,
+        protocol: EPaxos(()),
+        workload: KeyValue((clients: 3, ops: 10, client_placement: Home)),
+        checks: [Invariants],
+    )"#;
+    let e = err(kv);
+    assert_eq!(e.path, "workload.client_placement", "{e}");
+    assert!(e.message.contains("need regions"), "{e}");
+    let with_regions = kv.replace(
+        "nodes: 3,",
+        r#"nodes: 3, network: (regions: (nodes: [0, 1, 1], latency: [[Constant("1ms"), Constant("9ms")], [Constant("9ms"), Constant("1ms")]])),"#,
+    );
+    assert!(parse(&with_regions, "t.ron").is_ok());
+    let e = err(&kv.replace("client_placement: Home", "distribution: Conflict(120)"));
+    assert_eq!(e.path, "workload.distribution", "{e}");
+    assert!(e.message.contains("percent from 0 to 100"), "{e}");
+}

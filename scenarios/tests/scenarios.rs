@@ -445,6 +445,14 @@ fn a_seed_with_an_undecided_check_is_marked_undecided() {
     let (result, violation) = scenarios::fuzz::run_one("t.ron", &s);
     assert_eq!(violation.as_deref(), Some("liveness"));
     assert!(result.undecided.is_empty());
+    // One client that gives up after each timeout and asks again never sees an answer:
+    // its short waits add up to a stall all the same.
+    let one = text
+        .replace("5s", "500ms")
+        .replace("clients: 2", "clients: 1");
+    let s = scenarios::load::parse(&one, "t.ron").unwrap();
+    let (_, violation) = scenarios::fuzz::run_one("t.ron", &s);
+    assert_eq!(violation.as_deref(), Some("liveness"));
 }
 
 /// An undecided seed is written as it ran, so that `faultline run` shows why without the

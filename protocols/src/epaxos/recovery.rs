@@ -155,17 +155,7 @@ impl EPaxos {
         inst: InstanceId,
         ballot: Ballot,
     ) {
-        let promised = self.promised(inst);
-        if ballot < promised {
-            self.send(
-                ctx,
-                from,
-                EpMsg::Nack {
-                    inst,
-                    ballot,
-                    promised,
-                },
-            );
+        if self.refuse(ctx, from, inst, ballot) {
             return;
         }
         let vote = self.prepare_answer(inst);
@@ -362,29 +352,8 @@ impl EPaxos {
         attrs: Attrs,
         eq: bool,
     ) {
-        let promised = self.promised(inst);
-        if ballot < promised {
-            self.send(
-                ctx,
-                from,
-                EpMsg::Nack {
-                    inst,
-                    ballot,
-                    promised,
-                },
-            );
-            return;
-        }
         // Committed here already: the recoverer needs the decision, not a vote.
-        if let Some(committed) = self.attrs_of(inst).cloned() {
-            self.send(
-                ctx,
-                from,
-                EpMsg::Commit {
-                    inst,
-                    attrs: committed,
-                },
-            );
+        if self.tell_committed(ctx, from, inst) || self.refuse(ctx, from, inst, ballot) {
             return;
         }
         let (ok, conflict) = self
@@ -419,7 +388,17 @@ impl EPaxos {
             if v.status == Status::PreAccepted && v.attrs == attrs {
                 return TryAnswer::Ok;
             }
-            return TryAnswer::Conflict(inst, v.status, false);
+            if v.status != Status::PreAccepted {
+                return TryAnswer::Conflict(inst, v.status, false);
+            }
+            // Its own other vote stands; still name a conflict the candidate leaves out, so
+            // that the recoverer can rule that conflict's leader out of the fast quorum
+            // (without it, two recoveries on a bare majority can defer to each other for
+            // ever).
+            return match self.try_conflict(inst, &attrs) {
+                Some(TryAnswer::Conflict(d, s, true)) => TryAnswer::Conflict(d, s, true),
+                _ => TryAnswer::Conflict(inst, Status::PreAccepted, false),
+            };
         }
         if let Some(conflict) = self.try_conflict(inst, &attrs) {
             return conflict;

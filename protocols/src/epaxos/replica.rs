@@ -51,7 +51,7 @@ impl EPaxos {
 
     /// Refuses a message of `ballot` for `inst` if this replica joined a higher ballot
     /// there; `true` if refused.
-    fn refuse(
+    pub(super) fn refuse(
         &mut self,
         ctx: &mut Ctx<'_, EpMsg>,
         from: NodeId,
@@ -76,7 +76,12 @@ impl EPaxos {
 
     /// Sends the committed attributes of `inst` to `to`, if it is committed here: the
     /// asker is behind, and this settles the instance for it.
-    fn tell_committed(&mut self, ctx: &mut Ctx<'_, EpMsg>, to: NodeId, inst: InstanceId) -> bool {
+    pub(super) fn tell_committed(
+        &mut self,
+        ctx: &mut Ctx<'_, EpMsg>,
+        to: NodeId,
+        inst: InstanceId,
+    ) -> bool {
         let Some(attrs) = self.attrs_of(inst).cloned() else {
             return false;
         };
