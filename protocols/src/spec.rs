@@ -171,10 +171,10 @@ pub trait ProtocolSpec: Protocol {
     /// ([`ClientConfig::reply_quorum`]) and sends retries to every node. The default
     /// leaves the workload's settings.
     fn client_rules(_config: &Self::Config, _nodes: u32, _clients: &mut ClientConfig) {}
-    /// Messages between nodes per operation in a calm cluster of `nodes` without
-    /// batching, and the closed form ("2(N−1)"), if the protocol has one: `faultline
-    /// compare` marks it beside what runs measure.
-    fn messages_per_op(_nodes: u32) -> Option<(f64, &'static str)> {
+    /// Messages between nodes per operation under `config` in a calm cluster of `nodes`
+    /// without batching, and the closed form ("2(N−1)"), if the protocol has one:
+    /// `faultline compare` marks it beside what runs measure.
+    fn messages_per_op(_config: &Self::Config, _nodes: u32) -> Option<(f64, &'static str)> {
         None
     }
     /// How many Byzantine nodes it tolerates in a cluster of `nodes`, if it claims to

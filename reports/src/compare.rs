@@ -60,7 +60,7 @@ pub fn figures(runs: &[CompareRun], dir: &Path) -> Result<Vec<Figure>, ReportErr
             Figure {
                 name: "compare-messages-per-op".into(),
                 title: "Messages per committed operation".into(),
-                caption: "All messages between nodes over each run divided by its completed operations; the black mark is what the run's protocol costs per operation in a calm cluster of its size N, where it has a closed form (Raft and Multi-Paxos 2(N−1): one round from the leader and back; PBFT 2N(N−1): pre-prepares, prepares and commits; EPaxos 3(N−1) on the fast path with PreAccept to every replica: PreAccept, its answer and Commit).".into(),
+                caption: "All messages between nodes over each run divided by its completed operations; the black mark is what the run's protocol costs per operation in a calm cluster of its size N, where it has a closed form (Raft and Multi-Paxos 2(N−1): one round from the leader and back; PBFT 2N(N−1): pre-prepares, prepares and commits; EPaxos on the fast path 3(N−1): PreAccept, its answer and Commit to every other replica, or 2(FQ−1) + (N−1) with thrifty PreAccept to the fast quorum only).".into(),
                 size: per_op.size(),
             },
             &per_op,

@@ -42,9 +42,6 @@ pub struct ProtocolInfo {
     pub bugs: &'static [BugSwitch],
     /// Its Byzantine behaviours (the generic ones first).
     pub behaviours: Vec<protocols::byzantine::Behaviour>,
-    /// Its messages per operation in a calm cluster, by cluster size, if it has a
-    /// closed form ([`ProtocolSpec::messages_per_op`]).
-    pub messages_per_op: fn(u32) -> Option<(f64, &'static str)>,
     /// How many Byzantine nodes it tolerates, by cluster size, if it claims any
     /// ([`ProtocolSpec::byzantine_tolerance`]).
     pub byzantine_tolerance: fn(u32) -> Option<u32>,
@@ -115,6 +112,13 @@ pub trait ProtocolEntry: Send + Sync + sealed::Sealed {
         config: &dyn ProtocolConfig,
         nodes: u32,
     ) -> Result<(), protocols::BadSetting>;
+    /// Messages per operation under `config` in a calm cluster of `nodes`, if the
+    /// protocol has a closed form (see `ProtocolSpec::messages_per_op`).
+    fn messages_per_op(
+        &self,
+        config: &dyn ProtocolConfig,
+        nodes: u32,
+    ) -> Option<(f64, &'static str)>;
     /// Turns on bug switch `name` in `config`; `false` if it has none of that name.
     fn enable_bug(&self, config: &mut dyn ProtocolConfig, name: &str) -> bool;
     /// How long one round lasts under `config`, for protocols that work in rounds.
@@ -164,7 +168,6 @@ where
             family: P::FAMILY,
             bugs: P::BUGS,
             behaviours: protocols::byzantine::behaviours::<P>(),
-            messages_per_op: P::messages_per_op,
             byzantine_tolerance: P::byzantine_tolerance,
             defaults: ron::ser::to_string(&P::Config::default()).unwrap_or_default(),
         }
@@ -195,6 +198,14 @@ where
         nodes: u32,
     ) -> Result<(), protocols::BadSetting> {
         P::validate(Self::config(config), nodes)
+    }
+
+    fn messages_per_op(
+        &self,
+        config: &dyn ProtocolConfig,
+        nodes: u32,
+    ) -> Option<(f64, &'static str)> {
+        P::messages_per_op(Self::config(config), nodes)
     }
 
     fn enable_bug(&self, config: &mut dyn ProtocolConfig, name: &str) -> bool {
@@ -397,6 +408,13 @@ impl ProtocolChoice {
     /// work.
     pub fn validate(&self, nodes: u32) -> Result<(), protocols::BadSetting> {
         self.entry.validate(&*self.config, nodes)
+    }
+
+    /// Messages between nodes per operation under these settings in a calm cluster of
+    /// `nodes`, and the closed form, if the protocol has one (`faultline compare` marks
+    /// it).
+    pub fn messages_per_op(&self, nodes: u32) -> Option<(f64, &'static str)> {
+        self.entry.messages_per_op(&*self.config, nodes)
     }
 
     /// Turns on bug switch `name`; `false` if the protocol has none of that name.

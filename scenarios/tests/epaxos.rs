@@ -84,6 +84,13 @@ fn fast_path_messages_per_command_are_3_n_minus_1_or_thrifty_2_fq_minus_1_plus_n
             } else {
                 3 * (n - 1)
             };
+            // What `faultline compare` marks for this run is the same closed form.
+            let mark = s.protocol.messages_per_op(nodes).map(|(v, _)| v);
+            assert_eq!(
+                mark,
+                Some(expected as f64),
+                "N = {nodes}, thrifty {thrifty}"
+            );
             assert_eq!(
                 total,
                 expected * ops,

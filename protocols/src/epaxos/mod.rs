@@ -73,7 +73,7 @@ pub mod obs {
 }
 
 /// One EPaxos replica.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct EPaxos {
     id: NodeId,
     cluster: u32,
@@ -333,9 +333,16 @@ impl ProtocolSpec for EPaxos {
     const FAMILY: Family = Family::KeyValue;
     type Bugs = EPaxosBugs;
 
-    fn messages_per_op(nodes: u32) -> Option<(f64, &'static str)> {
-        // The fast path with PreAccept to every replica (thrifty: 2(FQ−1) + (N−1)).
-        Some((3.0 * (f64::from(nodes.max(1)) - 1.0), "3(N−1)"))
+    fn messages_per_op(config: &EPaxosConfig, nodes: u32) -> Option<(f64, &'static str)> {
+        // The fast path: PreAccept and its answer to every other replica (thrifty: to the
+        // rest of the fast quorum only), and a Commit to every other replica.
+        let n = f64::from(nodes.max(1));
+        if config.thrifty {
+            let fq = fast_quorum(nodes.max(1), config.bugs.fast_quorum_majority) as f64;
+            Some((2.0 * (fq - 1.0) + (n - 1.0), "2(FQ−1)+(N−1)"))
+        } else {
+            Some((3.0 * (n - 1.0), "3(N−1)"))
+        }
     }
 
     fn enable_bug(config: &mut EPaxosConfig, name: &str) -> bool {

@@ -321,7 +321,7 @@ impl ProtocolSpec for MultiPaxos {
     const FAMILY: Family = Family::KeyValue;
     type Bugs = MultiPaxosBugs;
 
-    fn messages_per_op(nodes: u32) -> Option<(f64, &'static str)> {
+    fn messages_per_op(_config: &MultiPaxosConfig, nodes: u32) -> Option<(f64, &'static str)> {
         Some((2.0 * (f64::from(nodes.max(1)) - 1.0), "2(N−1)"))
     }
 

@@ -300,7 +300,7 @@ impl ProtocolSpec for Pbft {
         Some(Quorums::new(nodes).f)
     }
 
-    fn messages_per_op(nodes: u32) -> Option<(f64, &'static str)> {
+    fn messages_per_op(_config: &PbftConfig, nodes: u32) -> Option<(f64, &'static str)> {
         let n = f64::from(nodes);
         Some((2.0 * n * (n - 1.0), "2N(N−1)"))
     }

@@ -295,7 +295,7 @@ impl ProtocolSpec for Raft {
     const FAMILY: Family = Family::KeyValue;
     type Bugs = RaftBugs;
 
-    fn messages_per_op(nodes: u32) -> Option<(f64, &'static str)> {
+    fn messages_per_op(_config: &RaftConfig, nodes: u32) -> Option<(f64, &'static str)> {
         Some((2.0 * (f64::from(nodes.max(1)) - 1.0), "2(N−1)"))
     }
 

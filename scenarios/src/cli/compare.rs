@@ -166,7 +166,10 @@ pub fn compare_runs(
         };
         let data = crate::report_data::run_data(&s, &run, Vec::new(), None);
         let mut c = reports::CompareRun::from_run(label, &data);
-        c.expected = (s.protocol.info().messages_per_op)(s.nodes).map(|(v, f)| (v, f.to_string()));
+        c.expected = s
+            .protocol
+            .messages_per_op(s.nodes)
+            .map(|(v, f)| (v, f.to_string()));
         c.by_region = crate::regions::median_latency_by_region(&s, &run.result.history);
         eprintln!(
             "{:<32} {:<24} {:>8} {:>12.2} {:>10.2} {:>10.2}",
