@@ -124,3 +124,44 @@ fn the_fast_path_share_falls_with_the_conflict_rate_except_at_three_thrifty_repl
     assert!(five.windows(2).all(|w| w[1] <= w[0] + 0.02), "{five:?}");
     assert!(five[five.len() - 1] < 0.1, "{five:?}");
 }
+
+/// The nemeses reach every branch of recovery: a decision found committed, accepted
+/// attributes taken over, F identical pre-accepts accepted, TryPreAccept, phase 1 again,
+/// a no-op, and a deferred TryPreAccept; so the hunts above test recovery, not only the
+/// normal case.
+#[test]
+fn the_nemeses_reach_every_branch_of_recovery() {
+    use std::collections::BTreeMap;
+    let mut seen: BTreeMap<String, u64> = BTreeMap::new();
+    for (file, seeds) in [(NEMESIS, 20), (NEMESIS_3, 20)] {
+        let (_, s) = common::load(file).remove(0);
+        for seed in 0..seeds {
+            let opts = RunOptions {
+                seed: Some(seed),
+                ..Default::default()
+            };
+            let r = run(&s, opts).unwrap();
+            assert!(
+                r.summary.as_expected,
+                "{file} seed {seed}: {}",
+                r.summary.render()
+            );
+            for (k, v) in &r.result.metrics.counters {
+                *seen.entry(k.clone()).or_default() += v;
+            }
+        }
+    }
+    for branch in [
+        "epaxos.recovery_found_committed",
+        "epaxos.recovery_found_accepted",
+        "epaxos.recovery_found_preaccepted",
+        "epaxos.try_preaccept",
+        "epaxos.recovery_phase1",
+        "epaxos.recovery_noop",
+    ] {
+        assert!(
+            seen.get(branch).copied().unwrap_or(0) > 0,
+            "{branch} never taken: {seen:?}"
+        );
+    }
+}

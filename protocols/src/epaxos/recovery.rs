@@ -207,6 +207,7 @@ impl EPaxos {
         // 1. Committed somewhere: that is the decision.
         if let Some((_, v)) = votes.iter().find(|(_, v)| v.status == Status::Committed) {
             let attrs = v.attrs.clone();
+            ctx.count("epaxos.recovery_found_committed", 1);
             self.commit(ctx, inst, attrs, false);
             return;
         }
@@ -217,6 +218,7 @@ impl EPaxos {
             .find(|(_, v)| Some(v.ballot) == top && v.status == Status::Accepted)
         {
             let attrs = v.attrs.clone();
+            ctx.count("epaxos.recovery_found_accepted", 1);
             self.start_accept(ctx, inst, ballot, attrs);
             return;
         }
@@ -240,6 +242,7 @@ impl EPaxos {
                     .map(|(n, _)| *n)
                     .collect();
                 if holders.len() >= f.max(1) {
+                    ctx.count("epaxos.recovery_found_preaccepted", 1);
                     self.start_accept(ctx, inst, ballot, candidate);
                     return;
                 }
@@ -274,6 +277,7 @@ impl EPaxos {
             seq: 0,
             deps: vec![0; self.cluster as usize],
         };
+        ctx.count("epaxos.recovery_noop", 1);
         self.start_accept(ctx, inst, ballot, noop);
     }
 
