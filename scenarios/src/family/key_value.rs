@@ -228,10 +228,13 @@ impl WorkloadKind for KvSpec {
     }
 
     fn smaller(&self) -> Vec<WorkloadSpec> {
+        // A conflict rate picks its own keys (one hot, one per client): fewer `keys`
+        // would change nothing, so they are not cut.
+        let conflict = matches!(self.distribution, KeyDistribution::Conflict(_));
         let shape = Shape {
             ops: self.ops,
             clients: self.clients,
-            keys: self.keys,
+            keys: if conflict { 1 } else { self.keys },
         };
         reductions(shape)
             .into_iter()
@@ -239,7 +242,7 @@ impl WorkloadKind for KvSpec {
                 WorkloadSpec::KeyValue(KvSpec {
                     ops: r.ops,
                     clients: r.clients,
-                    keys: r.keys,
+                    keys: if conflict { self.keys } else { r.keys },
                     ..self.clone()
                 })
             })
@@ -264,5 +267,31 @@ impl WorkloadKind for KvSpec {
             mix.put = 1;
         }
         self.mix = mix;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_conflict_rate_keeps_its_keys_when_the_workload_shrinks() {
+        let keys_of = |w: &WorkloadSpec| match w {
+            WorkloadSpec::KeyValue(kv) => kv.keys,
+            _ => unreachable!("key-value reductions"),
+        };
+        let uniform = KvSpec {
+            keys: 8,
+            ..KvSpec::default()
+        };
+        let cut: Vec<u64> = uniform.smaller().iter().map(keys_of).collect();
+        assert!(cut.contains(&4), "{cut:?}");
+        let conflict = KvSpec {
+            distribution: KeyDistribution::Conflict(10.0),
+            ..uniform
+        };
+        let smaller = conflict.smaller();
+        assert_eq!(smaller.len(), 2, "ops and clients only");
+        assert!(smaller.iter().all(|w| keys_of(w) == 8));
     }
 }
