@@ -59,12 +59,17 @@ pub fn judge(
     bounds.extend(answers.iter().copied());
     bounds.push(end);
     let mut worst: Option<(SimTime, SimTime)> = None;
+    // Spans are disjoint and sorted, and so are the periods: one pass over both.
+    let mut first = 0;
     for pair in bounds.windows(2) {
         let (p, q) = (pair[0], pair[1]);
+        while first < spans.len() && spans[first].1 <= p {
+            first += 1;
+        }
         let mut waited: Option<(SimTime, SimTime)> = None;
-        for (a, b) in &spans {
-            if *b <= p || *a >= q {
-                continue;
+        for (a, b) in &spans[first..] {
+            if *a >= q {
+                break;
             }
             let (from, to) = ((*a).max(p), (*b).min(q));
             waited = Some(waited.map_or((from, to), |(x, y)| (x.min(from), y.max(to))));

@@ -121,18 +121,6 @@ impl EPaxos {
     pub fn record(&self, inst: InstanceId) -> Option<&Record> {
         self.instances.get(&inst)
     }
-    /// Every instance this replica knows.
-    pub fn instances(&self) -> impl Iterator<Item = (&InstanceId, &Record)> {
-        self.instances.iter()
-    }
-    /// Whether `inst` was executed here.
-    pub fn is_executed(&self, inst: InstanceId) -> bool {
-        self.executed.contains(&inst)
-    }
-    /// How many instances were executed here.
-    pub fn executed_count(&self) -> usize {
-        self.executed.len()
-    }
 
     /// F + ⌊(F+1)/2⌋ (see [`fast_quorum`]).
     fn fast_quorum(&self) -> usize {
