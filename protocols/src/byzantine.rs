@@ -12,7 +12,7 @@ use sim_core::{NodeId, Protocol, SimDuration};
 use crate::ProtocolSpec;
 
 /// A named Byzantine behaviour, as scenario files and `faultline list` show it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Behaviour {
     /// The name used in scenario files.
     pub name: &'static str,

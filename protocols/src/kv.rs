@@ -22,7 +22,7 @@ pub struct KvStore {
 }
 
 /// Why a command could not be applied.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum KvError {
     /// An operation kind the store does not know (the operation enum grows over time).
     Unsupported,

@@ -24,7 +24,7 @@ pub enum Family {
 
 /// A deliberate, named mistake a protocol can be switched into (DESIGN.md, "Bug
 /// switches"): the fuzzer must find each one. Declared with [`bug_switches!`](crate::bug_switches).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct BugSwitch {
     /// The name used in scenario files and `--bug`.
     pub name: &'static str,
@@ -120,7 +120,7 @@ macro_rules! bug_switches {
 }
 
 /// A setting that cannot work, found by [`ProtocolSpec::validate`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct BadSetting {
     /// The setting, as written in scenario files (`election_timeout_min`).
     pub setting: &'static str,
@@ -140,8 +140,10 @@ impl BadSetting {
 
 /// What the scenario layer needs to know of a protocol beyond the engine interface. With
 /// this, one registration line (`Registry::with::<P>()` in the `scenarios` crate) gives
-/// the protocol the whole command line.
-pub trait ProtocolSpec: Protocol {
+/// the protocol the whole command line. Its nodes are `Clone + Hash` so that `explore`
+/// can fork a run and tell states apart (derive both; a setting that cannot hash, such
+/// as a float, can sit in a [`sim_core::Fixed`]).
+pub trait ProtocolSpec: Protocol + Clone + std::hash::Hash {
     /// The name used in scenario files ("Raft").
     const NAME: &'static str;
     /// The workload family it serves.

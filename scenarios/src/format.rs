@@ -73,6 +73,14 @@ pub struct Scenario {
     /// `replay` confirms it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
+    /// Bounds of `faultline explore` on this scenario: the faults it may add, how deep
+    /// and how many states it may look (the command line overrides each).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explore: Option<crate::explore::ExploreSpec>,
+    /// A fixed schedule: the run takes these steps in order instead of following
+    /// virtual time (`explore` writes one for each violation; see FORMAT.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Vec<sim_core::schedule::Step>>,
 }
 
 fn default_checks() -> Vec<CheckSpec> {

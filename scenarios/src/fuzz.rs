@@ -303,36 +303,44 @@ impl Reproducer {
     /// Writes `out/<name>-seed<N>.ron` with the fingerprint it produces, and its trace
     /// beside it (`out` is made if need be).
     pub fn save(&self, out: &Path) -> Result<Saved, String> {
-        std::fs::create_dir_all(out)
-            .map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-        let mut s = self.scenario.clone();
-        let stem = format!("{}-seed{}", s.name.replace(['/', ' '], "-"), self.seed);
-        let trace = out.join(format!("{stem}.trace.jsonl"));
-        let sink: Option<Box<dyn sim_core::trace::TraceSink>> = std::fs::File::create(&trace)
-            .ok()
-            .map(|w| Box::new(sim_core::trace::JsonLines(std::io::BufWriter::new(w))) as _);
-        let rerun = runner::run(
-            &s,
-            RunOptions {
-                trace: sink,
-                ..Default::default()
-            },
+        let stem = format!(
+            "{}-seed{}",
+            self.scenario.name.replace(['/', ' '], "-"),
+            self.seed
         );
-        let rerun_error = match rerun {
-            Ok(r) => {
-                s.fingerprint = Some(r.summary.fingerprint);
-                None
-            }
-            Err(e) => Some(e.to_string()),
-        };
-        let path = out.join(format!("{stem}.ron"));
-        write_scenario(&path, &s).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        Ok(Saved {
-            path,
-            trace,
-            rerun_error,
-        })
+        save_scenario(self.scenario.clone(), out, &stem)
     }
+}
+
+/// Writes `out/<stem>.ron` with the fingerprint it produces, and its trace beside it
+/// (`out` is made if need be).
+pub fn save_scenario(mut s: Scenario, out: &Path, stem: &str) -> Result<Saved, String> {
+    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let trace = out.join(format!("{stem}.trace.jsonl"));
+    let sink: Option<Box<dyn sim_core::trace::TraceSink>> = std::fs::File::create(&trace)
+        .ok()
+        .map(|w| Box::new(sim_core::trace::JsonLines(std::io::BufWriter::new(w))) as _);
+    let rerun = runner::run(
+        &s,
+        RunOptions {
+            trace: sink,
+            ..Default::default()
+        },
+    );
+    let rerun_error = match rerun {
+        Ok(r) => {
+            s.fingerprint = Some(r.summary.fingerprint);
+            None
+        }
+        Err(e) => Some(e.to_string()),
+    };
+    let path = out.join(format!("{stem}.ron"));
+    write_scenario(&path, &s).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(Saved {
+        path,
+        trace,
+        rerun_error,
+    })
 }
 
 /// Writes a scenario as RON that `load` reads back to the same scenario.
@@ -340,7 +348,7 @@ pub fn write_scenario(path: &Path, s: &Scenario) -> std::io::Result<()> {
     let body = ron::ser::to_string_pretty(s, ron::ser::PrettyConfig::default())
         .map_err(std::io::Error::other)?;
     let text = format!(
-        "// Written by `faultline fuzz`. Replay with: faultline replay {}\n{body}\n",
+        "// Written by `faultline`. Replay with: faultline replay {}\n{body}\n",
         path.display()
     );
     std::fs::write(path, text)

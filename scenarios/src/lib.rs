@@ -8,6 +8,7 @@
 pub mod byzantine;
 pub mod checked;
 pub mod cli;
+pub mod explore;
 pub mod family;
 pub mod format;
 pub mod fuzz;

@@ -123,6 +123,13 @@ pub trait ProtocolEntry: Send + Sync + sealed::Sealed {
     fn enable_bug(&self, config: &mut dyn ProtocolConfig, name: &str) -> bool;
     /// How long one round lasts under `config`, for protocols that work in rounds.
     fn round_period(&self, config: &dyn ProtocolConfig) -> Option<SimDuration>;
+    /// Searches the schedules of `scenario` (whose protocol this is) with `config`.
+    fn explore(
+        &self,
+        scenario: &Scenario,
+        config: &dyn ProtocolConfig,
+        options: crate::explore::ExploreOptions,
+    ) -> Result<crate::explore::Explored, RunError>;
     /// Runs `scenario` (whose protocol this is) with `config`.
     fn run(
         &self,
@@ -217,6 +224,15 @@ where
 
     fn round_period(&self, config: &dyn ProtocolConfig) -> Option<SimDuration> {
         P::round_period(Self::config(config))
+    }
+
+    fn explore(
+        &self,
+        scenario: &Scenario,
+        config: &dyn ProtocolConfig,
+        options: crate::explore::ExploreOptions,
+    ) -> Result<crate::explore::Explored, RunError> {
+        crate::explore::explore_typed::<P>(scenario, Self::config(config).clone(), options)
     }
 
     fn run(
@@ -431,6 +447,19 @@ impl ProtocolChoice {
     pub(crate) fn run(&self, scenario: &Scenario, options: RunOptions) -> Result<Run, RunError> {
         self.entry.run(scenario, &*self.config, options)
     }
+}
+
+/// Searches the schedules of `scenario` (see [`crate::explore`]).
+///
+/// # Errors
+/// A bug switch the protocol lacks, bounds the scenario's model forbids, or a run that
+/// cannot be searched (Byzantine nodes, a checker that cannot be copied).
+pub fn explore(
+    scenario: &Scenario,
+    options: crate::explore::ExploreOptions,
+) -> Result<crate::explore::Explored, RunError> {
+    let p = &scenario.protocol;
+    p.entry.explore(scenario, &*p.config, options)
 }
 
 impl Clone for ProtocolChoice {

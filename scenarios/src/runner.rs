@@ -197,9 +197,25 @@ pub fn faults_for(scenario: &Scenario, seed: u64) -> Vec<Timed> {
 /// Runs `s` with protocol `P` (the scenario's) and its settings `cfg`.
 pub(crate) fn run_typed<P: ProtocolSpec>(
     s: &Scenario,
-    mut cfg: P::Config,
+    cfg: P::Config,
     options: RunOptions,
 ) -> Result<Run, RunError> {
+    let (sim, seed, bugs) = build_typed::<P>(s, cfg, options)?;
+    let result = match &s.schedule {
+        Some(steps) => sim.run_schedule(steps),
+        None => sim.run(),
+    };
+    let summary = summarize(s, P::NAME, seed, bugs, &result);
+    Ok(Run { summary, result })
+}
+
+/// Builds the simulation of `s` with protocol `P` and its settings `cfg`, ready to run;
+/// with the seed it runs and every bug switch turned on.
+pub(crate) fn build_typed<P: ProtocolSpec>(
+    s: &Scenario,
+    mut cfg: P::Config,
+    options: RunOptions,
+) -> Result<(Simulation<P>, u64, Vec<String>), RunError> {
     let mut bugs: Vec<String> = s.bugs.iter().map(|b| b.0.clone()).collect();
     for b in options.bugs {
         if !bugs.contains(&b) {
@@ -249,9 +265,7 @@ pub(crate) fn run_typed<P: ProtocolSpec>(
     if let Some(trace) = options.trace {
         builder = builder.trace(TraceBox(trace));
     }
-    let result = builder.build()?.run();
-    let summary = summarize(s, P::NAME, seed, bugs, &result);
-    Ok(Run { summary, result })
+    Ok((builder.build()?, seed, bugs))
 }
 
 /// Lets a boxed sink be handed to the builder.

@@ -17,6 +17,17 @@ use crate::time::SimDuration;
 pub trait Workload {
     /// The next operation of `client`, or `None` when the client is done.
     fn next_op(&mut self, client: ClientId, rng: &mut SimRng) -> Option<Operation>;
+    /// A copy with everything it has handed out so far, for `explore`, which forks a run
+    /// at every choice. `None` (the default): it cannot be copied, and `explore` refuses.
+    fn fork(&self) -> Option<Box<dyn Workload>> {
+        None
+    }
+    /// A digest of what it remembers (how far each client got), which `explore` folds
+    /// into its state digest: two states merge only if their workloads remember the same.
+    /// A workload that can [`fork`](Workload::fork) must give one.
+    fn memory(&self) -> u64 {
+        0
+    }
 }
 
 /// How clients pace their operations.
@@ -235,6 +246,12 @@ impl KvWorkload {
 }
 
 impl Workload for KvWorkload {
+    fn fork(&self) -> Option<Box<dyn Workload>> {
+        Some(Box::new(self.clone()))
+    }
+    fn memory(&self) -> u64 {
+        crate::fingerprint::digest(&self.issued)
+    }
     fn next_op(&mut self, client: ClientId, rng: &mut SimRng) -> Option<Operation> {
         let c = client as usize;
         if self.issued.len() <= c {

@@ -9,7 +9,7 @@ use crate::time::{SimDuration, SimTime};
 const MILLION: i128 = 1_000_000;
 
 /// One node's view of time.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct NodeClock {
     anchor_global: u64,
     anchor_local: i128,

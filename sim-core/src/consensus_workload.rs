@@ -46,6 +46,12 @@ impl ProposalWorkload {
 }
 
 impl Workload for ProposalWorkload {
+    fn fork(&self) -> Option<Box<dyn Workload>> {
+        Some(Box::new(self.clone()))
+    }
+    fn memory(&self) -> u64 {
+        crate::fingerprint::digest(&self.next)
+    }
     fn next_op(&mut self, client: ClientId, rng: &mut SimRng) -> Option<Operation> {
         let c = client as usize;
         if self.next.len() <= c {

@@ -8,6 +8,7 @@
 
 use std::any::Any;
 use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -17,7 +18,13 @@ use crate::time::{SimDuration, SimTime};
 /// A key on a node's disk: a namespace and an index within it.
 pub type DiskKey = (&'static str, u64);
 
-type Value = Arc<dyn Any + Send + Sync>;
+/// A stored value and its digest, taken when it was written, so that `explore` can tell
+/// two disks apart without knowing the types on them.
+#[derive(Clone)]
+struct Value {
+    value: Arc<dyn Any + Send + Sync>,
+    digest: u64,
+}
 
 /// Writes of one sync: keys with their new value (`None` deletes).
 type Batch = Vec<(DiskKey, Option<Value>)>;
@@ -34,6 +41,7 @@ pub struct DiskConfig {
 }
 
 /// The durable storage of one node, kept across crashes by the engine.
+#[derive(Clone)]
 pub struct Disk {
     config: DiskConfig,
     /// What the node sees: durable state plus its unsynced writes.
@@ -79,8 +87,11 @@ impl Disk {
 
     /// Writes `value` under `(ns, index)`; durable only after [`Disk::sync`] (or at once
     /// with write-through).
-    pub fn put<T: Any + Send + Sync>(&mut self, ns: &'static str, index: u64, value: T) {
-        let v: Value = Arc::new(value);
+    pub fn put<T: Any + Send + Sync + Hash>(&mut self, ns: &'static str, index: u64, value: T) {
+        let v = Value {
+            digest: crate::fingerprint::digest(&value),
+            value: Arc::new(value),
+        };
         self.current.insert((ns, index), v.clone());
         self.dirty.insert((ns, index), Some(v));
         self.writes += 1;
@@ -93,7 +104,7 @@ impl Disk {
     pub fn get<T: Any>(&self, ns: &'static str, index: u64) -> Option<&T> {
         self.current
             .get(&(ns, index))
-            .and_then(|v| v.downcast_ref())
+            .and_then(|v| v.value.downcast_ref())
     }
 
     /// Deletes `(ns, index)`; like a write, durable only once synced.
@@ -128,7 +139,7 @@ impl Disk {
     pub fn range<T: Any>(&self, ns: &'static str) -> impl Iterator<Item = (u64, &T)> + '_ {
         self.current
             .range((ns, 0)..=(ns, u64::MAX))
-            .filter_map(|((_, i), v)| v.downcast_ref().map(|t| (*i, t)))
+            .filter_map(|((_, i), v)| v.value.downcast_ref().map(|t| (*i, t)))
     }
 
     /// The highest index present in namespace `ns`.
@@ -195,6 +206,30 @@ impl Disk {
 
     /// The crash at `now`: unsynced writes and unfinished syncs are lost; the node will
     /// see only durable state when it restarts.
+    /// Folds everything the disk holds (what the node sees, what is durable, what is
+    /// still to sync) into `h`: `explore`'s state digest. Counters are left out.
+    pub(crate) fn hash_state<H: Hasher>(&self, h: &mut H) {
+        let entries = |m: &BTreeMap<DiskKey, Value>, h: &mut H| {
+            m.len().hash(h);
+            for (k, v) in m {
+                (k, v.digest).hash(h);
+            }
+        };
+        entries(&self.current, h);
+        entries(&self.durable, h);
+        self.dirty.len().hash(h);
+        for (k, v) in &self.dirty {
+            (k, v.as_ref().map(|v| v.digest)).hash(h);
+        }
+        for (t, batch) in &self.syncing {
+            t.hash(h);
+            for (k, v) in batch {
+                (k, v.as_ref().map(|v| v.digest)).hash(h);
+            }
+        }
+        self.busy_until.hash(h);
+    }
+
     pub(crate) fn crash(&mut self, now: SimTime) {
         self.settle(now);
         self.syncing.clear();

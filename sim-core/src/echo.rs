@@ -37,7 +37,7 @@ pub struct EchoConfig {
 }
 
 /// One echo node. It counts what it received, which tests read through the god's-eye view.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash)]
 pub struct Echo {
     max_hops: Option<u64>,
     /// Messages delivered to this node in this incarnation.

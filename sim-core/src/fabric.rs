@@ -12,7 +12,7 @@ use crate::rng::SimRng;
 use crate::time::SimTime;
 
 /// Something that happens at a virtual time.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) enum Event<M> {
     Deliver {
         from: NodeId,
@@ -51,6 +51,7 @@ pub(crate) enum Event<M> {
     Held(Box<Event<M>>),
 }
 
+#[derive(Clone)]
 pub(crate) struct Fabric<M> {
     pub(crate) queue: EventQueue<Event<M>>,
     pub(crate) network: Network,

@@ -134,7 +134,7 @@ pub enum OpOutput {
 }
 
 /// What became of an operation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Outcome {
     /// Still waiting for an answer (only while a run is going).
     Pending,
@@ -148,7 +148,7 @@ pub enum Outcome {
 }
 
 /// One operation in the history.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Hash, Serialize, Deserialize)]
 pub struct HistoryOp {
     /// Position in the history, in invocation order.
     pub id: u64,

@@ -112,6 +112,34 @@ pub trait Invariant<P: Protocol> {
     fn name(&self) -> &str;
     /// Checks the world after one event; `Err` describes the violation and stops the run.
     fn check(&mut self, world: &World<'_, P>) -> Result<(), String>;
+    /// A copy with everything it has seen so far, for `explore`, which forks a run at
+    /// every choice. `None` (the default): it cannot be copied, and `explore` refuses the
+    /// scenario, naming it. [`forkable!`](crate::forkable) writes this and
+    /// [`Invariant::memory`] for a checker that is `Clone + Hash`.
+    fn fork(&self) -> Option<Box<dyn Invariant<P>>> {
+        None
+    }
+    /// A digest of what it remembers of the run, which `explore` folds into its state
+    /// digest: two states merge only if their checkers remember the same, or a violation
+    /// that needs the memory of one path could be missed on the other. A checker that can
+    /// [`fork`](Invariant::fork) must give one.
+    fn memory(&self) -> u64 {
+        0
+    }
+}
+
+/// Writes [`Invariant::fork`] and [`Invariant::memory`] inside an `impl Invariant<P>`
+/// block, for a checker that is `Clone + Hash`: `sim_core::forkable!(Raft);`.
+#[macro_export]
+macro_rules! forkable {
+    ($p:ty) => {
+        fn fork(&self) -> Option<Box<dyn $crate::invariant::Invariant<$p>>> {
+            Some(Box::new(Clone::clone(self)))
+        }
+        fn memory(&self) -> u64 {
+            $crate::fingerprint::digest(self)
+        }
+    };
 }
 
 /// An invariant from a name and a closure.

@@ -13,9 +13,11 @@ pub mod clock;
 pub mod consensus_workload;
 pub mod disk;
 pub mod echo;
+pub mod explore;
 mod fabric;
 pub mod fault;
 pub mod fingerprint;
+mod fixed;
 pub mod history;
 pub mod invariant;
 pub mod metrics;
@@ -24,12 +26,14 @@ pub mod protocol;
 pub mod queue;
 pub mod replica_workload;
 pub mod rng;
+pub mod schedule;
 pub mod sim;
 pub mod time;
 pub mod trace;
 pub mod txn_workload;
 
 pub use fault::{Fault, LeaderAction, Target};
+pub use fixed::Fixed;
 pub use history::{History, Operation};
 pub use protocol::{
     ClientRequest, Ctx, MembershipChange, Message, NodeId, Protocol, Reply, RequestId, TimerId,

@@ -39,7 +39,7 @@ const KIND_CACHE: usize = 8;
 
 /// The metrics gathered while a run goes. Message kinds are interned on first sight, so
 /// the hot path compares a pointer, not a string.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Metrics {
     kinds: Vec<(&'static str, MsgCounts)>,
     /// Recently seen kinds by address: (address, index into `kinds`). Only a shortcut —

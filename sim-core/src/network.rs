@@ -240,7 +240,7 @@ pub enum Route {
 }
 
 /// The live network of a run.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Network {
     n: u32,
     default_link: LinkConfig,
@@ -494,6 +494,24 @@ impl Network {
             }
         }
         self.update_split();
+    }
+
+    /// Folds the partitions and cuts in force into `h` (`explore`'s state digest).
+    pub(crate) fn hash_state<H: std::hash::Hasher>(&self, h: &mut H) {
+        use std::hash::Hash;
+        self.group.hash(h);
+        let mut cuts: Vec<_> = self.cuts.iter().copied().collect();
+        cuts.sort_unstable();
+        cuts.hash(h);
+    }
+
+    /// Whether messages on every link arrive in the order they were sent.
+    pub(crate) fn all_fifo(&self) -> bool {
+        self.default_link.ordering == Ordering::Fifo
+            && self
+                .overrides
+                .values()
+                .all(|l| l.ordering == Ordering::Fifo)
     }
 
     /// Ends every partition, isolation and cut.

@@ -197,7 +197,7 @@ pub enum MembershipChange {
 }
 
 /// An output of a handler, applied by the engine when the handler returns.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) enum Output<M> {
     Send { to: NodeId, msg: M },
     Reply { id: RequestId, reply: Box<Reply> },
@@ -205,7 +205,7 @@ pub(crate) enum Output<M> {
 }
 
 /// The timers pending on one node incarnation: id → generation of the latest setting.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct TimerTable {
     pending: rustc_hash::FxHashMap<TimerId, u64>,
     next_generation: u64,
@@ -229,6 +229,10 @@ impl TimerTable {
         } else {
             false
         }
+    }
+    /// Whether `generation` is the latest setting of `id`, still pending.
+    pub(crate) fn is_current(&self, id: TimerId, generation: u64) -> bool {
+        self.pending.get(&id) == Some(&generation)
     }
     pub(crate) fn clear(&mut self) {
         self.pending.clear();

@@ -23,7 +23,7 @@ const SEQ_BITS: u32 = 64 - SLOT_BITS;
 const SLOT_MASK: u128 = (1 << SLOT_BITS) - 1;
 
 /// A queue of items due at virtual times, yielding them in (time, insertion) order.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct EventQueue<T> {
     heap: AdaptiveHeap,
     slab: Vec<Option<T>>,
@@ -93,6 +93,17 @@ impl<T> EventQueue<T> {
         Some((self.now, item))
     }
 
+    /// Takes every item out, in (time, insertion) order, handing each to `f`. Unlike
+    /// [`EventQueue::pop`] it does not move the queue's notion of now: what is pushed
+    /// next may be scheduled before the items drained (a stepped run decides the order).
+    pub fn drain_into(&mut self, mut f: impl FnMut(SimTime, T)) {
+        let now = self.now;
+        while let Some((t, item)) = self.pop() {
+            f(t, item);
+        }
+        self.now = now;
+    }
+
     /// The time of the earliest item, if any.
     pub fn peek_time(&self) -> Option<SimTime> {
         self.heap.peek().map(|k| SimTime((k >> 64) as u64))
@@ -125,7 +136,7 @@ const TO_HEAP: usize = 1024;
 /// per level lose (measured by `cargo bench -p sim-core --bench engine`: at 5 nodes the
 /// 4-ary heap runs fewer instructions per event; at 1 000 nodes, with a million messages
 /// in flight, the radix heap runs the engine about 2.5x faster).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 enum AdaptiveHeap {
     Short(KeyHeap),
     Long(RadixHeap),
@@ -210,7 +221,7 @@ impl AdaptiveHeap {
 }
 
 /// A 4-ary min-heap of distinct integer keys.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct KeyHeap {
     keys: Vec<u128>,
 }
@@ -311,7 +322,7 @@ impl KeyHeap {
 /// last key popped; a pop empties the lowest non-empty bucket by moving its keys to lower
 /// buckets around its minimum. Each key moves a few times in all, so push is O(1) and pop
 /// amortised O(log range), with no comparisons on the push path.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct RadixHeap {
     last: u128,
     len: usize,

@@ -29,6 +29,12 @@ impl BroadcastWorkload {
 }
 
 impl Workload for BroadcastWorkload {
+    fn fork(&self) -> Option<Box<dyn Workload>> {
+        Some(Box::new(self.clone()))
+    }
+    fn memory(&self) -> u64 {
+        crate::fingerprint::digest(&self.issued)
+    }
     fn next_op(&mut self, _client: ClientId, _rng: &mut SimRng) -> Option<Operation> {
         if self.issued >= self.updates {
             return None;
@@ -91,6 +97,12 @@ impl ReplicaKvWorkload {
 }
 
 impl Workload for ReplicaKvWorkload {
+    fn fork(&self) -> Option<Box<dyn Workload>> {
+        Some(Box::new(self.clone()))
+    }
+    fn memory(&self) -> u64 {
+        crate::fingerprint::digest(&self.issued)
+    }
     fn next_op(&mut self, client: ClientId, rng: &mut SimRng) -> Option<Operation> {
         let c = client as usize;
         if self.issued.len() <= c {

@@ -75,6 +75,12 @@ impl TxnWorkload {
 }
 
 impl Workload for TxnWorkload {
+    fn fork(&self) -> Option<Box<dyn Workload>> {
+        Some(Box::new(self.clone()))
+    }
+    fn memory(&self) -> u64 {
+        crate::fingerprint::digest(&self.issued)
+    }
     fn next_op(&mut self, client: ClientId, rng: &mut SimRng) -> Option<Operation> {
         let c = client as usize;
         if self.issued.len() <= c {

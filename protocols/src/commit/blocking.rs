@@ -12,7 +12,7 @@ use sim_core::time::SimTime;
 use super::obs;
 
 /// Uncertainty figures of a run, over every (participant, transaction) that voted yes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Hash)]
 pub struct Uncertainty {
     /// Participant-transaction pairs that voted yes.
     pub prepared: u64,
@@ -26,7 +26,7 @@ pub struct Uncertainty {
 }
 
 /// One participant's time uncertain of one transaction's outcome.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Hash)]
 pub struct Blocked {
     /// The participant.
     pub node: NodeId,

@@ -21,12 +21,13 @@ pub fn all<P: Protocol>() -> Vec<Box<dyn Invariant<P>>> {
 
 /// No transaction is committed anywhere and aborted anywhere else (coordinators
 /// included), over the whole run, crashes and recoveries included.
-#[derive(Default)]
+#[derive(Default, Clone, Hash)]
 pub struct Atomicity {
     decided: BTreeMap<TxnId, (bool, NodeId)>,
 }
 
 impl<P: Protocol> Invariant<P> for Atomicity {
+    sim_core::forkable!(P);
     fn name(&self) -> &str {
         "atomicity"
     }
@@ -58,7 +59,7 @@ impl<P: Protocol> Invariant<P> for Atomicity {
 
 /// A commit only if every participant voted yes; an abort only if someone voted no or a
 /// failure happened (a timeout affected the transaction, or a node crashed).
-#[derive(Default)]
+#[derive(Default, Clone, Hash)]
 pub struct Validity {
     participants: BTreeMap<TxnId, u64>,
     yes: BTreeMap<TxnId, u64>,
@@ -67,6 +68,7 @@ pub struct Validity {
 }
 
 impl<P: Protocol> Invariant<P> for Validity {
+    sim_core::forkable!(P);
     fn name(&self) -> &str {
         "validity"
     }
@@ -118,13 +120,14 @@ impl<P: Protocol> Invariant<P> for Validity {
 /// The committed transactions are serializable: the graph of their write-write,
 /// write-read and read-write (anti-)dependencies, with each key's versions in the order
 /// its holder applied them, has no cycle; and every read saw a committed write.
-#[derive(Default)]
+#[derive(Default, Clone, Hash)]
 pub struct Serializability {
     graph: DependencyGraph,
     pending_read: BTreeMap<NodeId, (TxnId, u64)>,
 }
 
 impl<P: Protocol> Invariant<P> for Serializability {
+    sim_core::forkable!(P);
     fn name(&self) -> &str {
         "serializability"
     }
@@ -151,7 +154,7 @@ impl<P: Protocol> Invariant<P> for Serializability {
 }
 
 /// Dependencies between committed transactions, checked for cycles as edges arrive.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Hash)]
 pub struct DependencyGraph {
     /// Each key's writers in version order (0, the initial value, first).
     versions: BTreeMap<u64, Vec<TxnId>>,

@@ -18,7 +18,7 @@ use super::txn::{
 
 /// Where a transaction stands at the coordinator. 2PC goes from voting straight to
 /// committing; 3PC pre-commits in between.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Phase {
     /// Waiting for votes; those received so far.
     Voting(BTreeSet<NodeId>),
@@ -31,7 +31,7 @@ pub(crate) enum Phase {
 }
 
 /// The coordinator's view of one transaction.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub(crate) struct CoordTxn {
     /// Its participants, in id order.
     pub participants: Vec<NodeId>,
@@ -207,7 +207,7 @@ pub(crate) fn open<M: Message>(
 }
 
 /// Where a node stands in an atomic-commit cluster.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub(crate) struct Roles {
     /// This node.
     pub id: NodeId,

@@ -142,7 +142,7 @@ impl Message for ThreePhaseMsg {
 }
 
 /// A backup coordinator's progress.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 enum Backup {
     /// Collecting the states of the participants it does not suspect.
     Collect(BTreeMap<NodeId, PartState>),
@@ -151,17 +151,17 @@ enum Backup {
 }
 
 /// A participant's termination protocol for one transaction.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash)]
 struct Termination {
     suspected: BTreeSet<NodeId>,
     backup: Option<Backup>,
 }
 
 /// One 3PC node: the coordinator, or a participant.
-#[derive(Debug)]
+#[derive(Debug, Clone, Hash)]
 pub struct ThreePhaseCommit {
     roles: Roles,
-    config: ThreePhaseConfig,
+    config: sim_core::Fixed<ThreePhaseConfig>,
     coord: BTreeMap<TxnId, CoordTxn>,
     part: Participant,
     terms: BTreeMap<TxnId, Termination>,
@@ -522,7 +522,7 @@ impl Protocol for ThreePhaseCommit {
                 layout,
                 tick: config.tick,
             },
-            config: config.clone(),
+            config: sim_core::Fixed(config.clone()),
             coord: BTreeMap::new(),
             part,
             terms: BTreeMap::new(),
@@ -650,12 +650,13 @@ impl ProtocolSpec for ThreePhaseCommit {
 /// backup that finds only uncertain participants aborts, which is safe only if nobody
 /// can have committed. Participants that restarted and are asking are exempt (they never
 /// decide on their own).
-#[derive(Default)]
+#[derive(Default, Clone, Hash)]
 pub struct CommitRule {
     participants: BTreeMap<TxnId, u64>,
 }
 
 impl Invariant<ThreePhaseCommit> for CommitRule {
+    sim_core::forkable!(ThreePhaseCommit);
     fn name(&self) -> &str {
         "commit_rule"
     }

@@ -111,7 +111,7 @@ impl Message for TwoPhaseMsg {
 }
 
 /// The coordinator's durable COMMIT record (the values read are kept to answer a retry).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 struct CommitRecord {
     participants: Vec<NodeId>,
     reads: Vec<(u64, String)>,
@@ -121,10 +121,10 @@ const COMMIT_LOG: &str = "2pc.commit";
 const END_LOG: &str = "2pc.end";
 
 /// One 2PC node: the coordinator, or a participant.
-#[derive(Debug)]
+#[derive(Debug, Clone, Hash)]
 pub struct TwoPhaseCommit {
     roles: Roles,
-    config: TwoPhaseConfig,
+    config: sim_core::Fixed<TwoPhaseConfig>,
     coord: BTreeMap<TxnId, CoordTxn>,
     part: Participant,
 }
@@ -344,7 +344,7 @@ impl Protocol for TwoPhaseCommit {
                 layout,
                 tick: config.tick,
             },
-            config: config.clone(),
+            config: sim_core::Fixed(config.clone()),
             coord,
             part,
         }

@@ -45,7 +45,7 @@ impl TxnBody {
 }
 
 /// Which node coordinates and which hold which keys.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Layout {
     /// The coordinator.
     pub coordinator: NodeId,
@@ -167,7 +167,7 @@ impl PartState {
 }
 
 /// The durable record of a transaction at a participant.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 struct Record {
     state: PartState,
     body: TxnBody,
@@ -175,7 +175,7 @@ struct Record {
 }
 
 /// A participant's view of one transaction.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct PartTxn {
     /// Where it stands.
     pub state: PartState,
@@ -193,7 +193,7 @@ const RECORD: &str = "commit.txn";
 const DATA: &str = "commit.data";
 
 /// A key's value with the transaction that wrote it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct Version {
     value: String,
     writer: TxnId,
@@ -209,7 +209,7 @@ pub enum Vote {
 }
 
 /// The participant half of a node: store, locks and transactions.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Hash)]
 pub struct Participant {
     data: BTreeMap<u64, Version>,
     locks: BTreeMap<u64, TxnId>,

@@ -26,7 +26,7 @@ crate::bug_switches! {
 }
 
 /// EPaxos's settings, the same on every node.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Hash)]
 #[serde(default, deny_unknown_fields)]
 pub struct EPaxosConfig {
     /// Send PreAccept only to the fast quorum (the closest replicas, by measured round

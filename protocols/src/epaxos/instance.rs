@@ -122,7 +122,7 @@ impl Record {
 }
 
 /// How a command touches the store: its key, and whether it writes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Access {
     /// The key.
     pub key: u64,

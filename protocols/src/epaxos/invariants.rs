@@ -29,12 +29,13 @@ fn name(inst: u64) -> String {
 
 /// An instance commits with one set of attributes: no replica commits it with another,
 /// now or later.
-#[derive(Default)]
+#[derive(Default, Clone, Hash)]
 pub struct Stability {
     committed: BTreeMap<u64, (u64, NodeId)>,
 }
 
 impl<P: Protocol> Invariant<P> for Stability {
+    sim_core::forkable!(P);
     fn name(&self) -> &str {
         "stability"
     }
@@ -62,6 +63,7 @@ impl<P: Protocol> Invariant<P> for Stability {
 /// each replica as a prefix of one sequence; a read that commutes with other reads sees
 /// the same number of writes of its key before it at every replica. And each replica
 /// executes an instance only once it committed it, and once per incarnation.
+#[derive(Clone, Hash)]
 pub struct ExecutionConsistency {
     /// Instances each replica committed (in any incarnation).
     committed: BTreeSet<(NodeId, u64)>,
@@ -91,6 +93,7 @@ impl ExecutionConsistency {
 }
 
 impl<P: Protocol> Invariant<P> for ExecutionConsistency {
+    sim_core::forkable!(P);
     fn name(&self) -> &str {
         "execution_consistency"
     }

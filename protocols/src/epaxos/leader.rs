@@ -16,7 +16,7 @@ use crate::multipaxos::Command;
 use crate::paxos::Ballot;
 
 /// An instance this replica drives, in `ballot`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub(super) struct Coord {
     /// The ballot it drives the instance in.
     pub ballot: Ballot,
@@ -33,7 +33,7 @@ pub(super) struct Coord {
 }
 
 /// The phase an instance's driver is in, with the answers gathered.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub(super) enum Phase {
     /// Phase 1: each replica's (sequence number, dependencies).
     PreAccept {

@@ -73,7 +73,7 @@ pub mod obs {
 }
 
 /// One EPaxos replica.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct EPaxos {
     id: NodeId,
     cluster: u32,

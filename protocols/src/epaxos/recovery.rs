@@ -22,7 +22,7 @@ use crate::multipaxos::Command;
 use crate::paxos::Ballot;
 
 /// A recovery in progress.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub(super) enum Recovery {
     /// Explicit prepare: each replica's vote (the recoverer's own included).
     Prepare {

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use sim_core::SimDuration;
 
 /// Who moves rumors in a contact (Demers et al. 1987, §1.4).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Hash)]
 pub enum Mode {
     /// Nodes with hot rumors send them to the peers they pick.
     Push,
@@ -16,7 +16,7 @@ pub enum Mode {
 }
 
 /// When a node stops spreading a rumor (Demers et al. 1987, §1.4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Hash)]
 pub enum StopRule {
     /// Spread forever (for the rounds-to-coverage measurements, and Pittel's bound).
     Never,
@@ -38,7 +38,7 @@ pub enum StopRule {
 }
 
 /// Rumor mongering.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Hash)]
 #[serde(default, deny_unknown_fields)]
 pub struct RumorConfig {
     /// Push, pull or push-pull.
@@ -72,7 +72,7 @@ impl Default for RumorConfig {
 }
 
 /// How replicas compare their state in anti-entropy.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Hash)]
 pub enum Digest {
     /// Merkle trees with `2^depth` leaves over ranges of the hashed key space.
     Merkle {
@@ -84,7 +84,7 @@ pub enum Digest {
 }
 
 /// Anti-entropy.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Hash)]
 #[serde(default, deny_unknown_fields)]
 pub struct AntiEntropyConfig {
     /// Each node starts one exchange with a random peer per period.
@@ -119,7 +119,7 @@ crate::bug_switches! {
 
 /// Gossip's settings, the same on every node. Rumor mongering, anti-entropy, or both
 /// (Demers' recommendation: rumors for speed, anti-entropy as the backstop).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Hash)]
 #[serde(default, deny_unknown_fields)]
 pub struct GossipConfig {
     /// Rumor mongering, if on.

@@ -16,12 +16,13 @@ pub fn all() -> Vec<Box<dyn Invariant<Gossip>>> {
 
 /// No node holds a broadcast update before some node was given it by a client: gossip
 /// only spreads what exists.
-#[derive(Default)]
+#[derive(Default, Clone, Hash)]
 pub struct NoPhantomUpdates {
     injected: BTreeSet<u64>,
 }
 
 impl Invariant<Gossip> for NoPhantomUpdates {
+    sim_core::forkable!(Gossip);
     fn name(&self) -> &str {
         "no_phantom_updates"
     }
@@ -48,7 +49,7 @@ impl Invariant<Gossip> for NoPhantomUpdates {
 /// replica: under last-writer-wins a register only moves to later stamps, and every
 /// written value is unique, so seeing an old value again means state was forgotten —
 /// typically a delete that left no tombstone, undone by anti-entropy.
-#[derive(Default)]
+#[derive(Default, Clone, Hash)]
 pub struct NoResurrection {
     /// (node, key) → the value digest it holds now (0: absent or deleted).
     current: BTreeMap<(u32, u64), u64>,
@@ -57,6 +58,7 @@ pub struct NoResurrection {
 }
 
 impl Invariant<Gossip> for NoResurrection {
+    sim_core::forkable!(Gossip);
     fn name(&self) -> &str {
         "no_resurrection"
     }

@@ -29,7 +29,7 @@ pub fn hash_bytes(bytes: &[u8]) -> u64 {
 pub const MAX_DEPTH: u32 = 20;
 
 /// The tree itself.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct MerkleTree {
     depth: u32,
     nodes: Vec<u64>,

@@ -50,14 +50,14 @@ const ANTI_ENTROPY_TIMER: TimerId = TimerId(2);
 const DISK_NS: &str = "gossip";
 
 /// How much a rumor has been spread to no purpose.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, Hash)]
 struct Hot {
     /// Contacts counted towards the stop rule.
     counter: u32,
 }
 
 /// One gossip node: a replica of the store and the rumors it is spreading.
-#[derive(Debug)]
+#[derive(Debug, Clone, Hash)]
 pub struct Gossip {
     id: NodeId,
     cluster: u32,

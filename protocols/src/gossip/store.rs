@@ -37,7 +37,7 @@ pub fn entry_hash(key: u64, e: &Lww) -> u64 {
 }
 
 /// The registers of one replica and their Merkle tree.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct Store {
     /// By (leaf of the key, key), so that a leaf's entries are one range.
     entries: BTreeMap<(u32, u64), Lww>,

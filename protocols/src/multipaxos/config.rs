@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use sim_core::SimDuration;
 
 /// How a leader answers a `Get`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Hash)]
 pub enum MpReadMode {
     /// Through the log like any command: linearizable under any timing.
     #[default]
@@ -32,7 +32,7 @@ crate::bug_switches! {
 }
 
 /// Multi-Paxos's settings, the same on every node.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Hash)]
 #[serde(default, deny_unknown_fields)]
 pub struct MultiPaxosConfig {
     /// Shortest election timeout; each is drawn uniformly from the range.

@@ -25,7 +25,7 @@ pub fn all() -> Vec<Box<dyn Invariant<MultiPaxos>>> {
 }
 
 /// A fact one event reported.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Hash)]
 enum Fact {
     Accept {
         node: NodeId,
@@ -98,12 +98,13 @@ fn name(world: &World<'_, MultiPaxos>, slot: u64, digest: u64) -> String {
 
 /// At most one command is chosen per slot, and a replica executes in a slot only the
 /// command chosen there.
-#[derive(Default)]
+#[derive(Default, Clone, Hash)]
 pub struct SlotAgreement {
     ledger: Ledger,
 }
 
 impl Invariant<MultiPaxos> for SlotAgreement {
+    sim_core::forkable!(MultiPaxos);
     fn name(&self) -> &str {
         "slot_agreement"
     }
@@ -152,12 +153,13 @@ impl Invariant<MultiPaxos> for SlotAgreement {
 
 /// No two replicas execute different commands at one slot (that what they execute was
 /// chosen is `slot_agreement`'s to check).
-#[derive(Default)]
+#[derive(Default, Clone, Hash)]
 pub struct StateMachineSafety {
     executed: BTreeMap<u64, (NodeId, u64)>,
 }
 
 impl Invariant<MultiPaxos> for StateMachineSafety {
+    sim_core::forkable!(MultiPaxos);
     fn name(&self) -> &str {
         "state_machine_safety"
     }
@@ -185,12 +187,13 @@ impl Invariant<MultiPaxos> for StateMachineSafety {
 
 /// A replica executes slots in order with no gaps: each slot right after the last one it
 /// executed, or after the snapshot it started from.
-#[derive(Default)]
+#[derive(Default, Clone, Hash)]
 pub struct InOrder {
     last: BTreeMap<NodeId, u64>,
 }
 
 impl Invariant<MultiPaxos> for InOrder {
+    sim_core::forkable!(MultiPaxos);
     fn name(&self) -> &str {
         "in_order"
     }
@@ -220,12 +223,13 @@ impl Invariant<MultiPaxos> for InOrder {
 /// A ballot carries one command per slot: its leader proposes once per slot, and
 /// acceptors accept only that. Followers learn what is chosen by matching ballots, which
 /// rests on it.
-#[derive(Default)]
+#[derive(Default, Clone, Hash)]
 pub struct OneValuePerBallot {
     first: BTreeMap<(u64, Ballot), (NodeId, u64)>,
 }
 
 impl Invariant<MultiPaxos> for OneValuePerBallot {
+    sim_core::forkable!(MultiPaxos);
     fn name(&self) -> &str {
         "one_value_per_ballot"
     }
@@ -260,12 +264,13 @@ impl Invariant<MultiPaxos> for OneValuePerBallot {
 
 /// An acceptor never goes back on its word: its promise never falls, across restarts,
 /// and it accepts nothing below it.
-#[derive(Default)]
+#[derive(Default, Clone, Hash)]
 pub struct AcceptorMonotonic {
     highest: BTreeMap<NodeId, Ballot>,
 }
 
 impl Invariant<MultiPaxos> for AcceptorMonotonic {
+    sim_core::forkable!(MultiPaxos);
     fn name(&self) -> &str {
         "acceptor_monotonic"
     }

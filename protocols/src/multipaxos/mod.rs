@@ -64,7 +64,7 @@ pub mod obs {
 }
 
 /// What a node currently is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Role {
     /// Follows a leader (or waits for one).
     Follower,
@@ -75,7 +75,7 @@ pub enum Role {
 }
 
 /// A command the leader proposed and a majority has not yet accepted.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 struct Proposal {
     command: Command,
     acks: BTreeSet<NodeId>,
@@ -83,14 +83,14 @@ struct Proposal {
 }
 
 /// State only a candidate has: the promises gathered so far.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 struct Candidacy {
     from: u64,
     promises: BTreeMap<NodeId, (Vec<Reported>, Option<Snapshot>)>,
 }
 
 /// State only a leader has.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 struct Leading {
     /// The next slot to propose in.
     next_slot: u64,
@@ -116,7 +116,7 @@ struct Leading {
 }
 
 /// One Multi-Paxos node.
-#[derive(Debug)]
+#[derive(Debug, Clone, Hash)]
 pub struct MultiPaxos {
     id: NodeId,
     cluster: u32,

@@ -21,7 +21,7 @@ crate::bug_switches! {
 }
 
 /// Basic Paxos's settings, the same on every node.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Hash)]
 #[serde(default, deny_unknown_fields)]
 pub struct PaxosConfig {
     /// The nodes that act as proposers (node ids); empty: every node. A client that asks

@@ -22,7 +22,7 @@ pub fn all(config: &PaxosConfig) -> Vec<Box<dyn Invariant<Paxos>>> {
 }
 
 /// A fact one event reported, with its value's digest joined to it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Fact {
     Promise {
         node: NodeId,
@@ -116,11 +116,13 @@ fn name(world: &World<'_, Paxos>, node: NodeId, digest: u64) -> String {
 }
 
 /// At most one value is chosen per instance, and a learner learns only the chosen value.
+#[derive(Clone, Hash)]
 pub struct Agreement {
     ledger: Ledger,
 }
 
 impl Invariant<Paxos> for Agreement {
+    sim_core::forkable!(Paxos);
     fn name(&self) -> &str {
         "agreement"
     }
@@ -174,7 +176,7 @@ impl Invariant<Paxos> for Agreement {
 /// A ballot carries one value: a proposer proposes one value per ballot, and acceptors
 /// accept only that value in it. Paxos's safety argument rests on it; it fails when a
 /// proposer uses a ballot twice.
-#[derive(Default)]
+#[derive(Default, Clone, Hash)]
 pub struct OneValuePerBallot {
     /// The proposer and the value of each ballot, with the value itself if the proposer
     /// held it then (the proposer may since have crashed and forgotten it).
@@ -182,6 +184,7 @@ pub struct OneValuePerBallot {
 }
 
 impl Invariant<Paxos> for OneValuePerBallot {
+    sim_core::forkable!(Paxos);
     fn name(&self) -> &str {
         "one_value_per_ballot"
     }
@@ -236,11 +239,13 @@ impl Invariant<Paxos> for OneValuePerBallot {
 /// A proposer proposes in ballot b only the value chosen in any ballot below b (P2b of
 /// "Paxos Made Simple"): checked at the proposal, before a second value can be chosen,
 /// which takes further acceptances.
+#[derive(Clone, Hash)]
 pub struct SafeProposal {
     ledger: Ledger,
 }
 
 impl Invariant<Paxos> for SafeProposal {
+    sim_core::forkable!(Paxos);
     fn name(&self) -> &str {
         "safe_proposal"
     }
@@ -285,13 +290,14 @@ impl Invariant<Paxos> for SafeProposal {
 /// An acceptor never goes back on its word: once it promised or accepted in a ballot, it
 /// promises and accepts nothing below it, across restarts; and a promise reports the
 /// highest-ballot proposal it accepted (phase 1 rests on it).
-#[derive(Default)]
+#[derive(Default, Clone, Hash)]
 pub struct AcceptorMonotonic {
     highest: BTreeMap<(NodeId, u64), Ballot>,
     accepted: BTreeMap<(NodeId, u64), Ballot>,
 }
 
 impl Invariant<Paxos> for AcceptorMonotonic {
+    sim_core::forkable!(Paxos);
     fn name(&self) -> &str {
         "acceptor_monotonic"
     }

@@ -12,7 +12,7 @@ use super::messages::PaxosMsg;
 use super::{Paxos, attempt_timer, obs, persist, value_digest};
 
 /// The Accepted messages heard for one instance, per ballot.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash)]
 pub(super) struct Tally {
     by_ballot: BTreeMap<Ballot, (String, BTreeSet<NodeId>)>,
 }

@@ -12,7 +12,7 @@ use sim_core::NodeId;
 use super::ballot::Ballot;
 
 /// Who accepted what, in which ballot, and so what is chosen.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Hash)]
 pub(crate) struct Ledger {
     /// The acceptors as the settings name them (empty: every node).
     acceptors: Vec<u32>,

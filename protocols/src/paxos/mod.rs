@@ -70,7 +70,7 @@ pub mod obs {
 pub use crate::consensus::value_digest;
 
 /// One Basic Paxos node: acceptor, learner, and proposer if the settings say so.
-#[derive(Debug)]
+#[derive(Debug, Clone, Hash)]
 pub struct Paxos {
     id: NodeId,
     config: PaxosConfig,

@@ -13,14 +13,14 @@ use super::messages::{Accepted, PaxosMsg};
 use super::{Paxos, attempt_timer, obs, persist, value_digest};
 
 /// A promise a proposer holds: the ballot it answered and what it reported.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 struct Promised {
     ballot: Ballot,
     accepted: Option<Accepted>,
 }
 
 /// Where an attempt stands.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 enum Phase {
     /// Phase 1 of the attempt's ballot: the promises heard, by acceptor.
     Preparing,
@@ -32,7 +32,7 @@ enum Phase {
 }
 
 /// A proposer's work on one instance, until it is decided.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub(super) struct Attempt {
     /// The value its first client asked for: proposed when no acceptor reports one.
     own: String,

@@ -60,7 +60,7 @@ fn junk(ctx: &mut AdvCtx<'_>) -> u64 {
 }
 
 /// Tells different peers different things.
-#[derive(Default)]
+#[derive(Default, Clone, Hash)]
 pub struct Equivocate {
     /// Requests this replica proposed before: a conflicting proposal names one of them.
     seen: Vec<ClientRequest>,
@@ -180,7 +180,7 @@ impl Adversary<Pbft> for WrongDigest {
 }
 
 /// Hides what prepared at its replica when the view changes.
-#[derive(Default)]
+#[derive(Default, Clone, Hash)]
 pub struct LyingViewChange {
     /// The oldest certificate it ever held for each sequence number, to claim instead.
     oldest: BTreeMap<u64, PreparedCert>,

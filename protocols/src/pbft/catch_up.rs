@@ -12,7 +12,7 @@ use super::messages::{CommitCert, PbftMsg};
 use super::{Pbft, obs};
 
 /// What a replica asks others for: answers are rate-limited per asker and kind.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(super) enum Fetch {
     /// A stable checkpoint's state.
     State,

@@ -26,7 +26,7 @@ crate::bug_switches! {
 }
 
 /// PBFT's settings, the same on every replica.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Hash)]
 #[serde(default, deny_unknown_fields)]
 pub struct PbftConfig {
     /// A checkpoint every this many sequence numbers (K).

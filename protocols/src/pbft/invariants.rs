@@ -25,6 +25,7 @@ pub fn all() -> Vec<Box<dyn Invariant<Pbft>>> {
 /// a Byzantine node cannot make one up, only replay one. Reads the observations of
 /// `kind` whose value is a request's [`ClientRequest::digest`](sim_core::ClientRequest::digest),
 /// so any protocol that reports executions so can use it.
+#[derive(Clone, Hash)]
 pub struct Validity {
     kind: &'static str,
 }
@@ -37,6 +38,7 @@ impl Validity {
 }
 
 impl<P: sim_core::Protocol> Invariant<P> for Validity {
+    sim_core::forkable!(P);
     fn name(&self) -> &str {
         "validity"
     }
@@ -59,13 +61,14 @@ impl<P: sim_core::Protocol> Invariant<P> for Validity {
 }
 
 /// One digest per sequence number among honest replicas' commits and executions.
-#[derive(Default)]
+#[derive(Default, Clone, Hash)]
 pub struct Agreement {
     /// The digest first reported for each sequence number, and by whom.
     decided: BTreeMap<u64, (u64, NodeId, &'static str)>,
 }
 
 impl<P: sim_core::Protocol> Invariant<P> for Agreement {
+    sim_core::forkable!(P);
     fn name(&self) -> &str {
         "agreement"
     }
@@ -101,13 +104,14 @@ impl<P: sim_core::Protocol> Invariant<P> for Agreement {
 
 /// Each honest replica executes sequence numbers one after the other from its last
 /// restored state, with no gap and no repeat.
-#[derive(Default)]
+#[derive(Default, Clone, Hash)]
 pub struct InOrder {
     /// The last sequence number each replica executed or restored.
     last: BTreeMap<NodeId, u64>,
 }
 
 impl<P: sim_core::Protocol> Invariant<P> for InOrder {
+    sim_core::forkable!(P);
     fn name(&self) -> &str {
         "in_order"
     }

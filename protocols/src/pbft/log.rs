@@ -11,7 +11,7 @@ use super::messages::{
 
 /// The sizes that make PBFT safe in a cluster of `n` replicas with `f = ⌊(n−1)/3⌋`
 /// Byzantine ones.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Quorums {
     /// Replicas.
     pub n: u32,

@@ -72,7 +72,7 @@ pub mod obs {
 }
 
 /// One PBFT replica.
-#[derive(Debug)]
+#[derive(Debug, Clone, Hash)]
 pub struct Pbft {
     id: NodeId,
     qs: Quorums,

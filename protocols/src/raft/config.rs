@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use sim_core::SimDuration;
 
 /// How a leader answers a `Get`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Hash)]
 pub enum ReadMode {
     /// ReadIndex (thesis §6.4): note the commit index, confirm leadership with one round
     /// of heartbeats, answer once that index is applied. No log entry, one round trip.
@@ -37,7 +37,7 @@ crate::bug_switches! {
 }
 
 /// Raft's settings, the same on every node.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Hash)]
 #[serde(default, deny_unknown_fields)]
 pub struct RaftConfig {
     /// Shortest election timeout; each timeout is drawn uniformly from the range.

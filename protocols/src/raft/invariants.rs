@@ -26,12 +26,13 @@ pub fn all() -> Vec<Box<dyn Invariant<Raft>>> {
 }
 
 /// At most one leader per term, over the whole run (restarts included).
-#[derive(Default)]
+#[derive(Default, Clone, Hash)]
 pub struct ElectionSafety {
     leaders: BTreeMap<u64, NodeId>,
 }
 
 impl Invariant<Raft> for ElectionSafety {
+    sim_core::forkable!(Raft);
     fn name(&self) -> &str {
         "election_safety"
     }
@@ -55,12 +56,13 @@ impl Invariant<Raft> for ElectionSafety {
 /// safety rests on it; checking it names the node that broke it, at the vote, before two
 /// candidates have also gathered the rest of their majorities (which most double votes
 /// never lead to).
-#[derive(Default)]
+#[derive(Default, Clone, Hash)]
 pub struct VoteOnce {
     votes: BTreeMap<(NodeId, u64), u64>,
 }
 
 impl Invariant<Raft> for VoteOnce {
+    sim_core::forkable!(Raft);
     fn name(&self) -> &str {
         "vote_once"
     }
@@ -85,12 +87,13 @@ impl Invariant<Raft> for VoteOnce {
 /// there and agree on everything before. Checked by induction as entries are appended:
 /// every (index, term) always carries the same command and follows the same term at
 /// index − 1, which with the same check there gives equal prefixes.
-#[derive(Default)]
+#[derive(Default, Clone, Hash)]
 pub struct LogMatching {
     seen: BTreeMap<(u64, u64), (u64, u64)>,
 }
 
 impl Invariant<Raft> for LogMatching {
+    sim_core::forkable!(Raft);
     fn name(&self) -> &str {
         "log_matching"
     }
@@ -127,7 +130,7 @@ impl Invariant<Raft> for LogMatching {
 
 /// A leader's log holds every entry committed in an earlier term (Raft §5.4.3), as far
 /// as any node has applied it.
-#[derive(Default)]
+#[derive(Default, Clone, Hash)]
 pub struct LeaderCompleteness {
     applied: BTreeMap<u64, u64>,
     /// The term in which each index was first committed (from the leaders' "commit"
@@ -137,6 +140,7 @@ pub struct LeaderCompleteness {
 }
 
 impl Invariant<Raft> for LeaderCompleteness {
+    sim_core::forkable!(Raft);
     fn name(&self) -> &str {
         "leader_completeness"
     }
@@ -187,7 +191,7 @@ impl Invariant<Raft> for LeaderCompleteness {
 /// rather than only once a later leader has overwritten the entry (8(d)), which takes
 /// further crashes at the right moments. Votes are counted from the logs alone, without
 /// terms, PreVote or leases, which can only refuse more: a correct Raft never fails it.
-#[derive(Default)]
+#[derive(Default, Clone, Hash)]
 pub struct DurableCommit {
     /// The log on the disk of each crashed node, read once per incarnation: a disk does
     /// not change while its node is down.
@@ -211,6 +215,7 @@ impl DurableCommit {
 }
 
 impl Invariant<Raft> for DurableCommit {
+    sim_core::forkable!(Raft);
     fn name(&self) -> &str {
         "durable_commit"
     }
@@ -264,12 +269,13 @@ impl Invariant<Raft> for DurableCommit {
 }
 
 /// No two nodes apply different entries at one index.
-#[derive(Default)]
+#[derive(Default, Clone, Hash)]
 pub struct StateMachineSafety {
     applied: BTreeMap<u64, (u64, NodeId)>,
 }
 
 impl Invariant<Raft> for StateMachineSafety {
+    sim_core::forkable!(Raft);
     fn name(&self) -> &str {
         "state_machine_safety"
     }
@@ -294,12 +300,13 @@ impl Invariant<Raft> for StateMachineSafety {
 }
 
 /// A node's commit index never goes down while it lives (it restarts from 0).
-#[derive(Default)]
+#[derive(Default, Clone, Hash)]
 pub struct CommitMonotonic {
     last: BTreeMap<NodeId, (u32, u64)>,
 }
 
 impl Invariant<Raft> for CommitMonotonic {
+    sim_core::forkable!(Raft);
     fn name(&self) -> &str {
         "commit_monotonic"
     }

@@ -10,7 +10,7 @@ use sim_core::NodeId;
 use super::messages::{Command, Entry};
 
 /// A node's log.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct RaftLog {
     snapshot_index: u64,
     snapshot_term: u64,

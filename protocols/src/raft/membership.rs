@@ -39,7 +39,7 @@ pub(super) fn quorum_value(members: &[NodeId], value: impl Fn(NodeId) -> u64) ->
 const CATCH_UP_ROUNDS: u32 = 10;
 
 /// A server being brought up to date before it is added.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub(super) struct CatchUp {
     node: NodeId,
     /// The round ends when the server holds the log up to here.

@@ -51,7 +51,7 @@ const HEARTBEAT_TIMER: TimerId = TimerId(2);
 const QUORUM_TIMER: TimerId = TimerId(3);
 
 /// What a node currently is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Role {
     /// Follows a leader (or waits for one).
     Follower,
@@ -64,7 +64,7 @@ pub enum Role {
 }
 
 /// The leader's view of one follower.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 struct Progress {
     next_index: u64,
     match_index: u64,
@@ -81,7 +81,7 @@ struct Progress {
 }
 
 /// A `Get` waiting for leadership to be confirmed and its read index applied.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 struct PendingRead {
     request: ClientRequest,
     /// The round whose acknowledgment by a majority confirms leadership.
@@ -92,7 +92,7 @@ struct PendingRead {
 }
 
 /// State only a leader has.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 struct LeaderState {
     /// Indexed by node id; the leader's own slot is unused.
     progress: Vec<Progress>,
@@ -111,7 +111,7 @@ struct LeaderState {
 }
 
 /// One Raft node.
-#[derive(Debug)]
+#[derive(Debug, Clone, Hash)]
 pub struct Raft {
     id: NodeId,
     cluster: u32,

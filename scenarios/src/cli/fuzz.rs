@@ -108,7 +108,7 @@ fn parse_shard(s: &str) -> Result<(u64, u64), String> {
     Ok((i, n))
 }
 
-fn parse_limit(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_limit(s: &str) -> Result<Duration, String> {
     let d: sim_core::SimDuration = s
         .parse()
         .map_err(|e: sim_core::time::ParseDurationError| e.to_string())?;

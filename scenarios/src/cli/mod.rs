@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod compare;
+pub mod explore;
 pub mod fuzz;
 pub mod list;
 pub mod replay;
@@ -30,6 +31,7 @@ use clap::Parser;
   faultline list                                 protocols, bug switches, fault kinds, scenarios
   faultline run FILE --report out/               the run's figures and page: out/index.html
   faultline compare FILE --vary nodes=3,5,7      latency and messages per op side by side
+  faultline explore FILE --bug NAME              every schedule of a small scenario, searched
 
 Exit status: 0 as expected, 1 not as expected (a check failed, or a fuzzed seed did not
 meet its scenario's expectation), 2 bad input or usage, 3 undecided (a check could not
@@ -50,6 +52,9 @@ pub enum Cli {
     Report(report::ReportArgs),
     /// Run scenarios (optionally at several cluster sizes) and compare them side by side.
     Compare(compare::CompareArgs),
+    /// Search every schedule of a small scenario (message orders, timers, faults within
+    /// a budget) for a violation; write it as a replayable scenario.
+    Explore(explore::ExploreArgs),
 }
 
 /// Writes `text` to `path`, making its folder first if need be (a report's JUnit file
@@ -142,6 +147,7 @@ pub fn run(cli: Cli) -> u8 {
         Cli::List(args) => list::run(&args),
         Cli::Report(args) => report::run(&args),
         Cli::Compare(args) => compare::run(&args),
+        Cli::Explore(args) => explore::run(&args),
     }
 }
 

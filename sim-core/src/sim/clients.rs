@@ -10,6 +10,7 @@ use crate::trace::TraceKind;
 
 use super::*;
 
+#[derive(Clone, Hash)]
 pub(super) struct PendingOp {
     pub(super) history_id: u64,
     pub(super) id: RequestId,
@@ -23,6 +24,7 @@ pub(super) struct PendingOp {
     pub(super) votes: Vec<(NodeId, Reply)>,
 }
 
+#[derive(Clone, Hash)]
 pub(super) struct ClientSlot {
     pub(super) next_seq: u64,
     pub(super) target: NodeId,

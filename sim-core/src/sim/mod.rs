@@ -7,6 +7,7 @@ mod builder;
 mod clients;
 mod delivery;
 mod faults;
+pub(crate) mod scripted;
 mod tracing;
 
 use std::fmt;
@@ -104,6 +105,13 @@ pub enum EndReason {
         /// Operations outstanding at the end.
         outstanding: usize,
     },
+    /// A fixed schedule ran out, or one of its steps named nothing that was waiting.
+    Schedule {
+        /// Steps that ran.
+        steps: u64,
+        /// The step that matched nothing, if one did.
+        unmatched: Option<String>,
+    },
     /// An invariant failed.
     InvariantViolated {
         /// Its name.
@@ -125,6 +133,10 @@ impl EndReason {
             EndReason::EventLimit { .. } => "event_limit",
             EndReason::NoProgress { .. } => "no_progress",
             EndReason::InvariantViolated { .. } => "invariant_violated",
+            EndReason::Schedule {
+                unmatched: None, ..
+            } => "schedule_done",
+            EndReason::Schedule { .. } => "schedule_unmatched",
         }
     }
 }
@@ -154,6 +166,18 @@ impl fmt::Display for EndReason {
             } => write!(
                 f,
                 "invariant {invariant} violated at event {event}: {message}"
+            ),
+            EndReason::Schedule {
+                steps,
+                unmatched: None,
+            } => write!(f, "the fixed schedule ran out after {steps} steps"),
+            EndReason::Schedule {
+                steps,
+                unmatched: Some(step),
+            } => write!(
+                f,
+                "step {} of the fixed schedule ({step}) matched nothing waiting: the schedule belongs to another scenario or build",
+                steps + 1
             ),
         }
     }
@@ -213,6 +237,7 @@ pub enum BuildError {
 }
 
 /// One node slot: the protocol state (none while crashed) and what survives it.
+#[derive(Clone)]
 pub(crate) struct NodeSlot<P: Protocol> {
     pub(crate) proto: Option<P>,
     pub(crate) status: NodeStatus,
@@ -281,6 +306,8 @@ const FP_RESPONSE: u64 = 5;
 const FP_CLIENT: u64 = 6;
 const FP_FAULT: u64 = 7;
 const FP_OBSERVE: u64 = 8;
+const FP_DROP: u64 = 9;
+const FP_DUPLICATE: u64 = 10;
 
 impl<P: Protocol> Simulation<P> {
     /// Starts building a simulation with `config`.
@@ -297,6 +324,11 @@ impl<P: Protocol> Simulation<P> {
     /// for a crashed node), for checks that look at the end state (convergence).
     pub fn run_with_final_states(mut self) -> (RunResult, Vec<Option<P>>) {
         let end = self.run_loop();
+        self.into_result(end)
+    }
+
+    /// What the run produced, ended for `end`, and every node's final state.
+    fn into_result(mut self, end: EndReason) -> (RunResult, Vec<Option<P>>) {
         self.history.close();
         let end_time = self.now;
         let states = self.nodes.iter_mut().map(|s| s.proto.take()).collect();

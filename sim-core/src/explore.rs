@@ -1,0 +1,388 @@
+//! Bounded exhaustive search of a run's schedules: from the start of a run, every order
+//! in which the waiting messages, timers and client events can happen, and every loss,
+//! duplicate, crash and restart a [`Budget`] allows, breadth-first (the first violation
+//! found is one of the shortest) or depth-first with iterative deepening (less memory).
+//!
+//! States are told apart by a digest of the whole world (see the stepped run's digest),
+//! so two schedules that reach the same world are followed once. Every step runs the
+//! run's invariants, as a timed run does; every new history goes to the caller's
+//! [`Judge`] (linearizability and the other history checks). A violation comes back as
+//! the [`Step`]s that lead to it, which [`Simulation::run_schedule`] replays.
+
+use std::collections::VecDeque;
+use std::hash::Hash;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::protocol::Protocol;
+use crate::schedule::{Budget, Step};
+use crate::sim::scripted::{Choice, Stepped};
+use crate::sim::{EndReason, RunResult, Simulation};
+
+/// How the search walks the space.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Strategy {
+    /// Level by level: the first violation found is one of the shortest.
+    #[default]
+    BreadthFirst,
+    /// Depth-first to a depth limit raised one step at a time: memory for one schedule
+    /// and the digests, not for a whole level.
+    IterativeDeepening,
+}
+
+/// Where the search stops looking.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// Stop after this many distinct states.
+    pub max_states: Option<u64>,
+    /// Look no deeper than this many steps.
+    pub max_depth: Option<u32>,
+    /// Synchronous timing: every message arrives within this long of being sent (no
+    /// timer fires later than that while it waits). `None`: messages may wait forever.
+    pub message_bound: Option<crate::SimDuration>,
+}
+
+/// How far the search has got, for a progress display.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Steps tried (successor states computed, duplicates included).
+    pub transitions: u64,
+    /// Distinct states found.
+    pub distinct: u64,
+    /// The deepest level reached.
+    pub depth: u32,
+}
+
+/// What a history check made of a history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Judgement {
+    /// Nothing wrong.
+    Holds,
+    /// Violated: the check's name and what it found.
+    Violated(String, String),
+    /// Could not be decided (the checker's budget ran out): never a pass.
+    Undecided(String),
+}
+
+/// What the caller supplies: the history checks, and a say in when to stop.
+pub trait Judge {
+    /// Judges the history of a state (closed: operations still waiting may take effect
+    /// later or never). Called once per distinct history.
+    fn judge(&mut self, so_far: &RunResult) -> Judgement;
+    /// Called now and then; `false` stops the search (a time limit, Ctrl-C).
+    fn keep_going(&mut self, progress: &Progress) -> bool;
+}
+
+/// Why the search stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// Every state within the limits was visited.
+    Exhausted,
+    /// A violation was found.
+    Violation,
+    /// The state limit was reached.
+    MaxStates,
+    /// The caller said stop.
+    Interrupted,
+}
+
+/// A violation and the schedule that reaches it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Found {
+    /// The steps from the start.
+    pub schedule: Vec<Step>,
+    /// The check that failed ("invariants" for an invariant) and its name for the
+    /// violation (the invariant's own name).
+    pub check: String,
+    /// What it said.
+    pub detail: String,
+}
+
+/// What a search did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Report {
+    /// Why it stopped.
+    pub stop: Stop,
+    /// Steps tried.
+    pub transitions: u64,
+    /// Distinct states.
+    pub distinct: u64,
+    /// The deepest level reached.
+    pub depth: u32,
+    /// Some state at the depth limit could have gone on: "exhausted" then means
+    /// "exhausted to that depth".
+    pub depth_capped: bool,
+    /// Distinct histories judged.
+    pub histories: u64,
+    /// Histories the checks could not decide, with the first one's reason.
+    pub undecided: (u64, Option<String>),
+    /// The violation, if one was found.
+    pub found: Option<Found>,
+}
+
+/// Searches the schedules of `sim` within `budget` and `limits`.
+///
+/// # Errors
+/// If the run cannot be copied (see the stepped run), with the reason.
+pub fn explore<P: Protocol + Clone + Hash>(
+    sim: Simulation<P>,
+    budget: Budget,
+    strategy: Strategy,
+    limits: Limits,
+    judge: &mut dyn Judge,
+) -> Result<Report, String> {
+    if let Some(why) = sim.unforkable() {
+        return Err(why);
+    }
+    let mut root = Stepped::start(sim, budget);
+    root.bound = limits.message_bound;
+    let mut search = Search {
+        judge,
+        limits,
+        judged: FxHashSet::default(),
+        report: Report {
+            stop: Stop::Exhausted,
+            transitions: 0,
+            distinct: 1,
+            depth: 0,
+            depth_capped: false,
+            histories: 0,
+            undecided: (0, None),
+            found: None,
+        },
+    };
+    if let Some(v) = search.verdict(&root) {
+        search.found(v, Vec::new());
+        return Ok(search.report);
+    }
+    match strategy {
+        Strategy::BreadthFirst => search.breadth_first(root),
+        Strategy::IterativeDeepening => search.deepening(root),
+    }
+    Ok(search.report)
+}
+
+/// One level of the depth-first search: a state, its choices, the next one to try, and
+/// the step that led to it.
+type Frame<P> = (Stepped<P>, Vec<Choice>, usize, Option<Step>);
+
+struct Search<'a> {
+    judge: &'a mut dyn Judge,
+    limits: Limits,
+    /// Digests of the histories judged already.
+    judged: FxHashSet<u64>,
+    report: Report,
+}
+
+/// How often (in steps tried) the caller hears of progress.
+const TICK: u64 = 4096;
+
+impl Search<'_> {
+    /// The violation `s` shows, if any (the check's name and what it said): an invariant
+    /// that failed on the way in, or a new history a check rejects.
+    fn verdict<P: Protocol + Clone + Hash>(&mut self, s: &Stepped<P>) -> Option<(String, String)> {
+        if let Some(EndReason::InvariantViolated {
+            invariant, message, ..
+        }) = &s.end
+        {
+            return Some((invariant.clone(), message.clone()));
+        }
+        if !self.judged.insert(s.history_digest()) {
+            return None;
+        }
+        self.report.histories += 1;
+        match self.judge.judge(&s.so_far()) {
+            Judgement::Holds => None,
+            Judgement::Undecided(why) => {
+                self.report.undecided.0 += 1;
+                self.report.undecided.1.get_or_insert(why);
+                None
+            }
+            Judgement::Violated(check, detail) => Some((check, detail)),
+        }
+    }
+
+    fn found(&mut self, (check, detail): (String, String), schedule: Vec<Step>) {
+        self.report.found = Some(Found {
+            schedule,
+            check,
+            detail,
+        });
+        self.report.stop = Stop::Violation;
+    }
+
+    /// Counts one step tried; `false` when the caller wants to stop.
+    fn tick(&mut self) -> bool {
+        self.report.transitions += 1;
+        if self.report.transitions % TICK == 0 {
+            let p = Progress {
+                transitions: self.report.transitions,
+                distinct: self.report.distinct,
+                depth: self.report.depth,
+            };
+            if !self.judge.keep_going(&p) {
+                self.report.stop = Stop::Interrupted;
+                return false;
+            }
+        }
+        true
+    }
+
+    fn full(&mut self) -> bool {
+        if self
+            .limits
+            .max_states
+            .is_some_and(|m| self.report.distinct >= m)
+        {
+            self.report.stop = Stop::MaxStates;
+            return true;
+        }
+        false
+    }
+
+    fn breadth_first<P: Protocol + Clone + Hash>(&mut self, root: Stepped<P>) {
+        let start = root.fork();
+        let mut seen = FxHashSet::default();
+        seen.insert(root.digest());
+        // Each state found: its parent's index and the choice that led to it.
+        let mut parents: Vec<(u32, Choice)> = vec![(0, Choice::Crash(u32::MAX))];
+        let mut frontier = VecDeque::from([(0u32, root, 0u32)]);
+        let mut choices = Vec::new();
+        while let Some((index, state, depth)) = frontier.pop_front() {
+            state.choices(&mut choices);
+            if choices.is_empty() {
+                continue;
+            }
+            if self.limits.max_depth.is_some_and(|m| depth >= m) {
+                self.report.depth_capped = true;
+                continue;
+            }
+            for &c in &choices {
+                if !self.tick() {
+                    return;
+                }
+                let mut next = state.fork();
+                next.apply(c);
+                if !seen.insert(next.digest()) {
+                    continue;
+                }
+                self.report.distinct += 1;
+                self.report.depth = self.report.depth.max(depth + 1);
+                parents.push((index, c));
+                let at = (parents.len() - 1) as u32;
+                if let Some(v) = self.verdict(&next) {
+                    let path = replay_path(&start, &parents, at);
+                    self.found(v, path);
+                    return;
+                }
+                if self.full() {
+                    return;
+                }
+                frontier.push_back((at, next, depth + 1));
+            }
+        }
+    }
+
+    fn deepening<P: Protocol + Clone + Hash>(&mut self, root: Stepped<P>) {
+        let cap = self.limits.max_depth.unwrap_or(u32::MAX);
+        let mut limit = 1;
+        loop {
+            // Deepest remaining allowance each state was reached with: a state reached
+            // again with more allowance left is searched again.
+            let mut seen: FxHashMap<u64, u32> = FxHashMap::default();
+            seen.insert(root.digest(), limit);
+            let mut cut = false;
+            let mut stack: Vec<Frame<P>> = Vec::new();
+            let mut first = Vec::new();
+            root.choices(&mut first);
+            stack.push((root.fork(), first, 0, None));
+            while !stack.is_empty() {
+                let depth = stack.len() as u32;
+                let Some((state, choices, next_i, _)) = stack.last_mut() else {
+                    break;
+                };
+                if *next_i >= choices.len() {
+                    stack.pop();
+                    continue;
+                }
+                let c = choices[*next_i];
+                *next_i += 1;
+                if depth > limit {
+                    cut = true;
+                    stack.pop();
+                    continue;
+                }
+                if !self.tick() {
+                    return;
+                }
+                let mut next = state.fork();
+                next.apply(c);
+                let left = limit - depth;
+                let d = next.digest();
+                match seen.get(&d) {
+                    Some(&had) if had >= left => continue,
+                    Some(_) => {}
+                    None => {
+                        self.report.distinct += 1;
+                    }
+                }
+                seen.insert(d, left);
+                self.report.depth = self.report.depth.max(depth);
+                if let Some(v) = self.verdict(&next) {
+                    let mut path: Vec<Step> = stack.iter().filter_map(|f| f.3.clone()).collect();
+                    path.extend(stack.last().map(|f| f.0.step_of(c)));
+                    self.found(v, path);
+                    return;
+                }
+                if self.full() {
+                    return;
+                }
+                let mut more = Vec::new();
+                next.choices(&mut more);
+                if more.is_empty() {
+                    continue;
+                }
+                if left == 0 {
+                    cut = true;
+                    continue;
+                }
+                let step = stack.last().map(|f| f.0.step_of(c));
+                stack.push((next, more, 0, step));
+            }
+            if !cut {
+                return;
+            }
+            if limit >= cap {
+                self.report.depth_capped = true;
+                return;
+            }
+            limit += 1;
+        }
+    }
+}
+
+/// The steps from the start to state `at`, by replaying the choices from a copy of the
+/// start (a choice is an index into the pool, so only a replay can name it).
+fn replay_path<P: Protocol + Clone>(
+    start: &Stepped<P>,
+    parents: &[(u32, Choice)],
+    at: u32,
+) -> Vec<Step> {
+    let mut chain = Vec::new();
+    let mut i = at;
+    while i != 0 {
+        let (parent, c) = parents[i as usize];
+        chain.push(c);
+        i = parent;
+    }
+    chain.reverse();
+    let mut s = start.fork();
+    chain
+        .into_iter()
+        .map(|c| {
+            let step = s.step_of(c);
+            s.apply(c);
+            step
+        })
+        .collect()
+}
