@@ -25,6 +25,11 @@ pub struct ExploreSpec {
     pub crashes: u32,
     /// Restarts of crashed nodes (only under `CrashRecovery`).
     pub restarts: u32,
+    /// Firings of node timers; none given: as many as the duration allows.
+    pub timers: Option<u32>,
+    /// Timers fire at their deadlines, earliest first, instead of at any moment after:
+    /// nodes are never late, messages still arrive in any order.
+    pub on_time: bool,
     /// Look no deeper than this many steps.
     pub max_depth: Option<u32>,
     /// Stop after this many distinct states.
@@ -39,6 +44,7 @@ impl ExploreSpec {
             duplicates: self.duplicates,
             crashes: self.crashes,
             restarts: self.restarts,
+            timers: self.timers,
         }
     }
 }
@@ -161,6 +167,7 @@ pub(crate) fn explore_typed<P: ProtocolSpec>(
             crate::format::Timing::Synchronous(bound) => Some(bound),
             _ => None,
         },
+        timers_on_time: spec.on_time,
     };
     let report =
         sim_core::explore::explore(sim, spec.budget(), options.strategy, limits, &mut judge)

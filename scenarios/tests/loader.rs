@@ -421,6 +421,12 @@ fn the_format_reference_example_loads() {
         s.faults.len() > 10 && s.nemesis.is_some(),
         "the whole example"
     );
+    assert_eq!(s.explore.as_ref().and_then(|e| e.timers), Some(6));
+    assert_eq!(
+        s.schedule.as_ref().map(Vec::len),
+        Some(12),
+        "every kind of step"
+    );
 }
 
 const NAMED: &str = r#"(

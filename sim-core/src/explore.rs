@@ -11,6 +11,7 @@
 
 use std::collections::VecDeque;
 use std::hash::Hash;
+use std::rc::Rc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -40,6 +41,9 @@ pub struct Limits {
     /// Synchronous timing: every message arrives within this long of being sent (no
     /// timer fires later than that while it waits). `None`: messages may wait forever.
     pub message_bound: Option<crate::SimDuration>,
+    /// Timers fire at their deadlines, earliest first (nodes are never late), while
+    /// messages still arrive in any order: fewer schedules, each still a real run.
+    pub timers_on_time: bool,
 }
 
 /// How far the search has got, for a progress display.
@@ -136,6 +140,7 @@ pub fn explore<P: Protocol + Clone + Hash>(
     }
     let mut root = Stepped::start(sim, budget);
     root.bound = limits.message_bound;
+    root.punctual = limits.timers_on_time;
     let mut search = Search {
         judge,
         limits,
@@ -161,6 +166,10 @@ pub fn explore<P: Protocol + Clone + Hash>(
     }
     Ok(search.report)
 }
+
+/// A state waiting in the breadth-first search: its index, its parent (or itself, with
+/// no choice), the choice that makes it from the parent, and its depth.
+type Waiting<P> = (u32, Rc<Stepped<P>>, Option<Choice>, u32);
 
 /// One level of the depth-first search: a state, its choices, the next one to try, and
 /// the step that led to it.
@@ -240,15 +249,28 @@ impl Search<'_> {
         false
     }
 
+    /// Level by level. A waiting state is kept as its parent (shared by its siblings)
+    /// and the choice that makes it, and made again when its turn comes: a state of a
+    /// real protocol is many small maps, and a level of them would not fit in memory.
     fn breadth_first<P: Protocol + Clone + Hash>(&mut self, root: Stepped<P>) {
         let start = root.fork();
         let mut seen = FxHashSet::default();
         seen.insert(root.digest());
         // Each state found: its parent's index and the choice that led to it.
         let mut parents: Vec<(u32, Choice)> = vec![(0, Choice::Crash(u32::MAX))];
-        let mut frontier = VecDeque::from([(0u32, root, 0u32)]);
+        let mut frontier: VecDeque<Waiting<P>> =
+            VecDeque::from([(0u32, Rc::new(root), None, 0u32)]);
         let mut choices = Vec::new();
-        while let Some((index, state, depth)) = frontier.pop_front() {
+        while let Some((index, parent, choice, depth)) = frontier.pop_front() {
+            let state = match choice {
+                None => parent,
+                Some(c) => {
+                    let mut s = parent.fork();
+                    drop(parent);
+                    s.apply(c);
+                    Rc::new(s)
+                }
+            };
             state.choices(&mut choices);
             if choices.is_empty() {
                 continue;
@@ -278,7 +300,7 @@ impl Search<'_> {
                 if self.full() {
                     return;
                 }
-                frontier.push_back((at, next, depth + 1));
+                frontier.push_back((at, Rc::clone(&state), Some(c), depth + 1));
             }
         }
     }
@@ -321,12 +343,11 @@ impl Search<'_> {
                 let d = next.digest();
                 match seen.get(&d) {
                     Some(&had) if had >= left => continue,
-                    Some(_) => {}
-                    None => {
-                        self.report.distinct += 1;
-                    }
+                    _ => {}
                 }
                 seen.insert(d, left);
+                // Each round starts over; the distinct states are the last round's.
+                self.report.distinct = self.report.distinct.max(seen.len() as u64);
                 self.report.depth = self.report.depth.max(depth);
                 if let Some(v) = self.verdict(&next) {
                     let mut path: Vec<Step> = stack.iter().filter_map(|f| f.3.clone()).collect();

@@ -205,4 +205,8 @@ pub struct Budget {
     pub crashes: u32,
     /// Restarts of crashed nodes.
     pub restarts: u32,
+    /// Firings of node timers (elections, heartbeats, retransmissions): `None`, as many
+    /// as the run's duration allows. A small number bounds a search the way a bound on
+    /// terms or rounds does in a model checker.
+    pub timers: Option<u32>,
 }

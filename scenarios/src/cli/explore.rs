@@ -61,6 +61,13 @@ pub struct ExploreArgs {
     /// Restarts of crashed nodes.
     #[arg(long)]
     pub restarts: Option<u32>,
+    /// Firings of node timers (elections, heartbeats, retransmissions) in all.
+    #[arg(long)]
+    pub timers: Option<u32>,
+    /// Timers fire at their deadlines, earliest first (nodes are never late); messages
+    /// still arrive in any order. Fewer schedules; every one is still a real run.
+    #[arg(long)]
+    pub on_time: bool,
     /// Where a violation is written.
     #[arg(long, default_value = "explore-out")]
     pub out: PathBuf,
@@ -87,6 +94,8 @@ pub fn run(args: &ExploreArgs) -> u8 {
     over(args.duplicates, &mut spec.duplicates);
     over(args.crashes, &mut spec.crashes);
     over(args.restarts, &mut spec.restarts);
+    spec.timers = args.timers.or(spec.timers);
+    spec.on_time |= args.on_time;
     spec.max_states = args.max_states.or(spec.max_states);
     spec.max_depth = args.max_depth.or(spec.max_depth);
     let _ = ctrlc::set_handler(|| {
@@ -181,12 +190,20 @@ fn print_summary(
     let secs = elapsed.as_secs_f64().max(1e-9);
     println!("scenario     {name} ({})", args.file.display());
     println!(
-        "search       {}, faults allowed: {} drops, {} duplicates, {} crashes, {} restarts",
+        "search       {}, timers {}{}; faults allowed: {} drops, {} duplicates, {} crashes, {} restarts",
         if args.dfs {
             "depth-first, iterative deepening"
         } else {
             "breadth-first"
         },
+        if spec.on_time {
+            "on time"
+        } else {
+            "at any moment after their deadline"
+        },
+        spec.timers
+            .map(|t| format!(", at most {t} firings"))
+            .unwrap_or_default(),
         spec.drops,
         spec.duplicates,
         spec.crashes,

@@ -198,7 +198,7 @@ impl<P: Protocol> SimBuilder<P> {
             .unwrap_or_default();
         Ok(Simulation {
             horizon: SimTime::ZERO + c.horizon,
-            protocol: self.protocol,
+            protocol: std::sync::Arc::new(self.protocol),
             nodes,
             fabric: Fabric {
                 queue,
@@ -239,7 +239,7 @@ impl<P: Protocol> SimBuilder<P> {
             events: 0,
             last_progress: SimTime::ZERO,
             violation: None,
-            config: c,
+            config: std::sync::Arc::new(c),
         })
     }
 }

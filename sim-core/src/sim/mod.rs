@@ -253,9 +253,10 @@ pub(crate) struct NodeSlot<P: Protocol> {
 
 /// A simulation of one protocol on a cluster, ready to run.
 pub struct Simulation<P: Protocol> {
-    config: SimConfig,
+    // Shared, not copied, by the forks of `explore`: neither changes during a run.
+    config: std::sync::Arc<SimConfig>,
     horizon: SimTime,
-    protocol: P::Config,
+    protocol: std::sync::Arc<P::Config>,
     nodes: Vec<NodeSlot<P>>,
     fabric: Fabric<P::Msg>,
     fault_rng: SimRng,

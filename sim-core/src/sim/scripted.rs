@@ -6,11 +6,13 @@
 
 use std::hash::{Hash, Hasher};
 
-use crate::fabric::Event;
+use crate::fabric::{Event, Fabric};
 use crate::fault::{Fault, Target};
 use crate::invariant::NodeStatus;
+use crate::metrics::Metrics;
 use crate::network::DropReason;
 use crate::protocol::{Message, NodeId, Protocol};
+use crate::queue::EventQueue;
 use crate::schedule::{Budget, Step};
 use crate::time::SimTime;
 
@@ -48,6 +50,8 @@ pub(crate) struct Stepped<P: Protocol> {
     fifo: bool,
     /// Under synchronous timing, how long a message may wait at most.
     pub(crate) bound: Option<crate::time::SimDuration>,
+    /// Timers fire in deadline order (nodes are never late), messages in any order.
+    pub(crate) punctual: bool,
     /// Why the run stopped (an invariant failed), if it did.
     pub(crate) end: Option<EndReason>,
 }
@@ -88,6 +92,7 @@ impl<P: Protocol> Stepped<P> {
             left,
             fifo,
             bound: None,
+            punctual: false,
             end,
         };
         s.collect();
@@ -130,6 +135,7 @@ impl<P: Protocol> Stepped<P> {
                         }))
             }
             Event::Request { node, .. } => up(*node),
+            Event::Timer { .. } if self.left.timers == Some(0) => false,
             Event::Fault(_) => {
                 w.at <= self.sim.horizon
                     && self.in_time(w.at)
@@ -137,7 +143,12 @@ impl<P: Protocol> Stepped<P> {
                         .iter()
                         .any(|e| matches!(e.ev, Event::Fault(_)))
             }
-            ev if ev.timed() => w.at <= self.sim.horizon && self.in_time(w.at),
+            ev if ev.timed() => {
+                w.at <= self.sim.horizon
+                    && self.in_time(w.at)
+                    && !(self.punctual
+                        && self.pool.iter().any(|e| e.ev.timed() && e.at < w.at))
+            }
             _ => true,
         }
     }
@@ -200,6 +211,9 @@ impl<P: Protocol> Stepped<P> {
                 let w = self.pool.remove(i as usize);
                 if w.ev.timed() {
                     sim.now = sim.now.max(w.at);
+                }
+                if let (Event::Timer { .. }, Some(t)) = (&w.ev, &mut self.left.timers) {
+                    *t = t.saturating_sub(1);
                 }
                 sim.dispatch(w.ev, false);
             }
@@ -414,6 +428,7 @@ impl<P: Protocol + Clone> Stepped<P> {
             left: self.left,
             fifo: self.fifo,
             bound: self.bound,
+            punctual: self.punctual,
             end: self.end.clone(),
         }
     }
@@ -527,11 +542,23 @@ impl<P: Protocol + Clone> Simulation<P> {
             horizon: self.horizon,
             protocol: self.protocol.clone(),
             nodes: self.nodes.clone(),
-            fabric: self.fabric.clone(),
+            // Between steps the queue is empty (its items are in the pool), and a search
+            // reads no metrics: both start afresh.
+            fabric: Fabric {
+                queue: EventQueue::new(),
+                network: self.fabric.network.clone(),
+                net_rng: self.fabric.net_rng.clone(),
+                metrics: Metrics::new(self.nodes.len()),
+                out: Vec::new(),
+                nodes: self.fabric.nodes,
+                identities: self.fabric.identities,
+                twin_slots: self.fabric.twin_slots.clone(),
+            },
             fault_rng: self.fault_rng.clone(),
             workload_rng: self.workload_rng.clone(),
             client_rng: self.client_rng.clone(),
-            adversary_rngs: self.adversary_rngs.clone(),
+            // Only adversaries draw from these, and a forkable run has none.
+            adversary_rngs: Vec::new(),
             adversaries: self.adversaries.iter().map(|_| None).collect(),
             identity: self.identity.clone(),
             twinned: self.twinned.clone(),
@@ -543,12 +570,12 @@ impl<P: Protocol + Clone> Simulation<P> {
             fault_list: self.fault_list.clone(),
             leader_watch: self.leader_watch.clone(),
             leading: self.leading.clone(),
-            leadership: self.leadership.clone(),
+            leadership: Vec::new(),
             drop_from_crashed: self.drop_from_crashed,
             invariants: self.invariants.iter().filter_map(|i| i.fork()).collect(),
             trace: None,
             trace_error: self.trace_error.clone(),
-            event_obs: self.event_obs.clone(),
+            event_obs: Vec::new(),
             observations: self.observations.clone(),
             history: self.history.clone(),
             fingerprint: self.fingerprint,
@@ -571,6 +598,7 @@ impl<P: Protocol> Simulation<P> {
             duplicates: u32::MAX,
             crashes: u32::MAX,
             restarts: u32::MAX,
+            timers: None,
         };
         let mut s = Stepped::start(self, all);
         let mut end = None;

@@ -330,13 +330,15 @@ impl Protocol for PrimaryBackup {
 /// not order, or holds it at another place. Judged against the primary's log, or its disk
 /// while it is down; each node's entries are checked once (logs only grow, except by the
 /// unsynced tail a crash takes, after which the check resumes from what is left).
-#[derive(Default)]
+#[derive(Clone, Default, Hash)]
 struct PrefixAgreement {
     /// How far each node's log has been checked.
     checked: Vec<usize>,
 }
 
 impl Invariant<PrimaryBackup> for PrefixAgreement {
+    // `faultline explore` forks the checker with the run; this writes `fork` and `memory`.
+    scenarios::sim_core::forkable!(PrimaryBackup);
     fn name(&self) -> &str {
         "prefix_agreement"
     }

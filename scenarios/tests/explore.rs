@@ -1,0 +1,236 @@
+//! `explore` on the small scenarios shipped for it: the bug switches it must find, each
+//! violation written as a scenario whose fixed schedule replays it, and the same
+//! scenarios without the switch searched to their bound (or to exhaustion) clean.
+
+use std::path::PathBuf;
+
+use scenarios::explore::{ExploreOptions, ExploreSpec, Explored};
+use scenarios::format::{Expect, Scenario};
+use scenarios::runner::{RunOptions, run};
+use sim_core::EndReason;
+use sim_core::explore::{Stop, Strategy};
+use sim_core::schedule::Step;
+
+fn load(name: &str) -> Scenario {
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(name);
+    scenarios::load::load(&file).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn explore(s: &Scenario, bugs: &[&str], strategy: Strategy, spec: ExploreSpec) -> Explored {
+    scenarios::registry::explore(
+        s,
+        ExploreOptions {
+            spec,
+            strategy,
+            bugs: bugs
+                .iter()
+                .filter(|b| !b.is_empty())
+                .map(|b| b.to_string())
+                .collect(),
+            keep_going: Box::new(|_| true),
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The file's own bounds.
+fn spec(s: &Scenario) -> ExploreSpec {
+    s.explore.clone().unwrap_or_default()
+}
+
+/// Finds a violation of `check` with `bug` on, and checks that the reproducer replays
+/// it: the run of the written scenario ends in the same violation, twice with the same
+/// fingerprint, and it survives a round trip through RON.
+fn finds(file: &str, bug: &str, check: &str, spec: ExploreSpec) -> usize {
+    let s = load(file);
+    let e = explore(&s, &[bug], Strategy::BreadthFirst, spec);
+    assert_eq!(e.report.stop, Stop::Violation, "{file} with {bug}");
+    let found = e.report.found.as_ref().expect("a violation");
+    assert_eq!(found.check, check, "{file} with {bug}: {}", found.detail);
+    let repro = e.reproducer.expect("a reproducer");
+    assert_eq!(repro.expect, Expect::Violation(check.into()));
+    assert_eq!(repro.schedule.as_deref(), Some(&found.schedule[..]));
+    let text = ron::ser::to_string(&repro).expect("serialises");
+    let reread = scenarios::registry::current()
+        .parse(&text, "repro.ron")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(reread, repro);
+    let a = run(&reread, RunOptions::default()).expect("runs");
+    let b = run(&reread, RunOptions::default()).expect("runs");
+    assert_eq!(a.summary.fingerprint, b.summary.fingerprint);
+    assert!(
+        a.summary.exit_status() == 0,
+        "{file} with {bug}: the reproducer does not replay its violation: {}",
+        a.summary.render()
+    );
+    if check != "atomicity" && check != "linearizability" {
+        assert!(
+            matches!(&a.result.end, EndReason::InvariantViolated { invariant, .. } if invariant == check),
+            "{:?}",
+            a.result.end
+        );
+    }
+    found.schedule.len()
+}
+
+#[test]
+fn paxos_switches_are_found_and_their_schedules_replay() {
+    let s = load("paxos/explore.ron");
+    let bound = spec(&s);
+    assert_eq!(
+        finds(
+            "paxos/explore.ron",
+            "acceptor_forgets_on_restart",
+            "acceptor_monotonic",
+            bound.clone()
+        ),
+        7
+    );
+    assert_eq!(
+        finds(
+            "paxos/explore.ron",
+            "ignore_highest_accepted",
+            "safe_proposal",
+            bound.clone()
+        ),
+        9
+    );
+    assert_eq!(
+        finds(
+            "paxos/explore.ron",
+            "stale_promises_counted",
+            "safe_proposal",
+            bound
+        ),
+        10
+    );
+}
+
+#[test]
+fn paxos_without_a_switch_is_clean_to_the_files_bound() {
+    let s = load("paxos/explore.ron");
+    let bound = spec(&s);
+    let depth = bound.max_depth.expect("the file states its bound");
+    let e = explore(&s, &[], Strategy::BreadthFirst, bound);
+    assert!(e.report.found.is_none(), "{:?}", e.report.found);
+    assert_eq!(e.report.stop, Stop::Exhausted);
+    assert!(e.report.depth_capped, "the bound is what stopped it");
+    assert_eq!(e.report.depth, depth);
+    assert!(e.report.distinct > 10_000, "{} states", e.report.distinct);
+    assert!(e.report.histories > 0);
+}
+
+#[test]
+fn iterative_deepening_finds_a_violation_as_short_as_breadth_first() {
+    let s = load("paxos/explore.ron");
+    let bfs = explore(
+        &s,
+        &["ignore_highest_accepted"],
+        Strategy::BreadthFirst,
+        spec(&s),
+    );
+    let dfs = explore(
+        &s,
+        &["ignore_highest_accepted"],
+        Strategy::IterativeDeepening,
+        spec(&s),
+    );
+    let (b, d) = (
+        bfs.report.found.expect("bfs finds it"),
+        dfs.report.found.expect("dfs finds it"),
+    );
+    assert_eq!(b.schedule.len(), d.schedule.len());
+    assert_eq!(b.check, d.check);
+}
+
+#[test]
+fn three_phase_commit_breaks_under_asynchrony_and_holds_under_synchrony() {
+    let s = load("3pc/explore-partition.ron");
+    let steps = finds("3pc/explore-partition.ron", "", "atomicity", spec(&s));
+    assert!(steps > 5, "{steps} steps");
+    let s = load("3pc/explore-synchronous.ron");
+    let e = explore(&s, &[], Strategy::BreadthFirst, spec(&s));
+    assert!(e.report.found.is_none(), "{:?}", e.report.found);
+    assert_eq!(e.report.stop, Stop::Exhausted);
+    assert!(!e.report.depth_capped, "the whole space, not a bound");
+    assert!(e.checked.contains(&"atomicity".to_string()));
+}
+
+#[test]
+fn a_schedule_that_names_nothing_waiting_says_so() {
+    let mut s = load("paxos/explore.ron");
+    s.schedule = Some(vec![Step::Deliver {
+        from: 0,
+        to: 2,
+        kind: "NoSuchMessage".into(),
+        nth: 0,
+    }]);
+    let r = run(&s, RunOptions::default()).expect("runs");
+    match &r.result.end {
+        EndReason::Schedule {
+            steps: 0,
+            unmatched: Some(step),
+        } => assert!(step.contains("NoSuchMessage"), "{step}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(r.summary.render().contains("matched nothing"));
+}
+
+#[test]
+fn a_state_limit_and_an_interruption_are_not_exhaustion() {
+    let s = load("paxos/explore.ron");
+    let mut limited = spec(&s);
+    limited.max_states = Some(500);
+    let e = explore(&s, &[], Strategy::BreadthFirst, limited);
+    assert_eq!(e.report.stop, Stop::MaxStates);
+    let e = scenarios::registry::explore(
+        &s,
+        ExploreOptions {
+            spec: spec(&s),
+            strategy: Strategy::BreadthFirst,
+            bugs: Vec::new(),
+            keep_going: Box::new(|_| false),
+        },
+    )
+    .expect("explores");
+    assert_eq!(e.report.stop, Stop::Interrupted);
+}
+
+#[test]
+fn bounds_the_model_forbids_are_refused() {
+    let s = load("3pc/explore-synchronous.ron");
+    let mut spec = spec(&s);
+    spec.restarts = 1;
+    let err = scenarios::registry::explore(
+        &s,
+        ExploreOptions {
+            spec,
+            strategy: Strategy::BreadthFirst,
+            bugs: Vec::new(),
+            keep_going: Box::new(|_| true),
+        },
+    )
+    .err()
+    .expect("refused");
+    assert!(err.to_string().contains("CrashStop"), "{err}");
+}
+
+#[test]
+fn figure_8_by_a_hand_written_schedule_needs_the_switch() {
+    let s = load("raft/figure8-schedule.ron");
+    let r = run(&s, RunOptions::default()).expect("runs");
+    match &r.result.end {
+        EndReason::InvariantViolated { invariant, .. } => assert_eq!(invariant, "durable_commit"),
+        other => panic!("{other:?}"),
+    }
+    // 20 steps after the three starts.
+    assert_eq!(r.result.events, 23);
+    let mut clean = s.clone();
+    clean.bugs.clear();
+    let r = run(&clean, RunOptions::default()).expect("runs");
+    assert!(
+        matches!(r.result.end, EndReason::Schedule { .. }),
+        "{:?}",
+        r.result.end
+    );
+}
