@@ -32,7 +32,7 @@ impl crate::ProtocolSpec for Echo {
             }
             Ok(())
         };
-        vec![Box::new(sim_core::invariant::invariant_fn(
+        vec![Box::new(sim_core::invariant::stateless_invariant(
             "hop_limit",
             check,
         ))]

@@ -91,6 +91,7 @@ struct HistoryJudge<'a> {
 impl Judge for HistoryJudge<'_> {
     fn judge(&mut self, so_far: &RunResult) -> Judgement {
         let rules = crate::family::rules(self.scenario.protocol.family());
+        let mut undecided = None;
         for c in self.scenario.checks.iter().filter(|c| history_check(c)) {
             let Some(result) = rules.check(c, self.scenario, so_far) else {
                 continue;
@@ -102,11 +103,14 @@ impl Judge for HistoryJudge<'_> {
                         .unwrap_or_else(|| c.result_name().to_string());
                     return Judgement::Violated(name, result.detail);
                 }
-                Status::Unknown => return Judgement::Undecided(result.detail),
+                // The other checks still run: one of them may find a violation.
+                Status::Unknown => {
+                    undecided.get_or_insert(result.detail);
+                }
                 Status::Pass | Status::Vacuous => {}
             }
         }
-        Judgement::Holds
+        undecided.map_or(Judgement::Holds, Judgement::Undecided)
     }
     fn keep_going(&mut self, progress: &Progress) -> bool {
         (self.keep_going)(progress)

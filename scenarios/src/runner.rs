@@ -458,6 +458,20 @@ fn summarize(s: &Scenario, protocol: &str, seed: u64, bugs: Vec<String>, r: &Run
             ));
         }
     }
+    // A fixed schedule that stopped matching did not run what it names.
+    if let EndReason::Schedule {
+        steps,
+        unmatched: Some(step),
+    } = &r.end
+    {
+        for c in checks.iter_mut().filter(|c| c.status == Status::Pass) {
+            c.status = Status::Unknown;
+            c.detail.push_str(&format!(
+                "; but step {} of the fixed schedule ({step}) matched nothing waiting, so the rest was never run",
+                steps + 1
+            ));
+        }
+    }
     let undecided: Vec<String> = checks
         .iter()
         .filter(|c| matches!(c.status, Status::Unknown | Status::Vacuous))

@@ -204,8 +204,6 @@ impl Disk {
         }
     }
 
-    /// The crash at `now`: unsynced writes and unfinished syncs are lost; the node will
-    /// see only durable state when it restarts.
     /// Folds everything the disk holds (what the node sees, what is durable, what is
     /// still to sync) into `h`: `explore`'s state digest. Counters are left out.
     pub(crate) fn hash_state<H: Hasher>(&self, h: &mut H) {
@@ -230,6 +228,8 @@ impl Disk {
         self.busy_until.hash(h);
     }
 
+    /// The crash at `now`: unsynced writes and unfinished syncs are lost; the node will
+    /// see only durable state when it restarts.
     pub(crate) fn crash(&mut self, now: SimTime) {
         self.settle(now);
         self.syncing.clear();

@@ -285,7 +285,9 @@ impl Search<'_> {
                 }
                 let mut next = state.fork();
                 next.apply(c);
-                if !seen.insert(next.digest()) {
+                // A step that broke an invariant is judged even if its state was seen:
+                // the digest holds the world, not the event that led there.
+                if !seen.insert(next.digest()) && next.end.is_none() {
                     continue;
                 }
                 self.report.distinct += 1;
@@ -342,7 +344,7 @@ impl Search<'_> {
                 let left = limit - depth;
                 let d = next.digest();
                 match seen.get(&d) {
-                    Some(&had) if had >= left => continue,
+                    Some(&had) if had >= left && next.end.is_none() => continue,
                     _ => {}
                 }
                 seen.insert(d, left);

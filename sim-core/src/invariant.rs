@@ -172,3 +172,39 @@ where
         (self.f)(world)
     }
 }
+
+/// An invariant from a name and a closure that remembers nothing between events (`Fn`,
+/// not `FnMut`): it forks with the run for `explore`, and has no memory to digest.
+#[derive(Clone)]
+pub struct StatelessFn<F> {
+    name: String,
+    f: F,
+}
+
+/// Wraps a closure that keeps no state as an [`Invariant`] that `explore` can fork.
+pub fn stateless_invariant<P, F>(name: impl Into<String>, f: F) -> StatelessFn<F>
+where
+    P: Protocol,
+    F: Fn(&World<'_, P>) -> Result<(), String> + Clone + 'static,
+{
+    StatelessFn {
+        name: name.into(),
+        f,
+    }
+}
+
+impl<P, F> Invariant<P> for StatelessFn<F>
+where
+    P: Protocol,
+    F: Fn(&World<'_, P>) -> Result<(), String> + Clone + 'static,
+{
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn check(&mut self, world: &World<'_, P>) -> Result<(), String> {
+        (self.f)(world)
+    }
+    fn fork(&self) -> Option<Box<dyn Invariant<P>>> {
+        Some(Box::new(self.clone()))
+    }
+}

@@ -505,6 +505,15 @@ impl Network {
         cuts.hash(h);
     }
 
+    /// Turns off random loss and duplication on every link: in a stepped run the
+    /// schedule (or the search's budget) decides what is lost or duplicated.
+    pub(crate) fn without_random_faults(&mut self) {
+        for link in std::iter::once(&mut self.default_link).chain(self.overrides.values_mut()) {
+            link.loss = 0.0;
+            link.duplicate = 0.0;
+        }
+    }
+
     /// Whether messages on every link arrive in the order they were sent.
     pub(crate) fn all_fifo(&self) -> bool {
         self.default_link.ordering == Ordering::Fifo

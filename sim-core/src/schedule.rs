@@ -2,16 +2,18 @@
 //! instead of drawn from virtual time. `explore` writes one for each violation it finds;
 //! a run with a schedule replays it exactly (see [`crate::Simulation::run_schedule`]).
 //!
-//! In a scheduled run a message may arrive at any moment after it was sent (it arrives
-//! at the current time: the schedule decides when), and a timer fires at or after its
-//! deadline (the clock moves to the deadline if it is not there yet). Every schedule is
-//! thus a run that an asynchronous network and exact timers could produce.
+//! In a scheduled run a message may arrive at any moment after it left its sender (it
+//! arrives at the current time, or when it leaves if its sender still waits for a disk
+//! sync: the schedule decides when), and a timer fires at or after its deadline (the
+//! clock moves to the deadline if it is not there yet). Every schedule is thus a run that
+//! an asynchronous network and nodes that may be slow could produce.
 
 use serde::{Deserialize, Serialize};
 
 /// One step of a schedule: which waiting event happens next, or which fault strikes.
-/// Messages are named by link and kind; `nth` picks among several such messages waiting
-/// at once (0: the one sent first).
+/// Messages are named by link and kind; `nth` picks among several alike events waiting
+/// at once, in the order they wait (the order they were scheduled in: on one link, the
+/// order they were sent).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Step {
     /// A message arrives.
@@ -22,7 +24,7 @@ pub enum Step {
         to: u32,
         /// Its kind ("AppendEntries").
         kind: String,
-        /// Which of the matching messages, in sending order.
+        /// Which of the matching messages, in waiting order.
         #[serde(default, skip_serializing_if = "is_zero")]
         nth: u32,
     },
@@ -34,7 +36,7 @@ pub enum Step {
         to: u32,
         /// Its kind.
         kind: String,
-        /// Which of the matching messages, in sending order.
+        /// Which of the matching messages, in waiting order.
         #[serde(default, skip_serializing_if = "is_zero")]
         nth: u32,
     },
@@ -46,7 +48,7 @@ pub enum Step {
         to: u32,
         /// Its kind.
         kind: String,
-        /// Which of the matching messages, in sending order.
+        /// Which of the matching messages, in waiting order.
         #[serde(default, skip_serializing_if = "is_zero")]
         nth: u32,
     },
@@ -63,7 +65,7 @@ pub enum Step {
         client: u32,
         /// The node slot.
         to: u32,
-        /// Which of the matching requests, in sending order.
+        /// Which of the matching requests, in waiting order.
         #[serde(default, skip_serializing_if = "is_zero")]
         nth: u32,
     },
@@ -73,7 +75,7 @@ pub enum Step {
         client: u32,
         /// The node slot that answered.
         from: u32,
-        /// Which of the matching answers, in sending order.
+        /// Which of the matching answers, in waiting order.
         #[serde(default, skip_serializing_if = "is_zero")]
         nth: u32,
     },
@@ -86,7 +88,7 @@ pub enum Step {
     ClientTimeout {
         /// The client.
         client: u32,
-        /// Which of its timeouts, in setting order.
+        /// Which of its timeouts, in waiting order.
         #[serde(default, skip_serializing_if = "is_zero")]
         nth: u32,
     },
@@ -94,7 +96,7 @@ pub enum Step {
     ClientResend {
         /// The client.
         client: u32,
-        /// Which of its resends, in setting order.
+        /// Which of its resends, in waiting order.
         #[serde(default, skip_serializing_if = "is_zero")]
         nth: u32,
     },

@@ -155,7 +155,7 @@ pub fn run(args: &ExploreArgs) -> u8 {
         bar.finish_and_clear();
     }
     let elapsed = started.elapsed();
-    print_summary(args, &scenario.name, &spec, &explored, elapsed);
+    print_summary(args, &scenario, &spec, &explored, elapsed);
     let Some(repro) = &explored.reproducer else {
         let r = &explored.report;
         if explored.checked.is_empty() || r.undecided.0 > 0 {
@@ -181,14 +181,28 @@ pub fn run(args: &ExploreArgs) -> u8 {
 
 fn print_summary(
     args: &ExploreArgs,
-    name: &str,
+    scenario: &crate::format::Scenario,
     spec: &crate::explore::ExploreSpec,
     e: &Explored,
     elapsed: Duration,
 ) {
     let r = &e.report;
     let secs = elapsed.as_secs_f64().max(1e-9);
-    println!("scenario     {name} ({})", args.file.display());
+    println!("scenario     {} ({})", scenario.name, args.file.display());
+    let fifo = scenario.network.ordering == sim_core::network::Ordering::Fifo;
+    println!(
+        "schedules    within the first {} of virtual time; messages {}, {}",
+        scenario.duration.0,
+        if fifo {
+            "in sending order on each link"
+        } else {
+            "in any order"
+        },
+        match scenario.model.timing {
+            crate::format::Timing::Synchronous(b) => format!("each within {b} of its sending"),
+            _ => "each after any delay".to_string(),
+        }
+    );
     println!(
         "search       {}, timers {}{}; faults allowed: {} drops, {} duplicates, {} crashes, {} restarts",
         if args.dfs {

@@ -74,6 +74,7 @@ impl<M> Event<M> {
 impl<P: Protocol> Stepped<P> {
     /// Starts the nodes and clients of `sim`; `left` is what the caller may spend.
     pub(crate) fn start(mut sim: Simulation<P>, left: Budget) -> Self {
+        sim.fabric.network.without_random_faults();
         let mut end = None;
         for i in 0..sim.nodes.len() as u32 {
             sim.start_node(NodeId(i));
@@ -137,20 +138,28 @@ impl<P: Protocol> Stepped<P> {
             Event::Request { node, .. } => up(*node),
             Event::Timer { .. } if self.left.timers == Some(0) => false,
             Event::Fault(_) => {
-                w.at <= self.sim.horizon
-                    && self.in_time(w.at)
+                self.may_move_to(w.at)
                     && !self.pool[..i]
                         .iter()
                         .any(|e| matches!(e.ev, Event::Fault(_)))
             }
-            ev if ev.timed() => {
-                w.at <= self.sim.horizon
-                    && self.in_time(w.at)
-                    && !(self.punctual
-                        && self.pool.iter().any(|e| e.ev.timed() && e.at < w.at))
-            }
+            ev if ev.timed() => self.may_move_to(w.at),
             _ => true,
         }
+    }
+
+    /// Whether a timed event due at `at` may happen now: within the horizon, no waiting
+    /// message overstays the synchronous bound, and with timers on time, no other timed
+    /// event that could still happen is due earlier.
+    fn may_move_to(&self, at: SimTime) -> bool {
+        at <= self.sim.horizon
+            && self.in_time(at)
+            && !(self.punctual
+                && self.pool.iter().any(|e| {
+                    e.ev.timed()
+                        && e.at < at
+                        && !(matches!(e.ev, Event::Timer { .. }) && self.left.timers == Some(0))
+                }))
     }
 
     /// Under synchronous timing, whether time may move to `at` with no waiting message
@@ -159,13 +168,32 @@ impl<P: Protocol> Stepped<P> {
         let Some(bound) = self.bound else {
             return true;
         };
+        let up = |n: &NodeId| self.sim.nodes[n.index()].status == NodeStatus::Up;
+        // A message to a node that is down or paused waits no bound: it is lost when it
+        // overstays (see `Stepped::expire`).
         self.pool.iter().all(|w| match &w.ev {
-            Event::Deliver { sent, to, .. } => {
-                at <= *sent + bound || self.sim.nodes[to.index()].status == NodeStatus::Down
-            }
-            Event::Request { .. } | Event::Response { .. } => at <= w.at + bound,
+            Event::Deliver { sent, to, .. } => at <= *sent + bound || !up(to),
+            Event::Request { node, .. } => at <= w.at + bound || !up(node),
+            Event::Response { .. } => at <= w.at + bound,
             _ => true,
         })
+    }
+
+    /// Under synchronous timing, loses the messages to nodes that are not up and that
+    /// overstayed the bound: they would have arrived while the node was down (and been
+    /// lost) or paused (and been held, which the bound does not allow).
+    fn expire(&mut self) {
+        let Some(bound) = self.bound else {
+            return;
+        };
+        let now = self.sim.now;
+        let nodes = &self.sim.nodes;
+        let up = |n: &NodeId| nodes[n.index()].status == NodeStatus::Up;
+        self.pool.retain(|w| match &w.ev {
+            Event::Deliver { sent, to, .. } => up(to) || now <= *sent + bound,
+            Event::Request { node, .. } => up(node) || now <= w.at + bound,
+            _ => true,
+        });
     }
 
     /// Everything that may happen next, in a fixed order: the waiting events in the
@@ -209,8 +237,12 @@ impl<P: Protocol> Stepped<P> {
         match choice {
             Choice::Fire(i) => {
                 let w = self.pool.remove(i as usize);
-                if w.ev.timed() {
-                    sim.now = sim.now.max(w.at);
+                match &w.ev {
+                    ev if ev.timed() => sim.now = sim.now.max(w.at),
+                    // A message leaves its sender only once the sender's disk sync is
+                    // done: it cannot arrive earlier.
+                    Event::Deliver { sent, .. } => sim.now = sim.now.max(*sent),
+                    _ => {}
                 }
                 if let (Event::Timer { .. }, Some(t)) = (&w.ev, &mut self.left.timers) {
                     *t = t.saturating_sub(1);
@@ -258,6 +290,7 @@ impl<P: Protocol> Stepped<P> {
             }
         }
         self.collect();
+        self.expire();
         if let Some(v) = self.sim.violation.take() {
             self.end = Some(v);
         }
@@ -458,9 +491,48 @@ impl<P: Protocol + Hash> Stepped<P> {
             rng_state(&slot.rng).hash(&mut h);
             slot.last_crash.hash(&mut h);
         }
-        let mut waiting: Vec<u64> = self.pool.iter().map(waiting_digest).collect();
+        let times = self.bound.is_some()
+            || sim.drop_from_crashed
+            || sim.config.disk.sync_latency > crate::time::SimDuration::ZERO;
+        // A multiset, but on FIFO links the order of a link's messages matters: each
+        // message carries its place on its link.
+        let mut waiting: Vec<u64> = self
+            .pool
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let place = match &w.ev {
+                    Event::Deliver { from, to, .. } if self.fifo => self.pool[..i]
+                        .iter()
+                        .filter(|e| matches!(&e.ev, Event::Deliver { from: f, to: t, .. } if f == from && t == to))
+                        .count(),
+                    _ => 0,
+                };
+                waiting_digest(w, times) ^ (place as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            })
+            .collect();
         waiting.sort_unstable();
         waiting.hash(&mut h);
+        for slot in &sim.nodes {
+            let held: Vec<u64> = slot
+                .held
+                .iter()
+                .map(|ev| {
+                    waiting_digest(
+                        &Waiting {
+                            at: SimTime::ZERO,
+                            ev: ev.clone(),
+                        },
+                        times,
+                    )
+                })
+                .collect();
+            held.hash(&mut h);
+        }
+        (&sim.issued, sim.fault_list.len()).hash(&mut h);
+        if !sim.leader_watch.is_empty() {
+            format!("{:?}", sim.leader_watch).hash(&mut h);
+        }
         for c in &sim.clients {
             c.hash(&mut h);
         }
@@ -493,13 +565,25 @@ fn rng_state(rng: &crate::rng::SimRng) -> (u128, u64) {
 }
 
 /// The digest of one waiting event: what it is and, for a timed one, its deadline.
-fn waiting_digest<M: Message>(w: &Waiting<M>) -> u64 {
+/// `times`: whether when a message was sent can change what happens (a synchronous
+/// bound, a sender's crash under `SenderCrash::Drop`, a sender still syncing its disk).
+fn waiting_digest<M: Message>(w: &Waiting<M>, times: bool) -> u64 {
     let mut h = rustc_hash::FxHasher::default();
-    if w.ev.timed() {
+    if w.ev.timed() || times {
         w.at.hash(&mut h);
     }
     match &w.ev {
-        Event::Deliver { from, to, msg, .. } => (0u8, from, to, msg).hash(&mut h),
+        Event::Deliver {
+            from,
+            to,
+            msg,
+            sent,
+        } => {
+            (0u8, from, to, msg).hash(&mut h);
+            if times {
+                sent.hash(&mut h);
+            }
+        }
         Event::Timer { node, id, .. } => (1u8, node, id).hash(&mut h),
         Event::Request { node, req } => (2u8, node, &**req).hash(&mut h),
         Event::Response { from, id, reply } => (3u8, from, id, &**reply).hash(&mut h),
@@ -509,10 +593,13 @@ fn waiting_digest<M: Message>(w: &Waiting<M>) -> u64 {
         Event::Fault(i) => (7u8, i).hash(&mut h),
         Event::Held(inner) => {
             8u8.hash(&mut h);
-            waiting_digest(&Waiting {
-                at: w.at,
-                ev: (**inner).clone(),
-            })
+            waiting_digest(
+                &Waiting {
+                    at: w.at,
+                    ev: (**inner).clone(),
+                },
+                times,
+            )
             .hash(&mut h)
         }
     }

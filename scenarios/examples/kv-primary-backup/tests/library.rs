@@ -77,3 +77,29 @@ fn faultlines_own_registry_does_not_know_the_protocol() {
     assert_eq!(e.path, "protocol", "{e}");
     assert!(e.message.contains("unknown name `PrimaryBackup`"), "{e}");
 }
+
+#[test]
+fn explore_searches_an_outside_protocol_too() {
+    let (_, s) = scenario("crashes.ron");
+    let e = scenarios::registry::explore(
+        &s,
+        scenarios::explore::ExploreOptions {
+            spec: scenarios::explore::ExploreSpec {
+                crashes: 1,
+                max_states: Some(2000),
+                ..Default::default()
+            },
+            strategy: scenarios::sim_core::explore::Strategy::BreadthFirst,
+            bugs: Vec::new(),
+            keep_going: Box::new(|_| true),
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(e.report.distinct, 2000);
+    assert!(
+        e.checked.iter().any(|c| c == "prefix_agreement"),
+        "{:?}",
+        e.checked
+    );
+    assert!(e.report.found.is_none(), "{:?}", e.report.found);
+}
