@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+mod common;
+
 use scenarios::explore::{ExploreOptions, ExploreSpec, Explored};
 use scenarios::format::{Expect, Scenario};
 use scenarios::runner::{RunOptions, run};
@@ -292,4 +294,47 @@ fn every_protocol_can_be_explored() {
         .copied()
         .collect();
     assert_eq!(covered, all, "a protocol with no scenario to explore");
+}
+
+/// The command line end to end: a violation exits 1 and is written as a file that
+/// `replay` confirms; a clean search to a bound exits 0 and says it was a bound; bounds
+/// the model forbids exit 2.
+#[test]
+fn the_command_line_writes_a_reproducer_that_replays() {
+    let out = common::tempdir();
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/paxos/explore.ron");
+    let (code, stdout, stderr) = common::faultline(&[
+        "explore",
+        file,
+        "--bug",
+        "acceptor_forgets_on_restart",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("VIOLATION of acceptor_monotonic after 7 steps"),
+        "{stdout}"
+    );
+    let repro = out.join("paxos-explore-explore.ron");
+    assert!(repro.exists(), "{stdout}");
+    let (code, stdout, stderr) = common::faultline(&["replay", repro.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("same fingerprint as recorded"), "{stdout}");
+    assert!(
+        stdout.contains("reproduced the violation of acceptor_monotonic"),
+        "{stdout}"
+    );
+
+    let (code, stdout, stderr) = common::faultline(&["explore", file, "--max-depth", "4"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("every schedule up to depth 4 explored"),
+        "{stdout}"
+    );
+
+    let sync = concat!(env!("CARGO_MANIFEST_DIR"), "/3pc/explore-synchronous.ron");
+    let (code, _, stderr) = common::faultline(&["explore", sync, "--restarts", "1"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("CrashStop"), "{stderr}");
 }

@@ -200,6 +200,12 @@ impl<P: Protocol> Stepped<P> {
     /// order they were scheduled, then losses and duplicates of messages, crashes and
     /// restarts, as far as `left` allows.
     pub(crate) fn choices(&self, out: &mut Vec<Choice>) {
+        self.list_choices(out, Some(self.left));
+    }
+
+    /// The choices, with faults as far as `left` allows, or all of them (`None`: a
+    /// replayed schedule already chose its faults).
+    fn list_choices(&self, out: &mut Vec<Choice>, left: Option<Budget>) {
         out.clear();
         if self.end.is_some() {
             return;
@@ -209,6 +215,7 @@ impl<P: Protocol> Stepped<P> {
                 out.push(Choice::Fire(i as u32));
             }
         }
+        let allows = |n: fn(&Budget) -> u32| left.is_none_or(|l| n(&l) > 0);
         let messages = || {
             self.pool
                 .iter()
@@ -216,16 +223,16 @@ impl<P: Protocol> Stepped<P> {
                 .filter(|(_, w)| matches!(w.ev, Event::Deliver { .. }))
                 .map(|(i, _)| i as u32)
         };
-        if self.left.drops > 0 {
+        if allows(|b| b.drops) {
             out.extend(messages().map(Choice::Drop));
         }
-        if self.left.duplicates > 0 {
+        if allows(|b| b.duplicates) {
             out.extend(messages().map(Choice::Duplicate));
         }
         for (i, slot) in self.sim.nodes.iter().enumerate() {
             match slot.status {
-                NodeStatus::Up if self.left.crashes > 0 => out.push(Choice::Crash(i as u32)),
-                NodeStatus::Down if self.left.restarts > 0 => out.push(Choice::Restart(i as u32)),
+                NodeStatus::Up if allows(|b| b.crashes) => out.push(Choice::Crash(i as u32)),
+                NodeStatus::Down if allows(|b| b.restarts) => out.push(Choice::Restart(i as u32)),
                 _ => {}
             }
         }
@@ -336,35 +343,8 @@ impl<P: Protocol> Stepped<P> {
     /// The choice a schedule step names, if anything waiting matches it.
     pub(crate) fn find(&self, step: &Step) -> Option<Choice> {
         let mut all = Vec::new();
-        self.choices_unbounded(&mut all);
+        self.list_choices(&mut all, None);
         all.into_iter().find(|c| self.step_of(*c) == *step)
-    }
-
-    /// Like [`Stepped::choices`], with no limit on faults (a replayed schedule already
-    /// chose them).
-    fn choices_unbounded(&self, out: &mut Vec<Choice>) {
-        out.clear();
-        if self.end.is_some() {
-            return;
-        }
-        for i in 0..self.pool.len() {
-            if self.enabled(i) {
-                out.push(Choice::Fire(i as u32));
-            }
-        }
-        for (i, w) in self.pool.iter().enumerate() {
-            if matches!(w.ev, Event::Deliver { .. }) {
-                out.push(Choice::Drop(i as u32));
-                out.push(Choice::Duplicate(i as u32));
-            }
-        }
-        for (i, slot) in self.sim.nodes.iter().enumerate() {
-            match slot.status {
-                NodeStatus::Up => out.push(Choice::Crash(i as u32)),
-                NodeStatus::Down => out.push(Choice::Restart(i as u32)),
-                NodeStatus::Paused => {}
-            }
-        }
     }
 
     /// The step of waiting event `i`, numbered among the waiting events that look alike,
