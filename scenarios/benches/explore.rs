@@ -1,6 +1,6 @@
 //! Search speed: distinct states per second of `explore` on `paxos/explore.ron` with no
-//! faults (three acceptors, two proposers, two clients), breadth-first and by iterative
-//! deepening, median of three. `cargo bench -p scenarios --bench explore`
+//! faults (three acceptors, two proposers, two clients), breadth-first, by iterative
+//! deepening and in one depth-first pass, median of three. `cargo bench -p scenarios --bench explore`
 //! (FAULTLINE_BENCH_STATES sets the 300 000 states).
 
 #![allow(clippy::disallowed_types)] // wall-clock timing of whole searches, outside any run
@@ -25,7 +25,11 @@ fn main() {
         .unwrap_or(300_000);
     let file = concat!(env!("CARGO_MANIFEST_DIR"), "/paxos/explore.ron");
     let scenario = scenarios::load::load(std::path::Path::new(file)).expect("a valid scenario");
-    for strategy in [Strategy::BreadthFirst, Strategy::IterativeDeepening] {
+    for strategy in [
+        Strategy::BreadthFirst,
+        Strategy::IterativeDeepening,
+        Strategy::DepthFirst,
+    ] {
         let mut rates: Vec<f64> = (0..3)
             .map(|_| {
                 let start = Instant::now();

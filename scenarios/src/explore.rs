@@ -34,6 +34,10 @@ pub struct ExploreSpec {
     pub max_depth: Option<u32>,
     /// Stop after this many distinct states.
     pub max_states: Option<u64>,
+    /// Search the run in time order and every schedule that departs from it in at most
+    /// this many steps (a step out of time order, or a fault), instead of every
+    /// schedule: reaches deep bugs that need few odd turns.
+    pub deviations: Option<u32>,
 }
 
 impl ExploreSpec {
@@ -172,6 +176,7 @@ pub(crate) fn explore_typed<P: ProtocolSpec>(
             _ => None,
         },
         timers_on_time: spec.on_time,
+        max_deviations: spec.deviations.unwrap_or(0),
     };
     let report =
         sim_core::explore::explore(sim, spec.budget(), options.strategy, limits, &mut judge)

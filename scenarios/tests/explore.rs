@@ -44,8 +44,13 @@ fn spec(s: &Scenario) -> ExploreSpec {
 /// it: the run of the written scenario ends in the same violation, twice with the same
 /// fingerprint, and it survives a round trip through RON.
 fn finds(file: &str, bug: &str, check: &str, spec: ExploreSpec) -> usize {
+    finds_by(file, bug, check, spec, Strategy::BreadthFirst)
+}
+
+/// [`finds`], by the given search.
+fn finds_by(file: &str, bug: &str, check: &str, spec: ExploreSpec, strategy: Strategy) -> usize {
     let s = load(file);
-    let e = explore(&s, &[bug], Strategy::BreadthFirst, spec);
+    let e = explore(&s, &[bug], strategy, spec);
     assert_eq!(e.report.stop, Stop::Violation, "{file} with {bug}");
     let found = e.report.found.as_ref().expect("a violation");
     assert_eq!(found.check, check, "{file} with {bug}: {}", found.detail);
@@ -337,4 +342,31 @@ fn the_command_line_writes_a_reproducer_that_replays() {
     let (code, _, stderr) = common::faultline(&["explore", sync, "--restarts", "1"]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("CrashStop"), "{stderr}");
+}
+
+#[test]
+fn figure_8_is_found_by_departing_from_time_order_and_absent_without_the_switch() {
+    let s = load("raft/explore-figure8.ron");
+    let bound = spec(&s);
+    assert_eq!(bound.crashes, 2, "the judged bound: a crash budget of 2");
+    let steps = finds_by(
+        "raft/explore-figure8.ron",
+        "commit_prior_term_by_count",
+        "durable_commit",
+        bound.clone(),
+        Strategy::Deviations,
+    );
+    assert!(
+        steps > 20,
+        "{steps} steps: deeper than any full search reaches"
+    );
+    let two = ExploreSpec {
+        deviations: Some(2),
+        ..bound
+    };
+    let e = explore(&s, &[], Strategy::Deviations, two);
+    assert!(e.report.found.is_none(), "{:?}", e.report.found);
+    assert_eq!(e.report.stop, Stop::Exhausted);
+    assert!(e.report.deviations_capped, "the bound is what stopped it");
+    assert!(e.report.distinct > 100_000, "{} states", e.report.distinct);
 }

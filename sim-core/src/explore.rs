@@ -29,6 +29,16 @@ pub enum Strategy {
     /// Depth-first to a depth limit raised one step at a time: memory for one schedule
     /// and the digests, not for a whole level.
     IterativeDeepening,
+    /// One depth-first pass to the depth limit (or none): the fewest steps per state
+    /// and the least memory, but the violation found may be longer than the shortest.
+    DepthFirst,
+    /// The run in time order (what a timed run without random faults would do), and
+    /// every schedule that departs from it in at most [`Limits::max_deviations`] steps:
+    /// a step that is not the next in time order, or a fault, is one departure.
+    /// Departures are allowed one more at a time, so a violation found has as few as
+    /// any. It reaches bugs deep in a run that need few odd turns (Raft's Figure 8
+    /// takes two), far below the depth where every other search runs out.
+    Deviations,
 }
 
 /// Where the search stops looking.
@@ -44,6 +54,8 @@ pub struct Limits {
     /// Timers fire at their deadlines, earliest first (nodes are never late), while
     /// messages still arrive in any order: fewer schedules, each still a real run.
     pub timers_on_time: bool,
+    /// For [`Strategy::Deviations`]: at most this many departures from time order.
+    pub max_deviations: u32,
 }
 
 /// How far the search has got, for a progress display.
@@ -75,6 +87,11 @@ pub trait Judge {
     fn judge(&mut self, so_far: &RunResult) -> Judgement;
     /// Called now and then; `false` stops the search (a time limit, Ctrl-C).
     fn keep_going(&mut self, progress: &Progress) -> bool;
+    /// Called with the digest of each state the search reached where nothing more can
+    /// happen (the run is over, or stuck), once or more: two searches of the whole
+    /// space reach the same set of them, which is how one search is checked against
+    /// another.
+    fn leaf(&mut self, _digest: u64) {}
 }
 
 /// Why the search stopped.
@@ -122,6 +139,9 @@ pub struct Report {
     pub undecided: (u64, Option<String>),
     /// The violation, if one was found.
     pub found: Option<Found>,
+    /// Some schedule wanted more departures from time order than allowed (see
+    /// [`Strategy::Deviations`]): "exhausted" then means "exhausted within them".
+    pub deviations_capped: bool,
 }
 
 /// Searches the schedules of `sim` within `budget` and `limits`.
@@ -154,6 +174,7 @@ pub fn explore<P: Protocol + Clone + Hash>(
             histories: 0,
             undecided: (0, None),
             found: None,
+            deviations_capped: false,
         },
     };
     if let Some(v) = search.verdict(&root) {
@@ -162,7 +183,9 @@ pub fn explore<P: Protocol + Clone + Hash>(
     }
     match strategy {
         Strategy::BreadthFirst => search.breadth_first(root),
-        Strategy::IterativeDeepening => search.deepening(root),
+        Strategy::IterativeDeepening => search.deepening(root, 1),
+        Strategy::DepthFirst => search.deepening(root, u32::MAX),
+        Strategy::Deviations => search.deviating(root),
     }
     Ok(search.report)
 }
@@ -273,6 +296,7 @@ impl Search<'_> {
             };
             state.choices(&mut choices);
             if choices.is_empty() {
+                self.judge.leaf(state.digest());
                 continue;
             }
             if self.limits.max_depth.is_some_and(|m| depth >= m) {
@@ -307,9 +331,92 @@ impl Search<'_> {
         }
     }
 
-    fn deepening<P: Protocol + Clone + Hash>(&mut self, root: Stepped<P>) {
+    /// Depth-first from the start, the step next in time order first, with at most
+    /// `k` departures from that order, for `k` from 0 up to the limit.
+    fn deviating<P: Protocol + Clone + Hash>(&mut self, root: Stepped<P>) {
+        let depth_cap = self.limits.max_depth.unwrap_or(u32::MAX);
+        for k in 0..=self.limits.max_deviations {
+            // The most departures left each state was reached with: reached again with
+            // more, it is searched again.
+            let mut seen: FxHashMap<u64, u32> = FxHashMap::default();
+            seen.insert(root.digest(), k);
+            let mut cut = false;
+            let mut first = Vec::new();
+            root.choices(&mut first);
+            root.in_time_order(&mut first);
+            let mut stack: Vec<Frame<P>> = vec![(root.fork(), first, 0, None)];
+            let mut lefts = vec![k];
+            while !stack.is_empty() {
+                let depth = stack.len() as u32;
+                let Some((state, choices, next_i, _)) = stack.last_mut() else {
+                    break;
+                };
+                if *next_i >= choices.len() {
+                    stack.pop();
+                    lefts.pop();
+                    continue;
+                }
+                let i = *next_i;
+                *next_i += 1;
+                let c = choices[i];
+                let here = *lefts.last().expect("one per state");
+                // The first choice, if an event, is the next in time order: free.
+                let cost = u32::from(i > 0 || !matches!(c, Choice::Fire(_)));
+                if cost > here {
+                    cut = true;
+                    continue;
+                }
+                if !self.tick() {
+                    return;
+                }
+                let mut next = state.fork();
+                next.apply(c);
+                let left = here - cost;
+                let d = next.digest();
+                match seen.get(&d) {
+                    Some(&had) if had >= left && next.end.is_none() => continue,
+                    _ => {}
+                }
+                seen.insert(d, left);
+                // Each round starts over; the distinct states are the last round's.
+                self.report.distinct = self.report.distinct.max(seen.len() as u64);
+                self.report.depth = self.report.depth.max(depth);
+                if let Some(v) = self.verdict(&next) {
+                    let mut path: Vec<Step> = stack.iter().filter_map(|f| f.3.clone()).collect();
+                    path.extend(stack.last().map(|f| f.0.step_of(c)));
+                    self.found(v, path);
+                    return;
+                }
+                if self.full() {
+                    return;
+                }
+                let mut more = Vec::new();
+                next.choices(&mut more);
+                if more.is_empty() {
+                    self.judge.leaf(d);
+                    continue;
+                }
+                if depth >= depth_cap {
+                    self.report.depth_capped = true;
+                    continue;
+                }
+                next.in_time_order(&mut more);
+                let step = stack.last().map(|f| f.0.step_of(c));
+                stack.push((next, more, 0, step));
+                lefts.push(left);
+            }
+            if !cut {
+                return;
+            }
+        }
+        self.report.deviations_capped = true;
+    }
+
+    /// Depth-first to a depth limit, raised one step at a time from `first` up to the
+    /// limits' depth (from there at once: one pass).
+    fn deepening<P: Protocol + Clone + Hash>(&mut self, root: Stepped<P>, first: u32) {
         let cap = self.limits.max_depth.unwrap_or(u32::MAX);
-        let mut limit = 1;
+        let mut limit = first.min(cap);
         loop {
             // Deepest remaining allowance each state was reached with: a state reached
             // again with more allowance left is searched again.
@@ -363,6 +470,7 @@ impl Search<'_> {
                 let mut more = Vec::new();
                 next.choices(&mut more);
                 if more.is_empty() {
+                    self.judge.leaf(d);
                     continue;
                 }
                 if left == 0 {

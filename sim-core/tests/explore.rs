@@ -53,7 +53,11 @@ fn echo(with_invariant: bool) -> Simulation<Echo> {
 
 #[test]
 fn every_subset_of_deliveries_is_one_state() {
-    for strategy in [Strategy::BreadthFirst, Strategy::IterativeDeepening] {
+    for strategy in [
+        Strategy::BreadthFirst,
+        Strategy::IterativeDeepening,
+        Strategy::DepthFirst,
+    ] {
         let r = explore(
             echo(false),
             Budget::default(),
@@ -68,9 +72,10 @@ fn every_subset_of_deliveries_is_one_state() {
         // are one state.
         assert_eq!(r.distinct, 64, "{strategy:?}");
         assert_eq!(r.depth, 6);
-        if strategy == Strategy::BreadthFirst {
-            // From a state with k messages delivered, 6 - k choices: sum over subsets.
-            assert_eq!(r.transitions, 6 * 32);
+        if strategy != Strategy::IterativeDeepening {
+            // From a state with k messages delivered, 6 - k choices: sum over subsets
+            // (each state is expanded once).
+            assert_eq!(r.transitions, 6 * 32, "{strategy:?}");
         }
     }
 }
@@ -154,4 +159,114 @@ fn a_depth_limit_is_reported_as_one() {
     assert!(r.depth_capped);
     // Subsets of at most three of six: 1 + 6 + 15 + 20.
     assert_eq!(r.distinct, 42);
+}
+
+/// Records the states where nothing more can happen.
+#[derive(Default)]
+struct Ends(std::collections::BTreeSet<u64>);
+
+impl Judge for Ends {
+    fn judge(&mut self, _: &RunResult) -> Judgement {
+        Judgement::Holds
+    }
+    fn keep_going(&mut self, _: &Progress) -> bool {
+        true
+    }
+    fn leaf(&mut self, digest: u64) {
+        self.0.insert(digest);
+    }
+}
+
+fn deviations(k: u32) -> Limits {
+    Limits {
+        max_deviations: k,
+        ..Limits::default()
+    }
+}
+
+#[test]
+fn no_departure_is_the_run_in_time_order_and_enough_are_every_schedule() {
+    // None: the six deliveries in the order they fall due, one state after each.
+    let r = explore(
+        echo(false),
+        Budget::default(),
+        Strategy::Deviations,
+        deviations(0),
+        &mut NoHistoryChecks,
+    )
+    .expect("explores");
+    assert_eq!(r.stop, Stop::Exhausted);
+    assert!(r.deviations_capped, "other orders wanted a departure");
+    assert_eq!((r.distinct, r.depth), (7, 6));
+    // One: the order in time, with one delivery moved earlier (or a crash) somewhere.
+    let one = explore(
+        echo(false),
+        Budget::default(),
+        Strategy::Deviations,
+        deviations(1),
+        &mut NoHistoryChecks,
+    )
+    .expect("explores");
+    assert!(one.distinct > 7 && one.distinct < 64, "{}", one.distinct);
+    // As many as there are steps: every schedule, so the same states and the same ends
+    // as breadth-first, with a crash in the budget too.
+    let crash = Budget {
+        crashes: 1,
+        ..Budget::default()
+    };
+    let mut full = Ends::default();
+    let bfs = explore(
+        echo(false),
+        crash,
+        Strategy::BreadthFirst,
+        Limits::default(),
+        &mut full,
+    )
+    .expect("explores");
+    let mut all = Ends::default();
+    let dev = explore(
+        echo(false),
+        crash,
+        Strategy::Deviations,
+        deviations(8),
+        &mut all,
+    )
+    .expect("explores");
+    assert_eq!(dev.stop, Stop::Exhausted);
+    assert!(
+        !dev.deviations_capped,
+        "eight departures are more than any schedule has"
+    );
+    assert_eq!(dev.distinct, bfs.distinct);
+    assert!(full.0.len() > 3, "{} ends", full.0.len());
+    assert_eq!(full.0, all.0);
+}
+
+#[test]
+fn a_violation_one_departure_away_is_found_with_one_and_replays() {
+    let none = explore(
+        echo(true),
+        Budget::default(),
+        Strategy::Deviations,
+        deviations(0),
+        &mut NoHistoryChecks,
+    )
+    .expect("explores");
+    assert!(none.found.is_none(), "the run in time order is clean");
+    let r = explore(
+        echo(true),
+        Budget::default(),
+        Strategy::Deviations,
+        deviations(3),
+        &mut NoHistoryChecks,
+    )
+    .expect("explores");
+    assert_eq!(r.stop, Stop::Violation);
+    let found = r.found.expect("found");
+    let replayed = echo(true).run_schedule(&found.schedule);
+    assert!(
+        matches!(&replayed.end, EndReason::InvariantViolated { invariant, .. } if invariant == "one_before_zero"),
+        "{:?}",
+        replayed.end
+    );
 }

@@ -40,6 +40,16 @@ pub struct ExploreArgs {
     /// violation found is still one of the shortest).
     #[arg(long)]
     pub dfs: bool,
+    /// With --dfs: one depth-first pass to --max-depth (or unbounded) instead of
+    /// deepening one step at a time: the fastest search, but the violation found may
+    /// be longer than the shortest.
+    #[arg(long, requires = "dfs")]
+    pub one_pass: bool,
+    /// Search the run in time order and every schedule that departs from it in at most
+    /// K steps (a step out of time order, or a fault, is one departure), fewest first:
+    /// reaches bugs deep in a run that need few odd turns.
+    #[arg(long, value_name = "K", conflicts_with = "dfs")]
+    pub deviations: Option<u32>,
     /// Stop after this many distinct states.
     #[arg(long)]
     pub max_states: Option<u64>,
@@ -96,6 +106,10 @@ pub fn run(args: &ExploreArgs) -> u8 {
     over(args.restarts, &mut spec.restarts);
     spec.timers = args.timers.or(spec.timers);
     spec.on_time |= args.on_time;
+    spec.deviations = args.deviations.or(spec.deviations);
+    if args.dfs {
+        spec.deviations = None;
+    }
     spec.max_states = args.max_states.or(spec.max_states);
     spec.max_depth = args.max_depth.or(spec.max_depth);
     let _ = ctrlc::set_handler(|| {
@@ -133,7 +147,11 @@ pub fn run(args: &ExploreArgs) -> u8 {
     };
     let options = ExploreOptions {
         spec: spec.clone(),
-        strategy: if args.dfs {
+        strategy: if spec.deviations.is_some() {
+            Strategy::Deviations
+        } else if args.one_pass {
+            Strategy::DepthFirst
+        } else if args.dfs {
             Strategy::IterativeDeepening
         } else {
             Strategy::BreadthFirst
@@ -205,10 +223,16 @@ fn print_summary(
     );
     println!(
         "search       {}, timers {}{}; faults allowed: {} drops, {} duplicates, {} crashes, {} restarts",
-        if args.dfs {
-            "depth-first, iterative deepening"
+        if let Some(k) = spec.deviations {
+            format!(
+                "the run in time order and every departure from it in up to {k} steps, fewest first"
+            )
+        } else if args.one_pass {
+            "depth-first, one pass".into()
+        } else if args.dfs {
+            "depth-first, iterative deepening".into()
         } else {
-            "breadth-first"
+            "breadth-first".into()
         },
         if spec.on_time {
             "on time"
@@ -263,6 +287,15 @@ fn print_summary(
         (_, None) if e.checked.is_empty() => {
             "NOTHING CHECKED: the scenario has no invariants or history checks".into()
         }
+        (Stop::Exhausted, None) if r.deviations_capped => format!(
+            "no violation in any schedule that departs from time order in at most {} steps{}",
+            spec.deviations.unwrap_or(0),
+            if r.depth_capped {
+                format!(" and {} steps deep", spec.max_depth.unwrap_or(r.depth))
+            } else {
+                String::new()
+            }
+        ),
         (Stop::Exhausted, None) if r.depth_capped => format!(
             "no violation; every schedule up to depth {} explored (deeper ones were not)",
             spec.max_depth.unwrap_or(r.depth)

@@ -303,6 +303,24 @@ impl<P: Protocol> Stepped<P> {
         }
     }
 
+    /// Puts the step next in time order first in `choices` (the event due earliest,
+    /// the first scheduled among equals: what a timed run would do next), if there is
+    /// one, and leaves the others in their order.
+    pub(crate) fn in_time_order(&self, choices: &mut [Choice]) {
+        let due = |c: &Choice| match *c {
+            Choice::Fire(i) => Some((self.pool[i as usize].at, i)),
+            _ => None,
+        };
+        if let Some((k, _)) = choices
+            .iter()
+            .enumerate()
+            .filter_map(|(k, c)| due(c).map(|d| (k, d)))
+            .min_by_key(|(_, d)| *d)
+        {
+            choices[..=k].rotate_right(1);
+        }
+    }
+
     /// The schedule step that names `choice`.
     pub(crate) fn step_of(&self, choice: Choice) -> Step {
         match choice {
