@@ -448,7 +448,13 @@ impl Search<'_> {
                 }
                 let mut next = state.fork();
                 next.apply(c);
-                let left = limit - depth;
+                // With no depth limit, every visit has the same (unbounded) allowance, so
+                // a state is searched once.
+                let left = if limit == u32::MAX {
+                    u32::MAX
+                } else {
+                    limit - depth
+                };
                 let d = next.digest();
                 match seen.get(&d) {
                     Some(&had) if had >= left && next.end.is_none() => continue,

@@ -54,6 +54,9 @@ pub(crate) struct Stepped<P: Protocol> {
     pub(crate) punctual: bool,
     /// Why the run stopped (an invariant failed), if it did.
     pub(crate) end: Option<EndReason>,
+    /// How many observations are folded into the sum, and the sum: observations only
+    /// grow, so each digest folds in the new ones alone.
+    observed: std::cell::Cell<(usize, u64)>,
 }
 
 impl<M> Event<M> {
@@ -95,6 +98,7 @@ impl<P: Protocol> Stepped<P> {
             bound: None,
             punctual: false,
             end,
+            observed: std::cell::Cell::new((0, 0)),
         };
         s.collect();
         s
@@ -415,12 +419,21 @@ fn describe<M: Message>(ev: &Event<M>) -> Step {
 }
 
 impl<P: Protocol> Stepped<P> {
+    /// The observations so far as a multiset: the sum of their digests.
+    fn observed(&self) -> u64 {
+        let (done, mut sum) = self.observed.get();
+        let all = &self.sim.observations;
+        for o in &all[done.min(all.len())..] {
+            sum = sum.wrapping_add(crate::fingerprint::digest(&(o.node, o.incarnation, o.obs)));
+        }
+        self.observed.set((all.len(), sum));
+        sum
+    }
+
     /// A digest of what the history checks judge: the history and the observations.
     pub(crate) fn history_digest(&self) -> u64 {
         let sim = &self.sim;
-        let observed = sim.observations.iter().fold(0u64, |acc, o| {
-            acc.wrapping_add(crate::fingerprint::digest(&(o.node, o.incarnation, o.obs)))
-        });
+        let observed = self.observed();
         crate::fingerprint::digest(&(sim.history.ops(), observed))
     }
 
@@ -461,6 +474,7 @@ impl<P: Protocol + Clone> Stepped<P> {
             bound: self.bound,
             punctual: self.punctual,
             end: self.end.clone(),
+            observed: self.observed.clone(),
         }
     }
 }
@@ -535,9 +549,7 @@ impl<P: Protocol + Hash> Stepped<P> {
             c.hash(&mut h);
         }
         sim.history.ops().hash(&mut h);
-        let observed = sim.observations.iter().fold(0u64, |acc, o| {
-            acc.wrapping_add(crate::fingerprint::digest(&(o.node, o.incarnation, o.obs)))
-        });
+        let observed = self.observed();
         observed.hash(&mut h);
         for inv in &sim.invariants {
             inv.memory().hash(&mut h);
