@@ -57,7 +57,7 @@ impl ExploreSpec {
 pub struct ExploreOptions {
     /// The bounds (the file's, with the command line's on top).
     pub spec: ExploreSpec,
-    /// Breadth-first or iterative deepening.
+    /// How to search: [`Strategy::Deviations`] exactly when `spec.deviations` is given.
     pub strategy: Strategy,
     /// Turn on these bug switches too.
     pub bugs: Vec<String>,
@@ -156,6 +156,11 @@ pub(crate) fn explore_typed<P: ProtocolSpec>(
         scenario: s,
         keep_going: options.keep_going,
     };
+    if (options.strategy == Strategy::Deviations) != spec.deviations.is_some() {
+        return Err(RunError::Bug(
+            "explore: a bound on departures from time order goes with the departure-bounded search, and only with it".into(),
+        ));
+    }
     if spec.restarts > 0 && s.model.nodes == crate::format::NodeModel::CrashStop {
         return Err(RunError::Bug(
             "explore: restarts are impossible under the CrashStop node model".into(),

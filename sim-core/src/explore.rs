@@ -32,8 +32,9 @@ pub enum Strategy {
     /// One depth-first pass to the depth limit (or none): the fewest steps per state
     /// and the least memory, but the violation found may be longer than the shortest.
     DepthFirst,
-    /// The run in time order (what a timed run without random faults would do), and
-    /// every schedule that departs from it in at most [`Limits::max_deviations`] steps:
+    /// The waiting events in the order they fall due (a message when its latency would
+    /// bring it, a timer at its deadline), and every schedule that departs from that
+    /// order in at most [`Limits::max_deviations`] steps:
     /// a step that is not the next in time order, or a fault, is one departure.
     /// Departures are allowed one more at a time, so a violation found has as few as
     /// any. It reaches bugs deep in a run that need few odd turns (Raft's Figure 8
@@ -338,8 +339,15 @@ impl Search<'_> {
         for k in 0..=self.limits.max_deviations {
             // The most departures left each state was reached with: reached again with
             // more, it is searched again.
-            let mut seen: FxHashMap<u64, u32> = FxHashMap::default();
-            seen.insert(root.digest(), k);
+            // The departures left and the depth each state (with its time order) was
+            // reached at: reached again with more left, or shallower under a depth
+            // limit, it is searched again.
+            let key = |s: &Stepped<P>, d: u64| crate::fingerprint::digest(&(d, s.order_digest()));
+            let mut seen: FxHashMap<u64, (u32, u32)> = FxHashMap::default();
+            seen.insert(key(&root, root.digest()), (k, 0));
+            // The distinct states themselves, whatever their time order.
+            let mut states: FxHashSet<u64> = FxHashSet::default();
+            states.insert(root.digest());
             let mut cut = false;
             let mut first = Vec::new();
             root.choices(&mut first);
@@ -373,13 +381,19 @@ impl Search<'_> {
                 next.apply(c);
                 let left = here - cost;
                 let d = next.digest();
-                match seen.get(&d) {
-                    Some(&had) if had >= left && next.end.is_none() => continue,
+                let keyed = key(&next, d);
+                // Without a depth limit, depth does not matter.
+                let at = if depth_cap == u32::MAX { 0 } else { depth };
+                match seen.get(&keyed) {
+                    Some(&(had, was)) if had >= left && was <= at && next.end.is_none() => {
+                        continue;
+                    }
                     _ => {}
                 }
-                seen.insert(d, left);
+                seen.insert(keyed, (left, at));
+                states.insert(d);
                 // Each round starts over; the distinct states are the last round's.
-                self.report.distinct = self.report.distinct.max(seen.len() as u64);
+                self.report.distinct = self.report.distinct.max(states.len() as u64);
                 self.report.depth = self.report.depth.max(depth);
                 if let Some(v) = self.verdict(&next) {
                     let mut path: Vec<Step> = stack.iter().filter_map(|f| f.3.clone()).collect();

@@ -243,7 +243,7 @@ fn no_departure_is_the_run_in_time_order_and_enough_are_every_schedule() {
 }
 
 #[test]
-fn a_violation_one_departure_away_is_found_with_one_and_replays() {
+fn a_violation_is_found_with_the_fewest_departures_and_replays() {
     let none = explore(
         echo(true),
         Budget::default(),
@@ -253,6 +253,10 @@ fn a_violation_one_departure_away_is_found_with_one_and_replays() {
     )
     .expect("explores");
     assert!(none.found.is_none(), "the run in time order is clean");
+    assert_eq!(none.stop, Stop::Exhausted);
+    assert!(none.deviations_capped);
+    // Departures are allowed one more at a time: the search with a bound of 3 stops at
+    // the fewest that show it, which a bound of one less does not.
     let r = explore(
         echo(true),
         Budget::default(),
@@ -262,6 +266,29 @@ fn a_violation_one_departure_away_is_found_with_one_and_replays() {
     )
     .expect("explores");
     assert_eq!(r.stop, Stop::Violation);
+    let fewest = (1..=3)
+        .find(|&k| {
+            explore(
+                echo(true),
+                Budget::default(),
+                Strategy::Deviations,
+                deviations(k),
+                &mut NoHistoryChecks,
+            )
+            .expect("explores")
+            .found
+            .is_some()
+        })
+        .expect("found within 3");
+    let short = explore(
+        echo(true),
+        Budget::default(),
+        Strategy::Deviations,
+        deviations(fewest - 1),
+        &mut NoHistoryChecks,
+    )
+    .expect("explores");
+    assert!(short.found.is_none() && short.deviations_capped);
     let found = r.found.expect("found");
     let replayed = echo(true).run_schedule(&found.schedule);
     assert!(

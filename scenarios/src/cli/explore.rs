@@ -24,7 +24,9 @@ The search starts the scenario's cluster and clients and tries every order in wh
 waiting messages, timers and client events can happen (a message may arrive any time
 after it was sent; a timer fires at or after its deadline), plus every loss, duplicate,
 crash and restart the budget allows. States already seen are not followed again. The
-first violation is written as a scenario file with a fixed schedule.
+first violation is written as a scenario file with a fixed schedule. With --deviations K
+(or a file's `deviations`), it follows the events in the order they fall due and tries
+every schedule that departs from that order in at most K steps; --dfs overrides it.
 
 Exit status: 0 no violation (the summary says whether the space was exhausted or a
 limit was reached), 1 a violation was found, 2 bad input, 3 some history could not be

@@ -307,9 +307,9 @@ impl<P: Protocol> Stepped<P> {
         }
     }
 
-    /// Puts the step next in time order first in `choices` (the event due earliest,
-    /// the first scheduled among equals: what a timed run would do next), if there is
-    /// one, and leaves the others in their order.
+    /// Puts the step next in time order first in `choices` (the event due earliest, the
+    /// first scheduled among equals), if there is one, and leaves the others in their
+    /// order.
     pub(crate) fn in_time_order(&self, choices: &mut [Choice]) {
         let due = |c: &Choice| match *c {
             Choice::Fire(i) => Some((self.pool[i as usize].at, i)),
@@ -323,6 +323,28 @@ impl<P: Protocol> Stepped<P> {
         {
             choices[..=k].rotate_right(1);
         }
+    }
+
+    /// A digest of the waiting events in time order, each with its due time: the
+    /// departure-bounded search charges by that order, which the state digest (a
+    /// multiset, without a message's due time) leaves out, so it must tell states apart
+    /// by it too.
+    pub(crate) fn order_digest(&self) -> u64
+    where
+        P::Msg: Hash,
+    {
+        let mut order: Vec<(SimTime, usize)> = self
+            .pool
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.at, i))
+            .collect();
+        order.sort_unstable();
+        let mut h = rustc_hash::FxHasher::default();
+        for (at, i) in order {
+            (at, waiting_digest(&self.pool[i], true)).hash(&mut h);
+        }
+        h.finish()
     }
 
     /// The schedule step that names `choice`.
