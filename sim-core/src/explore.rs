@@ -207,6 +207,16 @@ struct Search<'a> {
     report: Report,
 }
 
+/// What a depth-first search does with a state it reached.
+enum Next {
+    /// Stop searching: a violation (recorded) or the state limit.
+    Stop,
+    /// Nothing can happen there.
+    End,
+    /// These choices can.
+    Go(Vec<Choice>),
+}
+
 /// How often (in steps tried) the caller hears of progress.
 const TICK: u64 = 4096;
 
@@ -233,6 +243,36 @@ impl Search<'_> {
             }
             Judgement::Violated(check, detail) => Some((check, detail)),
         }
+    }
+
+    /// Takes in a new state `next` (digest `d`), reached by `c` from the state on top of
+    /// `stack` at `depth`: records a violation with the steps to it, stops at the state
+    /// limit, reports a state where nothing can happen, or gives its choices.
+    fn arrive<P: Protocol + Clone + Hash>(
+        &mut self,
+        stack: &[Frame<P>],
+        c: Choice,
+        next: &Stepped<P>,
+        depth: u32,
+        d: u64,
+    ) -> Next {
+        self.report.depth = self.report.depth.max(depth);
+        if let Some(v) = self.verdict(next) {
+            let mut path: Vec<Step> = stack.iter().filter_map(|f| f.3.clone()).collect();
+            path.extend(stack.last().map(|f| f.0.step_of(c)));
+            self.found(v, path);
+            return Next::Stop;
+        }
+        if self.full() {
+            return Next::Stop;
+        }
+        let mut more = Vec::new();
+        next.choices(&mut more);
+        if more.is_empty() {
+            self.judge.leaf(d);
+            return Next::End;
+        }
+        Next::Go(more)
     }
 
     fn found(&mut self, (check, detail): (String, String), schedule: Vec<Step>) {
@@ -394,22 +434,11 @@ impl Search<'_> {
                 states.insert(d);
                 // Each round starts over; the distinct states are the last round's.
                 self.report.distinct = self.report.distinct.max(states.len() as u64);
-                self.report.depth = self.report.depth.max(depth);
-                if let Some(v) = self.verdict(&next) {
-                    let mut path: Vec<Step> = stack.iter().filter_map(|f| f.3.clone()).collect();
-                    path.extend(stack.last().map(|f| f.0.step_of(c)));
-                    self.found(v, path);
-                    return;
-                }
-                if self.full() {
-                    return;
-                }
-                let mut more = Vec::new();
-                next.choices(&mut more);
-                if more.is_empty() {
-                    self.judge.leaf(d);
-                    continue;
-                }
+                let mut more = match self.arrive(&stack, c, &next, depth, d) {
+                    Next::Stop => return,
+                    Next::End => continue,
+                    Next::Go(more) => more,
+                };
                 if depth >= depth_cap {
                     self.report.depth_capped = true;
                     continue;
@@ -477,22 +506,11 @@ impl Search<'_> {
                 seen.insert(d, left);
                 // Each round starts over; the distinct states are the last round's.
                 self.report.distinct = self.report.distinct.max(seen.len() as u64);
-                self.report.depth = self.report.depth.max(depth);
-                if let Some(v) = self.verdict(&next) {
-                    let mut path: Vec<Step> = stack.iter().filter_map(|f| f.3.clone()).collect();
-                    path.extend(stack.last().map(|f| f.0.step_of(c)));
-                    self.found(v, path);
-                    return;
-                }
-                if self.full() {
-                    return;
-                }
-                let mut more = Vec::new();
-                next.choices(&mut more);
-                if more.is_empty() {
-                    self.judge.leaf(d);
-                    continue;
-                }
+                let more = match self.arrive(&stack, c, &next, depth, d) {
+                    Next::Stop => return,
+                    Next::End => continue,
+                    Next::Go(more) => more,
+                };
                 if left == 0 {
                     cut = true;
                     continue;
