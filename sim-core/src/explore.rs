@@ -377,8 +377,6 @@ impl Search<'_> {
     fn deviating<P: Protocol + Clone + Hash>(&mut self, root: Stepped<P>) {
         let depth_cap = self.limits.max_depth.unwrap_or(u32::MAX);
         for k in 0..=self.limits.max_deviations {
-            // The most departures left each state was reached with: reached again with
-            // more, it is searched again.
             // The departures left and the depth each state (with its time order) was
             // reached at: reached again with more left, or shallower under a depth
             // limit, it is searched again.

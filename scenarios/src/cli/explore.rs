@@ -47,9 +47,9 @@ pub struct ExploreArgs {
     /// be longer than the shortest.
     #[arg(long, requires = "dfs")]
     pub one_pass: bool,
-    /// Search the run in time order and every schedule that departs from it in at most
-    /// K steps (a step out of time order, or a fault, is one departure), fewest first:
-    /// reaches bugs deep in a run that need few odd turns.
+    /// Follow the events in the order they fall due and try every schedule that departs
+    /// from that order in at most K steps (a step out of that order, or a fault, is one
+    /// departure), fewest first: reaches bugs deep in a run that need few odd turns.
     #[arg(long, value_name = "K", conflicts_with = "dfs")]
     pub deviations: Option<u32>,
     /// Stop after this many distinct states.
@@ -227,7 +227,7 @@ fn print_summary(
         "search       {}, timers {}{}; faults allowed: {} drops, {} duplicates, {} crashes, {} restarts",
         if let Some(k) = spec.deviations {
             format!(
-                "the run in time order and every departure from it in up to {k} steps, fewest first"
+                "the events in the order they fall due, and every departure from it in up to {k} steps, fewest first"
             )
         } else if args.one_pass {
             "depth-first, one pass".into()
