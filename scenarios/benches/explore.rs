@@ -1,6 +1,6 @@
 //! Search speed: distinct states per second of `explore` on `paxos/explore.ron` with no
-//! faults (three acceptors, two proposers, two clients), breadth-first, by iterative
-//! deepening and in one depth-first pass, median of three. `cargo bench -p scenarios --bench explore`
+//! faults (three acceptors, two proposers, two clients), breadth-first on every core and
+//! on one, by iterative deepening and in one depth-first pass, median of three. `cargo bench -p scenarios --bench explore`
 //! (FAULTLINE_BENCH_STATES sets the 300 000 states).
 
 #![allow(clippy::disallowed_types)] // wall-clock timing of whole searches, outside any run
@@ -25,10 +25,12 @@ fn main() {
         .unwrap_or(300_000);
     let file = concat!(env!("CARGO_MANIFEST_DIR"), "/paxos/explore.ron");
     let scenario = scenarios::load::load(std::path::Path::new(file)).expect("a valid scenario");
-    for strategy in [
-        Strategy::BreadthFirst,
-        Strategy::IterativeDeepening,
-        Strategy::DepthFirst,
+    // Breadth-first on every core and on one, then the depth-first searches (one thread).
+    for (strategy, jobs) in [
+        (Strategy::BreadthFirst, None),
+        (Strategy::BreadthFirst, Some(1)),
+        (Strategy::IterativeDeepening, Some(1)),
+        (Strategy::DepthFirst, Some(1)),
     ] {
         let mut rates: Vec<f64> = (0..3)
             .map(|_| {
@@ -43,6 +45,7 @@ fn main() {
                         strategy,
                         bugs: Vec::new(),
                         keep_going: Box::new(|_| true),
+                        jobs,
                     },
                 )
                 .expect("explores");
@@ -51,8 +54,12 @@ fn main() {
             .collect();
         rates.sort_by(f64::total_cmp);
         println!(
-            "explore {strategy:?}: {:.0} distinct states/s (median of 3; {states} states; runs {:.0} / {:.0} / {:.0})",
-            rates[1], rates[0], rates[1], rates[2]
+            "explore {strategy:?}, {}: {:.0} distinct states/s (median of 3; {states} states; runs {:.0} / {:.0} / {:.0})",
+            jobs.map_or("every core".to_string(), |j| format!("{j} thread")),
+            rates[1],
+            rates[0],
+            rates[1],
+            rates[2]
         );
     }
 }

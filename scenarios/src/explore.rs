@@ -61,8 +61,12 @@ pub struct ExploreOptions {
     pub strategy: Strategy,
     /// Turn on these bug switches too.
     pub bugs: Vec<String>,
-    /// Hears of progress; `false` stops the search.
-    pub keep_going: Box<dyn FnMut(&Progress) -> bool>,
+    /// Hears of progress; `false` stops the search. (`Sync`: the search shares its
+    /// judge, which holds this, with the threads that judge histories.)
+    pub keep_going: Box<dyn FnMut(&Progress) -> bool + Sync>,
+    /// Threads for a breadth-first search (`None`: one per core). The search and its
+    /// result are the same with any number.
+    pub jobs: Option<usize>,
 }
 
 /// What a search of a scenario found.
@@ -89,11 +93,11 @@ fn history_check(c: &CheckSpec) -> bool {
 /// Applies the scenario's history checks to the run so far.
 struct HistoryJudge<'a> {
     scenario: &'a Scenario,
-    keep_going: Box<dyn FnMut(&Progress) -> bool>,
+    keep_going: Box<dyn FnMut(&Progress) -> bool + Sync>,
 }
 
 impl Judge for HistoryJudge<'_> {
-    fn judge(&mut self, so_far: &RunResult) -> Judgement {
+    fn judge(&self, so_far: &RunResult) -> Judgement {
         let rules = crate::family::rules(self.scenario.protocol.family());
         let mut undecided = None;
         for c in self.scenario.checks.iter().filter(|c| history_check(c)) {
@@ -182,6 +186,7 @@ pub(crate) fn explore_typed<P: ProtocolSpec>(
         },
         timers_on_time: spec.on_time,
         max_deviations: spec.deviations.unwrap_or(0),
+        threads: options.jobs,
     };
     let report =
         sim_core::explore::explore(sim, spec.budget(), options.strategy, limits, &mut judge)

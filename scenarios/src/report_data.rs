@@ -3,8 +3,7 @@
 //! counterexample when there is one.
 
 use reports::extra::{ExtraFigure, ExtraPlot, Span};
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use reports::{CheckRow, CounterexampleData, RunData};
 use sim_core::trace::{TraceEvent, TraceKind, TraceSink};
@@ -32,7 +31,9 @@ pub struct WindowSink {
     messages: usize,
     /// Whether to stop the engine's tracing once full (only when no other sink needs it).
     stop_when_full: bool,
-    events: Rc<RefCell<Vec<TraceEvent>>>,
+    // Shared with the caller, who takes the records when the run is over (a sink must be
+    // `Send`, hence not an `Rc`).
+    events: Arc<Mutex<Vec<TraceEvent>>>,
 }
 
 impl TraceSink for WindowSink {
@@ -50,7 +51,10 @@ impl TraceSink for WindowSink {
         if matches!(event.kind, TraceKind::Deliver | TraceKind::Drop) {
             self.messages += 1;
         }
-        self.events.borrow_mut().push(event.clone());
+        self.events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(event.clone());
         Ok(())
     }
 }
@@ -83,7 +87,7 @@ pub fn run_with_window(
     mut options: RunOptions,
 ) -> Result<(Run, Vec<TraceEvent>), RunError> {
     let seed = options.seed.unwrap_or(scenario.seed);
-    let events = Rc::new(RefCell::new(Vec::new()));
+    let events = Arc::new(Mutex::new(Vec::new()));
     let user = options.trace.take();
     let window = WindowSink {
         from: window_start(scenario, seed),
@@ -100,7 +104,7 @@ pub fn run_with_window(
     if run.result.trace_error.as_deref() == Some(WINDOW_FULL) {
         run.result.trace_error = None;
     }
-    let window = events.take();
+    let window = std::mem::take(&mut *events.lock().unwrap_or_else(PoisonError::into_inner));
     Ok((run, window))
 }
 

@@ -30,6 +30,7 @@ fn explore(s: &Scenario, bugs: &[&str], strategy: Strategy, spec: ExploreSpec) -
                 .map(|b| b.to_string())
                 .collect(),
             keep_going: Box::new(|_| true),
+            jobs: None,
         },
     )
     .unwrap_or_else(|e| panic!("{e}"))
@@ -197,6 +198,7 @@ fn a_state_limit_and_an_interruption_are_not_exhaustion() {
             strategy: Strategy::BreadthFirst,
             bugs: Vec::new(),
             keep_going: Box::new(|_| false),
+            jobs: None,
         },
     )
     .expect("explores");
@@ -215,6 +217,7 @@ fn bounds_the_model_forbids_are_refused() {
             strategy: Strategy::BreadthFirst,
             bugs: Vec::new(),
             keep_going: Box::new(|_| true),
+            jobs: None,
         },
     )
     .err()
@@ -369,4 +372,49 @@ fn figure_8_is_found_by_departing_from_time_order_and_absent_without_the_switch(
     assert_eq!(e.report.stop, Stop::Exhausted);
     assert!(e.report.deviations_capped, "the bound is what stopped it");
     assert!(e.report.distinct > 100_000, "{} states", e.report.distinct);
+}
+
+/// Breadth-first on several threads is the same search as on one: the same states,
+/// steps, histories, verdict and schedule, whether it finds a violation or stops at the
+/// state limit (the threads expand a level's states; one takes in what they found in
+/// order).
+#[test]
+fn breadth_first_is_the_same_search_on_any_number_of_threads() {
+    let s = load("paxos/explore.ron");
+    let on = |bugs: &[&str], spec: &ExploreSpec, jobs: usize| {
+        let e = scenarios::registry::explore(
+            &s,
+            ExploreOptions {
+                spec: spec.clone(),
+                strategy: Strategy::BreadthFirst,
+                bugs: bugs.iter().map(|b| b.to_string()).collect(),
+                keep_going: Box::new(|_| true),
+                jobs: Some(jobs),
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        (e.report, e.reproducer)
+    };
+    let found = spec(&s);
+    let capped = ExploreSpec {
+        crashes: 0,
+        restarts: 0,
+        max_states: Some(20_000),
+        ..spec(&s)
+    };
+    for (bugs, spec) in [(&["stale_promises_counted"][..], &found), (&[][..], &capped)] {
+        let one = on(bugs, spec, 1);
+        assert!(one.0.distinct > 1_000, "{bugs:?}: {:?}", one.0);
+        assert_eq!(
+            one.0.stop,
+            if bugs.is_empty() {
+                Stop::MaxStates
+            } else {
+                Stop::Violation
+            }
+        );
+        for jobs in [2, 3] {
+            assert_eq!(on(bugs, spec, jobs), one, "{bugs:?} on {jobs} threads");
+        }
+    }
 }

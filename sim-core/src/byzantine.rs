@@ -59,7 +59,7 @@ impl AdvCtx<'_> {
 }
 
 /// A per-protocol Byzantine behaviour for one node.
-pub trait Adversary<P: Protocol> {
+pub trait Adversary<P: Protocol>: Send {
     /// Called for each message its node's protocol sends to `to`; pushes what really
     /// leaves.
     fn intercept(

@@ -14,7 +14,7 @@ use crate::rng::{Delay, SimRng};
 use crate::time::SimDuration;
 
 /// Where the next operation of a client comes from.
-pub trait Workload {
+pub trait Workload: Send {
     /// The next operation of `client`, or `None` when the client is done.
     fn next_op(&mut self, client: ClientId, rng: &mut SimRng) -> Option<Operation>;
     /// A copy with everything it has handed out so far, for `explore`, which forks a run

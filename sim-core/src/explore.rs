@@ -11,7 +11,8 @@
 
 use std::collections::VecDeque;
 use std::hash::Hash;
-use std::rc::Rc;
+
+use rayon::prelude::*;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -42,7 +43,7 @@ pub enum Strategy {
     Deviations,
 }
 
-/// Where the search stops looking.
+/// Where the search stops looking, and how many threads it may use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Limits {
     /// Stop after this many distinct states.
@@ -57,6 +58,11 @@ pub struct Limits {
     pub timers_on_time: bool,
     /// For [`Strategy::Deviations`]: at most this many departures from time order.
     pub max_deviations: u32,
+    /// Threads for the breadth-first search (`None`: one per core; the other searches
+    /// use one). The result is the same with any number: the states of a level are
+    /// expanded in parallel, but taken in, counted and judged in the order one thread
+    /// would take them.
+    pub threads: Option<usize>,
 }
 
 /// How far the search has got, for a progress display.
@@ -81,11 +87,14 @@ pub enum Judgement {
     Undecided(String),
 }
 
-/// What the caller supplies: the history checks, and a say in when to stop.
-pub trait Judge {
+/// What the caller supplies: the history checks, and a say in when to stop. The
+/// breadth-first search judges on several threads at once, hence `Sync`.
+pub trait Judge: Sync {
     /// Judges the history of a state (closed: operations still waiting may take effect
-    /// later or never). Called once per distinct history.
-    fn judge(&mut self, so_far: &RunResult) -> Judgement;
+    /// later or never). Called about once per distinct history (on several threads, a
+    /// history new to two of them at once is judged by both, and counted once): the
+    /// same history must get the same judgement.
+    fn judge(&self, so_far: &RunResult) -> Judgement;
     /// Called now and then; `false` stops the search (a time limit, Ctrl-C).
     fn keep_going(&mut self, progress: &Progress) -> bool;
     /// Called with the digest of each state the search reached where nothing more can
@@ -191,9 +200,59 @@ pub fn explore<P: Protocol + Clone + Hash>(
     Ok(search.report)
 }
 
-/// A state waiting in the breadth-first search: its index, its parent (or itself, with
-/// no choice), the choice that makes it from the parent, and its depth.
-type Waiting<P> = (u32, Rc<Stepped<P>>, Option<Choice>, u32);
+/// States waiting in the breadth-first search, kept as their parent (shared by its
+/// waiting children, whom one thread makes) and, for each child, its index and the
+/// choice that makes it from the parent (`None`: the parent itself, for the start).
+struct Family<P: Protocol> {
+    parent: Box<Stepped<P>>,
+    children: Vec<(u32, Option<Choice>)>,
+}
+
+/// What a thread of the breadth-first search made of one waiting state.
+struct Expanded<P: Protocol> {
+    /// The state's index.
+    index: u32,
+    /// The state, which its new successors will be made from (boxed: a state is a few
+    /// kilobytes, and it moves from thread to level), unless it has none.
+    state: Option<Box<Stepped<P>>>,
+    /// Nothing can happen there: its digest.
+    leaf: Option<u64>,
+    /// It is at the depth limit and something could still happen.
+    capped: bool,
+    /// How many choices it has (steps tried).
+    choices: u32,
+    /// Its successors not seen before, in the order of its choices.
+    fresh: Vec<Successor>,
+}
+
+/// A successor of a waiting state, not seen when its level's batch began.
+struct Successor {
+    /// Its place among the choices.
+    nth: u32,
+    choice: Choice,
+    digest: u64,
+    /// The step ended the run (an invariant failed).
+    ended: bool,
+    /// An invariant failed on the way in: its name and what it said.
+    broken: Option<(String, String)>,
+    /// Its history's digest, and what the checks made of it if it was not judged when
+    /// the batch began.
+    history: (u64, Option<Judgement>),
+}
+
+/// What the threads of one batch read: the history checks, the digests of the states
+/// and histories taken in before it, and whether the depth limit is reached.
+struct Known<'a> {
+    judge: &'a dyn Judge,
+    seen: &'a FxHashSet<u64>,
+    judged: &'a FxHashSet<u64>,
+    /// The batch's states are at the depth limit: they are not expanded.
+    capped: bool,
+}
+
+/// Children (roughly) per batch of the breadth-first search: enough to keep the threads
+/// busy between two takes, few enough to hear the caller often.
+const BATCH: usize = 512;
 
 /// One level of the depth-first search: a state, its choices, the next one to try, and
 /// the step that led to it.
@@ -224,17 +283,25 @@ impl Search<'_> {
     /// The violation `s` shows, if any (the check's name and what it said): an invariant
     /// that failed on the way in, or a new history a check rejects.
     fn verdict<P: Protocol + Clone + Hash>(&mut self, s: &Stepped<P>) -> Option<(String, String)> {
-        if let Some(EndReason::InvariantViolated {
-            invariant, message, ..
-        }) = &s.end
-        {
-            return Some((invariant.clone(), message.clone()));
+        if let Some(v) = broken(s) {
+            return Some(v);
         }
-        if !self.judged.insert(s.history_digest()) {
+        let h = s.history_digest();
+        if self.judged.contains(&h) {
+            return None;
+        }
+        let judgement = self.judge.judge(&s.so_far());
+        self.judged_new(h, judgement)
+    }
+
+    /// The violation in the history with `digest`, if that history is new (counted):
+    /// `judgement` is what the checks made of it.
+    fn judged_new(&mut self, digest: u64, judgement: Judgement) -> Option<(String, String)> {
+        if !self.judged.insert(digest) {
             return None;
         }
         self.report.histories += 1;
-        match self.judge.judge(&s.so_far()) {
+        match judgement {
             Judgement::Holds => None,
             Judgement::Undecided(why) => {
                 self.report.undecided.0 += 1;
@@ -287,16 +354,19 @@ impl Search<'_> {
     /// Counts one step tried; `false` when the caller wants to stop.
     fn tick(&mut self) -> bool {
         self.report.transitions += 1;
-        if self.report.transitions % TICK == 0 {
-            let p = Progress {
-                transitions: self.report.transitions,
-                distinct: self.report.distinct,
-                depth: self.report.depth,
-            };
-            if !self.judge.keep_going(&p) {
-                self.report.stop = Stop::Interrupted;
-                return false;
-            }
+        self.report.transitions % TICK != 0 || self.hear()
+    }
+
+    /// Tells the caller how far the search has got; `false` when it wants to stop.
+    fn hear(&mut self) -> bool {
+        let p = Progress {
+            transitions: self.report.transitions,
+            distinct: self.report.distinct,
+            depth: self.report.depth,
+        };
+        if !self.judge.keep_going(&p) {
+            self.report.stop = Stop::Interrupted;
+            return false;
         }
         true
     }
@@ -316,60 +386,127 @@ impl Search<'_> {
     /// Level by level. A waiting state is kept as its parent (shared by its siblings)
     /// and the choice that makes it, and made again when its turn comes: a state of a
     /// real protocol is many small maps, and a level of them would not fit in memory.
+    /// Batches of waiting states are expanded by several threads; what they found is
+    /// taken in here, in the order one thread would find it, so the search (states,
+    /// counts, the violation and its schedule) is the same with any number of threads.
     fn breadth_first<P: Protocol + Clone + Hash>(&mut self, root: Stepped<P>) {
+        // Without threads (one asked for, or none to be had) the batches run here.
+        let pool = match self.limits.threads {
+            Some(1) => None,
+            n => rayon::ThreadPoolBuilder::new()
+                .num_threads(n.unwrap_or(0))
+                .build()
+                .ok(),
+        };
         let start = root.fork();
         let mut seen = FxHashSet::default();
         seen.insert(root.digest());
         // Each state found: its parent's index and the choice that led to it.
         let mut parents: Vec<(u32, Choice)> = vec![(0, Choice::Crash(u32::MAX))];
-        let mut frontier: VecDeque<Waiting<P>> =
-            VecDeque::from([(0u32, Rc::new(root), None, 0u32)]);
-        let mut choices = Vec::new();
-        while let Some((index, parent, choice, depth)) = frontier.pop_front() {
-            let state = match choice {
-                None => parent,
-                Some(c) => {
-                    let mut s = parent.fork();
-                    drop(parent);
-                    s.apply(c);
-                    Rc::new(s)
+        let mut level = VecDeque::from([Family {
+            parent: Box::new(root),
+            children: vec![(0, None)],
+        }]);
+        let mut next = VecDeque::new();
+        let mut depth = 0;
+        'search: while !level.is_empty() {
+            while !level.is_empty() {
+                let mut batch = Vec::new();
+                let mut size = 0;
+                while size < BATCH {
+                    let Some(f) = level.pop_front() else { break };
+                    size += f.children.len();
+                    batch.push(f);
                 }
-            };
-            state.choices(&mut choices);
-            if choices.is_empty() {
-                self.judge.leaf(state.digest());
-                continue;
+                let known = Known {
+                    judge: &*self.judge,
+                    seen: &seen,
+                    judged: &self.judged,
+                    capped: self.limits.max_depth.is_some_and(|m| depth >= m),
+                };
+                let expanded: Vec<Vec<Expanded<P>>> = match &pool {
+                    Some(pool) => {
+                        pool.install(|| batch.into_par_iter().map(|f| expand(f, &known)).collect())
+                    }
+                    None => batch.into_iter().map(|f| expand(f, &known)).collect(),
+                };
+                for e in expanded.into_iter().flatten() {
+                    if !self.take_in(e, depth, &start, &mut seen, &mut parents, &mut next) {
+                        break 'search;
+                    }
+                }
+                if !self.hear() {
+                    break 'search;
+                }
             }
-            if self.limits.max_depth.is_some_and(|m| depth >= m) {
-                self.report.depth_capped = true;
-                continue;
-            }
-            for &c in &choices {
-                if !self.tick() {
-                    return;
-                }
-                let mut next = state.fork();
-                next.apply(c);
-                // A step that broke an invariant is judged even if its state was seen:
-                // the digest holds the world, not the event that led there.
-                if !seen.insert(next.digest()) && next.end.is_none() {
-                    continue;
-                }
-                self.report.distinct += 1;
-                self.report.depth = self.report.depth.max(depth + 1);
-                parents.push((index, c));
-                let at = (parents.len() - 1) as u32;
-                if let Some(v) = self.verdict(&next) {
-                    let path = replay_path(&start, &parents, at);
-                    self.found(v, path);
-                    return;
-                }
-                if self.full() {
-                    return;
-                }
-                frontier.push_back((at, Rc::clone(&state), Some(c), depth + 1));
-            }
+            level = std::mem::take(&mut next);
+            depth += 1;
         }
+        // A search stopped early leaves many states waiting: let them go on every thread.
+        if let Some(pool) = &pool {
+            pool.install(|| {
+                level.into_par_iter().for_each(drop);
+                next.into_par_iter().for_each(drop);
+            });
+        }
+    }
+
+    /// Takes in what a thread made of a waiting state at `depth`: its new successors
+    /// get indices and are judged, in order; `false` when the search stops (a violation,
+    /// the state limit).
+    fn take_in<P: Protocol + Clone + Hash>(
+        &mut self,
+        e: Expanded<P>,
+        depth: u32,
+        start: &Stepped<P>,
+        seen: &mut FxHashSet<u64>,
+        parents: &mut Vec<(u32, Choice)>,
+        next: &mut VecDeque<Family<P>>,
+    ) -> bool {
+        if let Some(d) = e.leaf {
+            self.judge.leaf(d);
+            return true;
+        }
+        if e.capped {
+            self.report.depth_capped = true;
+            return true;
+        }
+        let mut children = Vec::new();
+        // Steps counted so far: up to a violation, as one thread would have counted.
+        let mut counted = 0;
+        for s in e.fresh {
+            self.report.transitions += u64::from(s.nth + 1 - counted);
+            counted = s.nth + 1;
+            // A step that broke an invariant is judged even if its state was seen: the
+            // digest holds the world, not the event that led there.
+            if !seen.insert(s.digest) && !s.ended {
+                continue;
+            }
+            self.report.distinct += 1;
+            self.report.depth = self.report.depth.max(depth + 1);
+            parents.push((e.index, s.choice));
+            let at = (parents.len() - 1) as u32;
+            let verdict = match (s.broken, s.history) {
+                (Some(v), _) => Some(v),
+                (None, (h, Some(judgement))) => self.judged_new(h, judgement),
+                // Judged before the batch began.
+                (None, (_, None)) => None,
+            };
+            if let Some(v) = verdict {
+                let path = replay_path(start, parents, at);
+                self.found(v, path);
+                return false;
+            }
+            if self.full() {
+                return false;
+            }
+            children.push((at, Some(s.choice)));
+        }
+        self.report.transitions += u64::from(e.choices - counted);
+        if let (false, Some(parent)) = (children.is_empty(), e.state) {
+            next.push_back(Family { parent, children });
+        }
+        true
     }
 
     /// Depth-first from the start, the step next in time order first, with at most
@@ -526,6 +663,101 @@ impl Search<'_> {
             limit += 1;
         }
     }
+}
+
+/// The invariant that failed on the way into `s`, if one did: its name and what it said.
+fn broken<P: Protocol>(s: &Stepped<P>) -> Option<(String, String)> {
+    match &s.end {
+        Some(EndReason::InvariantViolated {
+            invariant, message, ..
+        }) => Some((invariant.clone(), message.clone())),
+        _ => None,
+    }
+}
+
+/// Makes the waiting children of `family` (the last from the parent itself) and expands
+/// each: a thread's share of a breadth-first batch.
+fn expand<P: Protocol + Clone + Hash>(family: Family<P>, known: &Known<'_>) -> Vec<Expanded<P>> {
+    let Family { parent, children } = family;
+    let last = children.len().saturating_sub(1);
+    let mut parent = Some(parent);
+    let mut out = Vec::with_capacity(children.len());
+    // Siblings reach the same states (a then b, b then a): only the first is taken in,
+    // so the others need not be kept or judged.
+    let mut made = FxHashSet::default();
+    for (k, (index, choice)) in children.into_iter().enumerate() {
+        let mut state = match (k == last, &parent) {
+            (false, Some(p)) => Box::new(p.fork()),
+            _ => parent
+                .take()
+                .expect("the parent serves until its last child"),
+        };
+        if let Some(c) = choice {
+            state.apply(c);
+        }
+        out.push(successors(index, state, known, &mut made));
+    }
+    out
+}
+
+/// The choices of waiting state `index` and the successors they lead to that neither
+/// `known` nor `made` (its siblings' so far) has (all of them at an invariant's failure).
+fn successors<P: Protocol + Clone + Hash>(
+    index: u32,
+    state: Box<Stepped<P>>,
+    known: &Known<'_>,
+    made: &mut FxHashSet<u64>,
+) -> Expanded<P> {
+    let mut choices = Vec::new();
+    state.choices(&mut choices);
+    let mut e = Expanded {
+        index,
+        leaf: None,
+        capped: false,
+        choices: choices.len() as u32,
+        fresh: Vec::new(),
+        state: None,
+    };
+    // States not kept are dropped here, on this thread.
+    if choices.is_empty() {
+        e.leaf = Some(state.digest());
+        return e;
+    }
+    if known.capped {
+        e.capped = true;
+        e.choices = 0;
+        return e;
+    }
+    for (nth, &choice) in choices.iter().enumerate() {
+        let mut next = state.fork();
+        next.apply(choice);
+        let digest = next.digest();
+        let ended = next.end.is_some();
+        if !ended && (known.seen.contains(&digest) || !made.insert(digest)) {
+            continue;
+        }
+        let broken = broken(&next);
+        let history = match broken {
+            Some(_) => (0, None),
+            None => {
+                let h = next.history_digest();
+                let new = !known.judged.contains(&h);
+                (h, new.then(|| known.judge.judge(&next.so_far())))
+            }
+        };
+        e.fresh.push(Successor {
+            nth: nth as u32,
+            choice,
+            digest,
+            ended,
+            broken,
+            history,
+        });
+    }
+    if !e.fresh.is_empty() {
+        e.state = Some(state);
+    }
+    e
 }
 
 /// The steps from the start to state `at`, by replaying the choices from a copy of the

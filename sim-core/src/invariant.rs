@@ -107,7 +107,7 @@ impl<'a, P: Protocol> World<'a, P> {
 }
 
 /// A property that must hold after every event.
-pub trait Invariant<P: Protocol> {
+pub trait Invariant<P: Protocol>: Send {
     /// A short name, shown with a violation ("election_safety").
     fn name(&self) -> &str;
     /// Checks the world after one event; `Err` describes the violation and stops the run.
@@ -152,7 +152,7 @@ pub struct FnInvariant<F> {
 pub fn invariant_fn<P, F>(name: impl Into<String>, f: F) -> FnInvariant<F>
 where
     P: Protocol,
-    F: FnMut(&World<'_, P>) -> Result<(), String>,
+    F: FnMut(&World<'_, P>) -> Result<(), String> + Send,
 {
     FnInvariant {
         name: name.into(),
@@ -163,7 +163,7 @@ where
 impl<P, F> Invariant<P> for FnInvariant<F>
 where
     P: Protocol,
-    F: FnMut(&World<'_, P>) -> Result<(), String>,
+    F: FnMut(&World<'_, P>) -> Result<(), String> + Send,
 {
     fn name(&self) -> &str {
         &self.name
@@ -185,7 +185,7 @@ pub struct StatelessFn<F> {
 pub fn stateless_invariant<P, F>(name: impl Into<String>, f: F) -> StatelessFn<F>
 where
     P: Protocol,
-    F: Fn(&World<'_, P>) -> Result<(), String> + Clone + 'static,
+    F: Fn(&World<'_, P>) -> Result<(), String> + Clone + Send + 'static,
 {
     StatelessFn {
         name: name.into(),
@@ -196,7 +196,7 @@ where
 impl<P, F> Invariant<P> for StatelessFn<F>
 where
     P: Protocol,
-    F: Fn(&World<'_, P>) -> Result<(), String> + Clone + 'static,
+    F: Fn(&World<'_, P>) -> Result<(), String> + Clone + Send + 'static,
 {
     fn name(&self) -> &str {
         &self.name

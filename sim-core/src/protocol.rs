@@ -46,7 +46,7 @@ impl fmt::Display for NodeId {
 pub struct TimerId(pub u64);
 
 /// What the engine needs of a protocol's message type.
-pub trait Message: Clone + Debug + Hash + 'static {
+pub trait Message: Clone + Debug + Hash + Send + 'static {
     /// A short name of the message kind for metrics and traces ("AppendEntries").
     fn kind(&self) -> &'static str;
     /// The size in bytes on the wire, for bandwidth and byte counts.
@@ -147,11 +147,11 @@ pub struct Observation {
 }
 
 /// A replicated protocol, as a pure state machine driven by the engine.
-pub trait Protocol: Sized + 'static {
+pub trait Protocol: Sized + Send + 'static {
     /// The messages nodes exchange.
     type Msg: Message;
     /// The protocol's settings, the same for every node, read from a scenario.
-    type Config: Clone + Debug + Default + DeserializeOwned;
+    type Config: Clone + Debug + Default + DeserializeOwned + Send + Sync;
 
     /// Builds the node at the start and again at every restart, from what its disk holds
     /// (`ctx.disk()`); volatile state starts afresh.

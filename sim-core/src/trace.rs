@@ -54,7 +54,7 @@ pub struct TraceEvent {
 }
 
 /// Receives trace records as the run goes.
-pub trait TraceSink {
+pub trait TraceSink: Send {
     /// Takes one record; an error stops the tracing (not the run) and is reported in the
     /// run's result.
     fn record(&mut self, event: &TraceEvent) -> std::io::Result<()>;
@@ -63,7 +63,7 @@ pub trait TraceSink {
 /// Streams trace records as JSON lines to a writer.
 pub struct JsonLines<W: Write>(pub W);
 
-impl<W: Write> TraceSink for JsonLines<W> {
+impl<W: Write + Send> TraceSink for JsonLines<W> {
     fn record(&mut self, event: &TraceEvent) -> std::io::Result<()> {
         serde_json::to_writer(&mut self.0, event)?;
         self.0.write_all(b"\n")

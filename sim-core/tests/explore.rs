@@ -11,7 +11,7 @@ use sim_core::{EndReason, NodeId, RunResult, SimConfig, SimDuration, Simulation}
 struct NoHistoryChecks;
 
 impl Judge for NoHistoryChecks {
-    fn judge(&mut self, _: &RunResult) -> Judgement {
+    fn judge(&self, _: &RunResult) -> Judgement {
         Judgement::Holds
     }
     fn keep_going(&mut self, _: &Progress) -> bool {
@@ -166,7 +166,7 @@ fn a_depth_limit_is_reported_as_one() {
 struct Ends(std::collections::BTreeSet<u64>);
 
 impl Judge for Ends {
-    fn judge(&mut self, _: &RunResult) -> Judgement {
+    fn judge(&self, _: &RunResult) -> Judgement {
         Judgement::Holds
     }
     fn keep_going(&mut self, _: &Progress) -> bool {

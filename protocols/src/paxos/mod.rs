@@ -32,6 +32,7 @@ mod persist;
 mod proposer;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use sim_core::invariant::Invariant;
 use sim_core::{ClientRequest, Ctx, NodeId, Protocol, TimerId};
@@ -73,11 +74,13 @@ pub use crate::consensus::value_digest;
 #[derive(Debug, Clone, Hash)]
 pub struct Paxos {
     id: NodeId,
-    config: PaxosConfig,
+    // The settings and the roles never change in a run: shared, so that copying a node
+    // (as `explore` does at every step) copies no lists.
+    config: Arc<PaxosConfig>,
     /// The proposers, in id order.
-    proposers: Vec<u32>,
+    proposers: Arc<[u32]>,
     /// The acceptors, in id order.
-    acceptors: Vec<u32>,
+    acceptors: Arc<[u32]>,
     /// Per instance, the highest round this node used as a proposer (durable).
     rounds: BTreeMap<u64, u64>,
     /// Per instance, the highest round seen in any ballot since start, to pick one above.
@@ -188,9 +191,9 @@ impl Protocol for Paxos {
             .collect();
         Paxos {
             id: ctx.id(),
-            proposers: config.proposer_ids(ctx.cluster_size()),
-            acceptors: config.acceptor_ids(ctx.cluster_size()),
-            config: config.clone(),
+            proposers: config.proposer_ids(ctx.cluster_size()).into(),
+            acceptors: config.acceptor_ids(ctx.cluster_size()).into(),
+            config: Arc::new(config.clone()),
             rounds,
             seen,
             acceptor,

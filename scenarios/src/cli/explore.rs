@@ -83,6 +83,10 @@ pub struct ExploreArgs {
     /// Where a violation is written.
     #[arg(long, default_value = "explore-out")]
     pub out: PathBuf,
+    /// Threads for the breadth-first search (default: every core); the search and its
+    /// result are the same with any number.
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub jobs: Option<usize>,
 }
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -160,6 +164,7 @@ pub fn run(args: &ExploreArgs) -> u8 {
         },
         bugs: args.bugs.clone(),
         keep_going: Box::new(keep_going),
+        jobs: args.jobs,
     };
     let explored = match crate::registry::explore(&scenario, options) {
         Ok(e) => e,

@@ -92,6 +92,7 @@ fn explore_searches_an_outside_protocol_too() {
             strategy: scenarios::sim_core::explore::Strategy::BreadthFirst,
             bugs: Vec::new(),
             keep_going: Box::new(|_| true),
+            jobs: None,
         },
     )
     .unwrap_or_else(|e| panic!("{e}"));
