@@ -402,7 +402,10 @@ fn breadth_first_is_the_same_search_on_any_number_of_threads() {
         max_states: Some(20_000),
         ..spec(&s)
     };
-    for (bugs, spec) in [(&["stale_promises_counted"][..], &found), (&[][..], &capped)] {
+    for (bugs, spec) in [
+        (&["stale_promises_counted"][..], &found),
+        (&[][..], &capped),
+    ] {
         let one = on(bugs, spec, 1);
         assert!(one.0.distinct > 1_000, "{bugs:?}: {:?}", one.0);
         assert_eq!(

@@ -1,7 +1,7 @@
 //! Basic Paxos's safety properties, checked after every event from what nodes report;
 //! what is chosen comes from the ledger of every acceptance (`ledger.rs`).
 
-use std::collections::BTreeMap;
+use super::Map;
 
 use sim_core::NodeId;
 use sim_core::invariant::{Invariant, World};
@@ -180,7 +180,7 @@ impl Invariant<Paxos> for Agreement {
 pub struct OneValuePerBallot {
     /// The proposer and the value of each ballot, with the value itself if the proposer
     /// held it then (the proposer may since have crashed and forgotten it).
-    proposed: BTreeMap<(u64, Ballot), (NodeId, u64, Option<String>)>,
+    proposed: Map<(u64, Ballot), (NodeId, u64, Option<String>)>,
 }
 
 impl Invariant<Paxos> for OneValuePerBallot {
@@ -292,8 +292,8 @@ impl Invariant<Paxos> for SafeProposal {
 /// highest-ballot proposal it accepted (phase 1 rests on it).
 #[derive(Default, Clone, Hash)]
 pub struct AcceptorMonotonic {
-    highest: BTreeMap<(NodeId, u64), Ballot>,
-    accepted: BTreeMap<(NodeId, u64), Ballot>,
+    highest: Map<(NodeId, u64), Ballot>,
+    accepted: Map<(NodeId, u64), Ballot>,
 }
 
 impl Invariant<Paxos> for AcceptorMonotonic {

@@ -2,7 +2,9 @@
 //! the value is chosen. The ballot's proposer hears them and announces the value to the
 //! other learners; a learner answers the clients waiting on it and keeps what it learned.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
+
+use super::Map;
 
 use sim_core::history::OpOutput;
 use sim_core::{Ctx, NodeId, Reply};
@@ -14,7 +16,7 @@ use super::{Paxos, attempt_timer, obs, persist, value_digest};
 /// The Accepted messages heard for one instance, per ballot.
 #[derive(Clone, Debug, Default, Hash)]
 pub(super) struct Tally {
-    by_ballot: BTreeMap<Ballot, (String, BTreeSet<NodeId>)>,
+    by_ballot: Map<Ballot, (String, BTreeSet<NodeId>)>,
 }
 
 impl Tally {

@@ -5,7 +5,9 @@
 //! Paxos uses ("Paxos Made Simple", §2.2), which makes an acceptor that forgets visible.
 //! Values are digests.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
+
+use super::Map;
 
 use sim_core::NodeId;
 
@@ -17,9 +19,9 @@ pub(crate) struct Ledger {
     /// The acceptors as the settings name them (empty: every node).
     acceptors: Vec<u32>,
     /// Per instance and ballot: the value accepted and the acceptors that accepted it.
-    accepts: BTreeMap<(u64, Ballot), (u64, BTreeSet<NodeId>)>,
+    accepts: Map<(u64, Ballot), (u64, BTreeSet<NodeId>)>,
     /// Per instance: the lowest ballot a value was chosen in, and that value.
-    chosen: BTreeMap<u64, (Ballot, u64)>,
+    chosen: Map<u64, (Ballot, u64)>,
 }
 
 impl Ledger {

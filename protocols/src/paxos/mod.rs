@@ -31,9 +31,6 @@ mod messages;
 mod persist;
 mod proposer;
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
 use sim_core::invariant::Invariant;
 use sim_core::{ClientRequest, Ctx, NodeId, Protocol, TimerId};
 
@@ -70,29 +67,36 @@ pub mod obs {
 
 pub use crate::consensus::value_digest;
 
+/// The maps of a node's state, keyed by instance, ballot or node: a sorted vector. A map
+/// here holds a few entries, and `explore` copies every node at every step: a B-tree
+/// would allocate a node of eleven slots for each (most of a copy's time and memory).
+pub(crate) type Map<K, V> = litemap::LiteMap<K, V>;
+
 /// One Basic Paxos node: acceptor, learner, and proposer if the settings say so.
 #[derive(Debug, Clone, Hash)]
 pub struct Paxos {
     id: NodeId,
     // The settings and the roles never change in a run: shared, so that copying a node
     // (as `explore` does at every step) copies no lists.
-    config: Arc<PaxosConfig>,
+    /// The settings, without the role lists (kept below, once): `explore` copies every
+    /// node at every step.
+    config: PaxosConfig,
     /// The proposers, in id order.
-    proposers: Arc<[u32]>,
+    proposers: Vec<u32>,
     /// The acceptors, in id order.
-    acceptors: Arc<[u32]>,
+    acceptors: Vec<u32>,
     /// Per instance, the highest round this node used as a proposer (durable).
-    rounds: BTreeMap<u64, u64>,
+    rounds: Map<u64, u64>,
     /// Per instance, the highest round seen in any ballot since start, to pick one above.
-    seen: BTreeMap<u64, u64>,
+    seen: Map<u64, u64>,
     /// Acceptor state per instance.
-    acceptor: BTreeMap<u64, AcceptorSlot>,
+    acceptor: Map<u64, AcceptorSlot>,
     /// The proposer's attempts in progress, per instance.
-    attempts: BTreeMap<u64, Attempt>,
+    attempts: Map<u64, Attempt>,
     /// Accepted messages heard as the distinguished learner, per instance.
-    tallies: BTreeMap<u64, Tally>,
+    tallies: Map<u64, Tally>,
     /// What this node learned (durable).
-    chosen: BTreeMap<u64, String>,
+    chosen: Map<u64, String>,
 }
 
 impl Paxos {
@@ -171,12 +175,12 @@ impl Protocol for Paxos {
     fn start(ctx: &mut Ctx<'_, PaxosMsg>, config: &PaxosConfig) -> Self {
         let durable = persist::load(ctx.disk());
         let rounds = if config.bugs.ballot_reuse_after_restart {
-            BTreeMap::new()
+            Map::default()
         } else {
             durable.rounds
         };
         let acceptor = if config.bugs.acceptor_forgets_on_restart {
-            BTreeMap::new()
+            Map::default()
         } else {
             durable.acceptor
         };
@@ -191,14 +195,18 @@ impl Protocol for Paxos {
             .collect();
         Paxos {
             id: ctx.id(),
-            proposers: config.proposer_ids(ctx.cluster_size()).into(),
-            acceptors: config.acceptor_ids(ctx.cluster_size()).into(),
-            config: Arc::new(config.clone()),
+            proposers: config.proposer_ids(ctx.cluster_size()),
+            acceptors: config.acceptor_ids(ctx.cluster_size()),
+            config: PaxosConfig {
+                proposers: Vec::new(),
+                acceptors: Vec::new(),
+                ..config.clone()
+            },
             rounds,
             seen,
             acceptor,
-            attempts: BTreeMap::new(),
-            tallies: BTreeMap::new(),
+            attempts: Map::default(),
+            tallies: Map::default(),
             chosen: durable.chosen,
         }
     }

@@ -4,7 +4,7 @@
 //! learners keep what they learned. Writes are synced before anything that depends on them leaves the
 //! node (see `Paxos::send`).
 
-use std::collections::BTreeMap;
+use super::Map;
 
 use sim_core::disk::Disk;
 
@@ -27,15 +27,15 @@ pub struct AcceptorSlot {
 
 /// What a node finds on its disk when it starts.
 pub(crate) struct Durable {
-    pub rounds: BTreeMap<u64, u64>,
-    pub acceptor: BTreeMap<u64, AcceptorSlot>,
-    pub chosen: BTreeMap<u64, String>,
+    pub rounds: Map<u64, u64>,
+    pub acceptor: Map<u64, AcceptorSlot>,
+    pub chosen: Map<u64, String>,
 }
 
 /// Reads the durable state (all empty on a fresh disk).
 pub(crate) fn load(disk: &Disk) -> Durable {
     let rounds = disk.range::<u64>(ROUND).map(|(i, r)| (i, *r)).collect();
-    let mut acceptor: BTreeMap<u64, AcceptorSlot> = BTreeMap::new();
+    let mut acceptor: Map<u64, AcceptorSlot> = Map::default();
     for (i, b) in disk.range::<Ballot>(PROMISED) {
         acceptor.entry(i).or_default().promised = *b;
     }

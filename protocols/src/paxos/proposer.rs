@@ -2,7 +2,7 @@
 //! an attempt runs ballots until the instance is decided, each above every ballot the
 //! node has used or seen, with a random backoff after a preemption.
 
-use std::collections::BTreeMap;
+use super::Map;
 
 use rand::Rng;
 use sim_core::history::{OpOutput, Operation};
@@ -40,7 +40,7 @@ pub(super) struct Attempt {
     phase: Phase,
     /// Promises heard, by acceptor. Cleared at each ballot (unless
     /// `stale_promises_counted`).
-    promises: BTreeMap<NodeId, Promised>,
+    promises: Map<NodeId, Promised>,
     /// Clients waiting for the outcome.
     pub(super) waiting: Vec<RequestId>,
     /// Preemptions since the attempt began, which set the backoff's bound.
@@ -105,7 +105,7 @@ impl Paxos {
                 own: value,
                 ballot: Ballot::ZERO,
                 phase: Phase::Waiting,
-                promises: BTreeMap::new(),
+                promises: Map::default(),
                 waiting: vec![req.id],
                 preemptions: 0,
             },
