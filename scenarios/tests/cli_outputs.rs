@@ -15,7 +15,8 @@ use common::{faultline, tempdir};
 #[test]
 fn a_runs_history_goes_to_check_as_written_or_as_saved_results() {
     let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/raft/calm.ron");
-    let (history, results) = (tempdir().join("h.jsonl"), tempdir().join("r.json"));
+    let dir = tempdir();
+    let (history, results) = (dir.join("h.jsonl"), dir.join("r.json"));
     let (code, out, err) = faultline(&[
         "run",
         scenario,
@@ -43,7 +44,8 @@ fn a_runs_history_goes_to_check_as_written_or_as_saved_results() {
 #[test]
 fn a_fuzz_results_file_is_named_not_misread() {
     let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/raft/calm.ron");
-    let out_dir = tempdir().join("fuzz");
+    let out_dir_dir = tempdir();
+    let out_dir = out_dir_dir.join("fuzz");
     let (code, ..) = faultline(&[
         "fuzz",
         scenario,
@@ -67,10 +69,12 @@ fn a_fuzz_results_file_is_named_not_misread() {
 #[test]
 fn report_refuses_a_history_and_anything_that_is_not_results() {
     let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/raft/calm.ron");
-    let history = tempdir().join("refuse.jsonl");
+    let history_dir = tempdir();
+    let history = history_dir.join("refuse.jsonl");
     let (code, ..) = faultline(&["run", scenario, "--history", history.to_str().unwrap()]);
     assert_eq!(code, 0);
-    let out = tempdir().join("refuse-report");
+    let out_dir = tempdir();
+    let out = out_dir.join("refuse-report");
     let (code, _, err) = faultline(&[
         "report",
         history.to_str().unwrap(),
@@ -83,7 +87,8 @@ fn report_refuses_a_history_and_anything_that_is_not_results() {
         "{err}"
     );
     assert!(!out.join("index.html").exists(), "no report of a history");
-    let other = tempdir().join("other.json");
+    let other_dir = tempdir();
+    let other = other_dir.join("other.json");
     std::fs::write(&other, "{\"x\": 1}\n{\"y\": 2}\n").unwrap();
     let (code, _, err) = faultline(&[
         "report",
@@ -102,7 +107,8 @@ fn report_refuses_a_history_and_anything_that_is_not_results() {
 fn an_unwritable_report_folder_fails_before_the_run() {
     let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/raft/calm.ron");
     // A folder under a regular file cannot be made.
-    let file = tempdir().join("not-a-folder");
+    let file_dir = tempdir();
+    let file = file_dir.join("not-a-folder");
     std::fs::write(&file, b"").unwrap();
     let dir = file.join("report");
     let (code, out, err) = faultline(&["run", scenario, "--report", dir.to_str().unwrap()]);

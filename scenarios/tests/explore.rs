@@ -421,3 +421,30 @@ fn breadth_first_is_the_same_search_on_any_number_of_threads() {
         }
     }
 }
+
+/// `--bfs` searches breadth-first a file that bounds departures from time order, and
+/// cannot be combined with another search.
+#[test]
+fn bfs_overrides_a_files_departure_bound() {
+    let out = common::tempdir();
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/raft/explore-figure8.ron");
+    let args = |extra: &[&'static str]| {
+        let mut a = vec!["explore", file, "--max-states", "2000"];
+        a.extend_from_slice(&["--out", out.to_str().unwrap()]);
+        a.extend_from_slice(extra);
+        common::faultline(&a)
+    };
+    let (_, stdout, _) = args(&[]);
+    assert!(
+        stdout.contains("search       the events in the order they fall due"),
+        "{stdout}"
+    );
+    let (code, stdout, stderr) = args(&["--bfs"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("search       breadth-first"), "{stdout}");
+    for other in ["--dfs", "--deviations=2"] {
+        let (code, _, stderr) = args(&["--bfs", other]);
+        assert_eq!(code, 2, "--bfs {other}: {stderr}");
+        assert!(stderr.contains("cannot be used with"), "{stderr}");
+    }
+}

@@ -26,7 +26,7 @@ after it was sent; a timer fires at or after its deadline), plus every loss, dup
 crash and restart the budget allows. States already seen are not followed again. The
 first violation is written as a scenario file with a fixed schedule. With --deviations K
 (or a file's `deviations`), it follows the events in the order they fall due and tries
-every schedule that departs from that order in at most K steps; --dfs overrides it.
+every schedule that departs from that order in at most K steps; --bfs or --dfs overrides it.
 
 Exit status: 0 no violation (the summary says whether the space was exhausted or a
 limit was reached), 1 a violation was found, 2 bad input, 3 some history could not be
@@ -38,6 +38,10 @@ pub struct ExploreArgs {
     /// Turn on a bug switch (repeatable).
     #[arg(long = "bug", value_name = "NAME")]
     pub bugs: Vec<String>,
+    /// Breadth-first, even where the file bounds departures from time order (the
+    /// default otherwise).
+    #[arg(long, conflicts_with_all = ["dfs", "deviations"])]
+    pub bfs: bool,
     /// Depth-first with iterative deepening instead of breadth-first (less memory; the
     /// violation found is still one of the shortest).
     #[arg(long)]
@@ -113,7 +117,7 @@ pub fn run(args: &ExploreArgs) -> u8 {
     spec.timers = args.timers.or(spec.timers);
     spec.on_time |= args.on_time;
     spec.deviations = args.deviations.or(spec.deviations);
-    if args.dfs {
+    if args.dfs || args.bfs {
         spec.deviations = None;
     }
     spec.max_states = args.max_states.or(spec.max_states);

@@ -87,8 +87,31 @@ pub fn hunt_all(hunts: &[Hunt]) {
     }
 }
 
+/// A fresh folder under the system's temporary one, for one test's files; removed with
+/// what is in it when the guard goes (keep the guard as long as the files are used).
+pub struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A fresh folder under the system's temporary one, for one test's files.
-pub fn tempdir() -> PathBuf {
+pub fn tempdir() -> TempDir {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
     let dir = std::env::temp_dir().join(format!(
@@ -97,7 +120,7 @@ pub fn tempdir() -> PathBuf {
         N.fetch_add(1, Ordering::Relaxed)
     ));
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    TempDir(dir)
 }
 
 /// Runs the `faultline` binary: its exit status, standard output and standard error.
