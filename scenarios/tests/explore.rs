@@ -402,20 +402,22 @@ fn breadth_first_is_the_same_search_on_any_number_of_threads() {
         max_states: Some(20_000),
         ..spec(&s)
     };
-    for (bugs, spec) in [
-        (&["stale_promises_counted"][..], &found),
-        (&[][..], &capped),
+    // Every schedule to depth 6: exhausted to that depth, over many batches.
+    let shallow = ExploreSpec {
+        max_depth: Some(6),
+        ..spec(&s)
+    };
+    for (bugs, spec, stop) in [
+        (&["stale_promises_counted"][..], &found, Stop::Violation),
+        (&[][..], &capped, Stop::MaxStates),
+        (&[][..], &shallow, Stop::Exhausted),
     ] {
         let one = on(bugs, spec, 1);
         assert!(one.0.distinct > 1_000, "{bugs:?}: {:?}", one.0);
-        assert_eq!(
-            one.0.stop,
-            if bugs.is_empty() {
-                Stop::MaxStates
-            } else {
-                Stop::Violation
-            }
-        );
+        assert_eq!(one.0.stop, stop, "{bugs:?}: {:?}", one.0);
+        if stop == Stop::Exhausted {
+            assert!(one.0.depth_capped, "{:?}", one.0);
+        }
         for jobs in [2, 3] {
             assert_eq!(on(bugs, spec, jobs), one, "{bugs:?} on {jobs} threads");
         }

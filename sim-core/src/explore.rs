@@ -58,8 +58,8 @@ pub struct Limits {
     pub timers_on_time: bool,
     /// For [`Strategy::Deviations`]: at most this many departures from time order.
     pub max_deviations: u32,
-    /// Threads for the breadth-first search (`None`: one per core; the other searches
-    /// use one). The result is the same with any number: the states of a level are
+    /// Threads for the breadth-first search (`None`: one per core, or as rayon's
+    /// `RAYON_NUM_THREADS` says; the other searches use one). The result is the same with any number: the states of a level are
     /// expanded in parallel, but taken in, counted and judged in the order one thread
     /// would take them.
     pub threads: Option<usize>,
@@ -91,9 +91,10 @@ pub enum Judgement {
 /// breadth-first search judges on several threads at once, hence `Sync`.
 pub trait Judge: Sync {
     /// Judges the history of a state (closed: operations still waiting may take effect
-    /// later or never). Called about once per distinct history (on several threads, a
-    /// history new to two of them at once is judged by both, and counted once): the
-    /// same history must get the same judgement.
+    /// later or never). Called for each history not judged before, and sometimes again
+    /// (the breadth-first search judges a batch's new histories before it knows which of
+    /// its states are new; only the judgement of the state taken in counts, once per
+    /// distinct history).
     fn judge(&self, so_far: &RunResult) -> Judgement;
     /// Called now and then; `false` stops the search (a time limit, Ctrl-C).
     fn keep_going(&mut self, progress: &Progress) -> bool;
@@ -403,8 +404,10 @@ impl Search<'_> {
         seen.insert(root.digest());
         // Each state found: its parent's index and the choice that led to it.
         let mut parents: Vec<(u32, Choice)> = vec![(0, Choice::Crash(u32::MAX))];
+        // The start is stepped as a copy: the run itself may carry a trace, which no
+        // explored path should write to.
         let mut level = VecDeque::from([Family {
-            parent: Box::new(root),
+            parent: Box::new(root.fork()),
             children: vec![(0, None)],
         }]);
         let mut next = VecDeque::new();
@@ -435,7 +438,10 @@ impl Search<'_> {
                         break 'search;
                     }
                 }
-                if !self.hear() {
+                // Asked only while work remains: a search that ran out of states is
+                // exhausted, whatever the caller says now.
+                let more = !level.is_empty() || !next.is_empty();
+                if more && !self.hear() {
                     break 'search;
                 }
             }
@@ -725,7 +731,6 @@ fn successors<P: Protocol + Clone + Hash>(
     }
     if known.capped {
         e.capped = true;
-        e.choices = 0;
         return e;
     }
     for (nth, &choice) in choices.iter().enumerate() {

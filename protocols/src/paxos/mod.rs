@@ -76,10 +76,9 @@ pub(crate) type Map<K, V> = litemap::LiteMap<K, V>;
 #[derive(Debug, Clone, Hash)]
 pub struct Paxos {
     id: NodeId,
-    // The settings and the roles never change in a run: shared, so that copying a node
-    // (as `explore` does at every step) copies no lists.
-    /// The settings, without the role lists (kept below, once): `explore` copies every
-    /// node at every step.
+    /// The settings, with the role lists emptied (`explore` copies every node at every
+    /// step): an empty list there means "every node", so the roles are read from the
+    /// fields below, never from here.
     config: PaxosConfig,
     /// The proposers, in id order.
     proposers: Vec<u32>,
