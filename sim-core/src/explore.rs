@@ -59,9 +59,9 @@ pub struct Limits {
     /// For [`Strategy::Deviations`]: at most this many departures from time order.
     pub max_deviations: u32,
     /// Threads for the breadth-first search (`None`: one per core, or as rayon's
-    /// `RAYON_NUM_THREADS` says; the other searches use one). The result is the same with any number: the states of a level are
-    /// expanded in parallel, but taken in, counted and judged in the order one thread
-    /// would take them.
+    /// `RAYON_NUM_THREADS` says; the other searches use one). The result is the same
+    /// with any number: the states of a level are expanded in parallel, but taken in,
+    /// counted and judged in the order one thread would take them.
     pub threads: Option<usize>,
 }
 
