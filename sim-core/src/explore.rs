@@ -535,19 +535,9 @@ impl Search<'_> {
             root.in_time_order(&mut first);
             let mut stack: Vec<Frame<P>> = vec![(root.fork(), first, 0, None)];
             let mut lefts = vec![k];
-            while !stack.is_empty() {
-                let depth = stack.len() as u32;
-                let Some((state, choices, next_i, _)) = stack.last_mut() else {
-                    break;
-                };
-                if *next_i >= choices.len() {
-                    stack.pop();
-                    lefts.pop();
-                    continue;
-                }
-                let i = *next_i;
-                *next_i += 1;
-                let c = choices[i];
+            while let Some((depth, i, c)) = next_choice(&mut stack, || {
+                lefts.pop();
+            }) {
                 let here = *lefts.last().expect("one per state");
                 // The first choice, if an event, is the next in time order: free.
                 let cost = u32::from(i > 0 || !matches!(c, Choice::Fire(_)));
@@ -558,7 +548,7 @@ impl Search<'_> {
                 if !self.tick() {
                     return;
                 }
-                let mut next = state.fork();
+                let mut next = stack.last().expect("the state chosen from").0.fork();
                 next.apply(c);
                 let left = here - cost;
                 let d = next.digest();
@@ -611,17 +601,7 @@ impl Search<'_> {
             let mut first = Vec::new();
             root.choices(&mut first);
             stack.push((root.fork(), first, 0, None));
-            while !stack.is_empty() {
-                let depth = stack.len() as u32;
-                let Some((state, choices, next_i, _)) = stack.last_mut() else {
-                    break;
-                };
-                if *next_i >= choices.len() {
-                    stack.pop();
-                    continue;
-                }
-                let c = choices[*next_i];
-                *next_i += 1;
+            while let Some((depth, _, c)) = next_choice(&mut stack, || {}) {
                 if depth > limit {
                     cut = true;
                     stack.pop();
@@ -630,7 +610,7 @@ impl Search<'_> {
                 if !self.tick() {
                     return;
                 }
-                let mut next = state.fork();
+                let mut next = stack.last().expect("the state chosen from").0.fork();
                 next.apply(c);
                 // With no depth limit, every visit has the same (unbounded) allowance, so
                 // a state is searched once.
@@ -668,6 +648,26 @@ impl Search<'_> {
             }
             limit += 1;
         }
+    }
+}
+
+/// The next choice to try from the state on top of `stack`: that state's depth, the
+/// choice's place among its choices, and the choice. States whose choices are all tried
+/// are let go first (`gone` hears of each); `None` when none is left.
+fn next_choice<P: Protocol>(
+    stack: &mut Vec<Frame<P>>,
+    mut gone: impl FnMut(),
+) -> Option<(u32, usize, Choice)> {
+    loop {
+        let depth = stack.len() as u32;
+        let (_, choices, next_i, _) = stack.last_mut()?;
+        if *next_i < choices.len() {
+            let i = *next_i;
+            *next_i += 1;
+            return Some((depth, i, choices[i]));
+        }
+        stack.pop();
+        gone();
     }
 }
 
